@@ -1,0 +1,3 @@
+"""serving commands (filled in by the serving stage)."""
+
+from __future__ import annotations
