@@ -1,0 +1,157 @@
+"""LightGBM, logistic regression and the ensemble: one artifact format, one scoring path.
+
+Each family is trained on the real bank table through ``uptake.train``, saved, loaded
+with ``Model.load`` and must score exactly as the in-memory model did, from files in
+its own safe format (LightGBM text, JSON, .keras) -- no pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score
+
+from uptake.errors import UptakeInputError
+from uptake.predict import Model
+from uptake.train import TrainConfig, save, train
+
+PICKLE_MAGIC = (b"\x80\x04", b"\x80\x05", b"\x80\x03")
+
+
+def assert_no_pickle(path: Path) -> None:
+    for f in path.rglob("*"):
+        if f.is_file():
+            assert f.suffix not in (".pkl", ".pickle", ".joblib"), f
+            if f.suffix != ".keras":  # .keras is a zip of JSON and HDF5 weights
+                assert not f.read_bytes()[:2] in PICKLE_MAGIC, f
+
+
+@pytest.fixture(scope="module")
+def families(bank_df, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[object, Path]]:
+    """lightgbm, logreg and a small ensemble (seed network, 3 epochs), trained and saved once."""
+    out = {}
+    root = tmp_path_factory.mktemp("families")
+    configs = {
+        "lightgbm": TrainConfig(model="lightgbm", seed=0),
+        "logreg": TrainConfig(model="logreg", seed=0),
+        "ensemble": TrainConfig(model="ensemble", preset="seed", epochs=3, seed=0),
+    }
+    for name, cfg in configs.items():
+        trained = train(bank_df, cfg, source=None)
+        out[name] = (trained, save(trained, root / name))
+    return out
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "logreg", "ensemble"])
+def test_saved_model_scores_exactly_like_the_fitted_one(families, bank_df, name: str) -> None:
+    trained, path = families[name]
+    m = Model.load(path)
+    assert m.metadata["model_type"] == name
+    scored = m.score(bank_df)
+    np.testing.assert_allclose(scored.probability, trained.fitted.proba(trained.prepared.clean), rtol=1e-6, atol=1e-7)
+    assert m.threshold == pytest.approx(trained.fitted.threshold)
+    assert np.array_equal(scored.decision, (scored.probability >= m.threshold).astype(np.int8))
+    assert_no_pickle(path)
+
+
+@pytest.mark.parametrize(("name", "floor"), [("lightgbm", 0.9), ("logreg", 0.75), ("ensemble", 0.9)])
+def test_each_family_ranks_the_rare_class_well_on_the_test_split(families, name: str, floor: float) -> None:
+    trained, _ = families[name]
+    assert trained.test["pr_auc"] > floor
+    assert trained.test["roc_auc"] > 0.9
+
+
+def test_lightgbm_is_saved_in_its_own_text_format(families) -> None:
+    _, path = families["lightgbm"]
+    text = (path / "estimator" / "model.txt").read_text()
+    assert text.startswith("tree") and "Tree=0" in text
+    meta = json.loads((path / "estimator" / "lightgbm.json").read_text())
+    assert meta["format"] == "uptake-lightgbm" and meta["best_iteration"] >= 1
+
+
+def test_logreg_is_saved_as_coefficients(families) -> None:
+    trained, path = families["logreg"]
+    meta = json.loads((path / "estimator" / "logreg.json").read_text())
+    n = trained.fitted.estimator.n_features_in_
+    assert np.asarray(meta["coef"]).shape == (1, n)
+    assert meta["C"] in (0.01, 0.1, 1.0, 10.0, 100.0)  # chosen on validation
+
+
+def test_ensemble_members_live_in_subdirectories(families) -> None:
+    trained, path = families["ensemble"]
+    est = path / "estimator"
+    assert (est / "network" / "network.json").is_file() and (est / "lightgbm" / "model.txt").is_file()
+    meta = json.loads((est / "ensemble.json").read_text())
+    assert 0.0 <= meta["weight"] <= 1.0
+    assert meta["weight"] == trained.fitted.estimator.weight_
+    # The ensemble is exactly the weighted mean of its loaded members.
+    m = Model.load(path)
+    x = m.features(trained.prepared.clean.iloc[:200])
+    e = m.estimator
+    expected = e.weight_ * e.network_.predict_proba(x)[:, 1] + (1 - e.weight_) * e.gbm_.predict_proba(x)[:, 1]
+    np.testing.assert_allclose(e.predict_proba(x)[:, 1], expected)
+    assert Model.load(path).metadata["preset"] == "seed"
+
+
+def test_get_params_round_trip_through_save(families, tmp_path: Path) -> None:
+    from uptake.models.gbm import LightGBMClassifier
+    from uptake.models.linear import LogisticClassifier
+
+    for name, cls in (("lightgbm", LightGBMClassifier), ("logreg", LogisticClassifier)):
+        est = families[name][0].fitted.estimator
+        loaded = cls.load(est.save(tmp_path / name))
+        assert loaded.get_params() == est.get_params()
+
+
+def test_lightgbm_early_stopping_uses_validation_and_class_weight_changes_the_model(bank_df) -> None:
+    from uptake.models.gbm import LightGBMClassifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 4))
+    y = (x[:, 0] + 0.5 * rng.normal(size=600) > 1.3).astype(int)
+    plain = LightGBMClassifier(n_estimators=400).fit(x[:400], y[:400], x[400:], y[400:])
+    assert 1 <= plain.best_iteration_ < 400
+    weighted = LightGBMClassifier(n_estimators=400, imbalance="class-weight").fit(x[:400], y[:400], x[400:], y[400:])
+    # Weighting the rare class pushes its probabilities up on average.
+    assert weighted.predict_proba(x[400:])[:, 1].mean() > plain.predict_proba(x[400:])[:, 1].mean()
+    assert average_precision_score(y[400:], plain.predict_proba(x[400:])[:, 1]) > 0.7
+
+
+def test_choose_weight_prefers_the_plain_average_on_ties_and_follows_the_better_member() -> None:
+    from uptake.models.ensemble import choose_weight
+
+    y = np.array([0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.2, 0.8, 0.9, 0.3, 0.7])
+    assert choose_weight(y, p, p)[0] == 0.5
+    noise = np.array([0.9, 0.8, 0.1, 0.2, 0.7, 0.3])  # perfectly wrong
+    assert choose_weight(y, noise, p)[0] < 0.5
+    assert choose_weight(y, p, noise)[0] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("cfg", "message"),
+    [
+        (TrainConfig(model="lightgbm", hidden="8"), "--hidden: applies to networks"),
+        (TrainConfig(model="logreg", learning_rate=0.1), "--learning-rate: applies to networks"),
+        (TrainConfig(model="lightgbm", imbalance="smote"), "LightGBM supports none, class-weight"),
+        (TrainConfig(model="logreg", imbalance="oversample"), "logistic regression supports"),
+        (TrainConfig(model="forest"), "choose one of"),
+    ],
+)
+def test_bad_family_options_fail_with_one_clear_message(bank_df, cfg: TrainConfig, message: str) -> None:
+    with pytest.raises(UptakeInputError, match=message):
+        train(bank_df, cfg)
+
+
+def test_tampered_sidecar_is_refused(families, tmp_path: Path) -> None:
+    import shutil
+
+    _, path = families["lightgbm"]
+    copy = tmp_path / "m"
+    shutil.copytree(path, copy)
+    (copy / "estimator" / "lightgbm.json").write_text(json.dumps({"format": "something-else", "version": 1}))
+    with pytest.raises(UptakeInputError, match="not a uptake-lightgbm version 1 file"):
+        Model.load(copy)
