@@ -65,6 +65,15 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def check_model_out(out: Path) -> None:
+    """Refuse to replace a directory that is not an uptake model (checked before training, too)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UptakeInputError(f"file '{out}': exists and is not a directory; refusing to overwrite it")
+    if out.exists() and not (out / METADATA).exists() and any(out.iterdir()):
+        raise UptakeInputError(f"file '{out}': exists and is not an uptake model; refusing to overwrite it")
+
+
 def save_model_dir(
     out: Path,
     metadata: dict[str, Any],
@@ -76,9 +85,8 @@ def save_model_dir(
     ``write_parts(tmpdir)`` writes the preprocessor and estimator files.
     """
     out = Path(out)
+    check_model_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and not (out / METADATA).exists() and any(out.iterdir()):
-        raise UptakeInputError(f"file '{out}': exists and is not an uptake model; refusing to overwrite it")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         write_parts(tmp)
@@ -118,4 +126,11 @@ def load_estimator(path: Path, model_type: str) -> Any:
     loader = LOADERS.get(model_type)
     if loader is None:
         raise UptakeInputError(f"file '{path}': unknown model type {model_type!r}")
-    return loader(Path(path) / ESTIMATOR)
+    try:
+        return loader(Path(path) / ESTIMATOR)
+    except UptakeInputError:
+        raise
+    except Exception as exc:  # a model directory is user input: damaged or unsafe files are refused
+        # Keras' safe mode raises ValueError for a Lambda layer or any other code in the file.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UptakeInputError(f"file '{Path(path) / ESTIMATOR}': refused to load the model ({first})") from None

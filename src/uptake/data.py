@@ -66,7 +66,10 @@ def read_table(path: str | Path, sheet: str | None = None, sep: str | None = Non
         raise UptakeInputError(f"{where(file=path)}: the file is empty")
     try:
         if kind == "csv":
-            df = pd.read_csv(path, sep=sep or sniff_delimiter(path), encoding="utf-8-sig", skipinitialspace=True)
+            delimiter = sep or sniff_delimiter(path)
+            df = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig", skipinitialspace=True)
+            if delimiter == ";":
+                df = _decimal_commas(df)
             offset = 2
         elif kind == "excel":
             df = _read_excel(path, sheet)
@@ -92,6 +95,28 @@ def read_table(path: str | Path, sheet: str | None = None, sep: str | None = Non
     return df
 
 
+#: A number written with a decimal comma, as Excel saves CSV in German or French locales.
+DECIMAL_COMMA = r"^[+-]?\d+,\d+$|^[+-]?\d+$"
+
+
+def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
+    """Semicolon CSVs come from locales that write 1,5 for 1.5; read such columns as numbers.
+
+    Only a text column whose every filled cell looks like a decimal-comma number is
+    converted, so genuine text (and thousands-separated oddities) stays as it is.
+    """
+    for name in df.columns:
+        col = df[name]
+        if not (pd.api.types.is_string_dtype(col) or col.dtype == object):
+            continue
+        text = col.dropna().astype(str).str.strip()
+        text = text[text != ""]
+        if len(text) and text.str.contains(",", regex=False).any() and text.str.fullmatch(DECIMAL_COMMA).all():
+            df[name] = pd.to_numeric(col.astype("string").str.strip().str.replace(",", ".", regex=False),
+                                     errors="coerce")
+    return df
+
+
 def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
     with pd.ExcelFile(path, engine="openpyxl") as book:
         names = [str(n) for n in book.sheet_names]
@@ -99,7 +124,7 @@ def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
             sheet = "Data" if "Data" in names else names[0]
         elif sheet not in names:
             raise UptakeInputError(f"{where(file=path)}: no sheet named {sheet!r} (sheets: {', '.join(names)})")
-        return book.parse(sheet)
+        return pd.read_excel(book, sheet_name=sheet)
 
 
 def read_descriptions(path: str | Path) -> dict[str, str]:
@@ -111,7 +136,7 @@ def read_descriptions(path: str | Path) -> dict[str, str]:
         with pd.ExcelFile(path, engine="openpyxl") as book:
             if "Description" not in book.sheet_names:
                 return {}
-            raw = book.parse("Description", header=None)
+            raw = pd.read_excel(book, sheet_name="Description", header=None)
     except Exception:
         return {}
     out: dict[str, str] = {}

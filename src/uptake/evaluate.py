@@ -66,9 +66,13 @@ def best_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
         return 0.5
     f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)[:-1]
     i = int(np.argmax(f1))
-    lower = thresholds[i - 1] if i > 0 else 0.0
-    cut = (thresholds[i] + lower) / 2 if i > 0 else thresholds[i]
-    return float(min(max(cut, 1e-6), 1.0))
+    cut = thresholds[i]
+    if i > 0:
+        mid = (thresholds[i] + thresholds[i - 1]) / 2
+        cut = mid if mid > thresholds[i - 1] else cut  # neighbours one float apart have no midpoint
+    # No lower clamp: when calling everyone is best and the lowest score is 0.0, a cut
+    # above 0 would call no one (decisions are p >= threshold).
+    return float(min(max(cut, 0.0), 1.0))
 
 
 def describe(m: dict[str, Any]) -> list[tuple[str, str]]:

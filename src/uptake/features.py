@@ -118,9 +118,21 @@ def transform(pre: ColumnTransformer, clean: pd.DataFrame) -> np.ndarray:
 
 
 # ---- persistence (skops, allow-listed) ------------------------------------------------
-#: Types a saved preprocessor may contain. Anything else in the file is refused before
-#: a single object is built from it.
-ALLOWED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "uptake.features.", "collections.")
+#: Types beyond skops' own trusted set (scikit-learn estimators, plain containers) that a
+#: saved preprocessor may contain, by exact name. A prefix rule ("builtins.", "numpy.")
+#: would trust functions such as ``builtins.eval`` inside a FunctionTransformer, which
+#: would then run on every row scored; anything not named here is refused before a
+#: single object is built from the file.
+ALLOWED_TYPES = frozenset({"numpy.dtype"})
+
+
+def _allowed(type_name: str) -> bool:
+    """Exact allow-list, plus the transformer classes this module itself defines."""
+    if type_name in ALLOWED_TYPES:
+        return True
+    module, _, name = type_name.rpartition(".")
+    obj = globals().get(name) if module == __name__ else None
+    return isinstance(obj, type) and issubclass(obj, BaseEstimator)
 
 
 def save_preprocessor(pre: ColumnTransformer, path: Path) -> None:
@@ -136,7 +148,7 @@ def load_preprocessor(path: Path) -> ColumnTransformer:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:
         raise UptakeInputError(f"file '{path}': not a readable preprocessor ({exc})") from None
-    refused = [t for t in untrusted if not t.startswith(ALLOWED_PREFIXES)]
+    refused = [t for t in untrusted if not _allowed(t)]
     if refused:
         raise UptakeInputError(f"file '{path}': refuses to load untrusted type {refused[0]!r}")
     return sio.load(path, trusted=untrusted)

@@ -35,8 +35,10 @@ class Scored:
 class Model:
     """A loaded uptake model: schema, preprocessor, estimator and threshold."""
 
-    def __init__(self, path: Path, metadata: dict[str, Any], preprocessor: Any, estimator: Any) -> None:
+    def __init__(self, path: Path, metadata: dict[str, Any], preprocessor: Any, estimator: Any,
+                 calibrator: Any = None) -> None:
         self.path = Path(path)
+        self.calibrator = calibrator  # maps raw to calibrated probabilities (uptake.calibration), or None
         self.metadata = metadata
         self.schema = Schema.from_dict(metadata["schema"])
         self.preprocessor = preprocessor
@@ -48,7 +50,9 @@ class Model:
         meta = read_metadata(path)
         pre = load_preprocessor(path / PREPROCESSOR)
         est = load_estimator(path, meta.get("model_type", "network"))
-        return cls(path, meta, pre, est)
+        from uptake.calibration import load_calibrator
+
+        return cls(path, meta, pre, est, load_calibrator(path))
 
     @property
     def threshold(self) -> float:
@@ -70,7 +74,8 @@ class Model:
         """Positive-class probabilities for already-validated rows."""
         if len(clean) == 0:
             return np.zeros(0)
-        return np.asarray(self.estimator.predict_proba(self.features(clean))[:, 1], dtype=np.float64)
+        p = np.asarray(self.estimator.predict_proba(self.features(clean))[:, 1], dtype=np.float64)
+        return self.calibrator(p) if self.calibrator is not None else p
 
     def score(
         self, df: pd.DataFrame, source: object | None = None, skip_invalid: bool = False, row_offset: int | None = None

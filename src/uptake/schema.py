@@ -318,12 +318,14 @@ def _mostly_numeric(raw: pd.Series) -> bool:
 def _as_category_text(raw: pd.Series) -> pd.Series:
     """Categories are compared as text so that 2, 2.0 and '2' are one category."""
     if pd.api.types.is_numeric_dtype(raw):
-        vals = raw.astype(float)
-        text = vals.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
-        return text.astype(object)
+        # Format each distinct value once: a per-row map cost ~4 s per million rows when scoring.
+        codes, uniques = pd.factorize(raw.astype(float))
+        labels = [str(int(v)) if float(v).is_integer() else str(v) for v in uniques] + [np.nan]
+        return pd.Series(np.asarray(labels, dtype=object)[codes], index=raw.index, name=raw.name, dtype=object)
     text = raw.astype("string").str.strip()
     text = text.where(text.fillna("") != "", None)
-    return text.astype(object).where(text.notna(), None)
+    # NaN, not None: scikit-learn's imputers treat only NaN as missing in object columns.
+    return text.astype(object).where(text.notna(), np.nan)
 
 
 def _natural_key(v: str) -> tuple[int, float, str]:

@@ -24,7 +24,7 @@ import uptake
 from uptake.artifact import ESTIMATOR, PREPROCESSOR, save_model_dir
 from uptake.data import DataSummary, encode_target, file_sha256, read_descriptions, read_table, resolve_target, summarize
 from uptake.errors import UptakeInputError
-from uptake.evaluate import best_f1_threshold, metrics
+from uptake.evaluate import metrics
 from uptake.features import build_preprocessor, save_preprocessor, transform
 from uptake.schema import Schema, infer_schema
 
@@ -51,6 +51,11 @@ class TrainConfig:
     class_weight_formula: str | None = None
     initial_bias: bool | None = None
     threshold: float | None = None
+    min_recall: float | None = None
+    min_precision: float | None = None
+    contact_cost: float | None = None
+    accept_value: float | None = None
+    calibrate: str | None = None
     seed: int = 0
     split: tuple[float, float, float] = DEFAULT_SPLIT
     checkpoint_dir: str | None = None
@@ -93,9 +98,12 @@ class Fitted:
     threshold_rule: dict[str, Any]
     validation: dict[str, Any]
     fit_seconds: float
+    calibrator: Any = None
+    calibration: dict[str, Any] | None = None
 
-    def proba(self, clean: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.estimator.predict_proba(transform(self.preprocessor, clean))[:, 1], dtype=np.float64)
+    def proba(self, clean: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
+        p = np.asarray(self.estimator.predict_proba(transform(self.preprocessor, clean))[:, 1], dtype=np.float64)
+        return self.calibrator(p) if calibrated and self.calibrator is not None else p
 
 
 @dataclass
@@ -170,11 +178,25 @@ def fit_split(
     x_val = transform(pre, clean.iloc[idx_val])
     estimator.fit(x_train, y[idx_train], X_val=x_val, y_val=y[idx_val])
     p_val = np.asarray(estimator.predict_proba(x_val)[:, 1], dtype=np.float64)
-    if config.threshold is not None:
-        threshold, rule = float(config.threshold), {"rule": "fixed", "value": float(config.threshold)}
-    else:
-        threshold, rule = best_f1_threshold(y[idx_val], p_val), {"rule": "max-f1", "chosen_on": "validation"}
-    return Fitted(pre, estimator, threshold, rule, metrics(y[idx_val], p_val, threshold), time.perf_counter() - start)
+    calibrator, calibration = None, None
+    if config.calibrate:
+        from uptake.calibration import fit_calibrator
+
+        calibrator = fit_calibrator(config.calibrate, y[idx_val], p_val)
+        p_raw, p_val = p_val, calibrator(p_val)
+        calibration = {"method": config.calibrate, "fitted_on": "validation", "brier_validation": {
+            "before": metrics(y[idx_val], p_raw, 0.5)["brier"], "after": metrics(y[idx_val], p_val, 0.5)["brier"]}}
+    choice = threshold_rule(config).choose(y[idx_val], p_val)
+    return Fitted(pre, estimator, choice.threshold, choice.to_dict(), metrics(y[idx_val], p_val, choice.threshold),
+                  time.perf_counter() - start, calibrator, calibration)
+
+
+def threshold_rule(config: TrainConfig) -> Any:
+    """The config's threshold rule (see ``uptake.thresholds``), validated."""
+    from uptake.thresholds import ThresholdRule
+
+    return ThresholdRule.from_options(config.threshold, config.min_recall, config.min_precision,
+                                      config.contact_cost, config.accept_value)
 
 
 def train(
@@ -183,15 +205,31 @@ def train(
     source: str | Path | None = None,
     callbacks: Sequence[Any] = (),
     descriptions: dict[str, str] | None = None,
+    prepared: Prepared | None = None,
 ) -> Trained:
-    """Train on a table and measure once on its held-out test split."""
+    """Train on a table and measure once on its held-out test split.
+
+    ``prepared`` (from ``prepare(df, config, ...)``) lets a caller surface data errors
+    before building anything that imports Keras, without validating the table twice.
+    """
     if config.threshold is not None and not 0.0 < config.threshold < 1.0:
         raise UptakeInputError(f"--threshold {config.threshold}: must be between 0 and 1")
-    prepared = prepare(df, config, source, descriptions)
+    threshold_rule(config)  # bad threshold or calibration options fail before any training
+    if config.calibrate is not None:
+        from uptake.calibration import METHODS
+
+        if config.calibrate not in METHODS:
+            raise UptakeInputError(f"--calibrate {config.calibrate!r}: choose one of {', '.join(METHODS)}")
+    if prepared is None:
+        prepared = prepare(df, config, source, descriptions)
     idx_train, idx_val, idx_test = split_indices(prepared.y, config.seed, config.split)
     fitted = fit_split(prepared, idx_train, idx_val, config, callbacks)
     p_test = fitted.proba(prepared.clean.iloc[idx_test])
     test = metrics(prepared.y[idx_test], p_test, fitted.threshold)
+    if fitted.calibration is not None:
+        raw = fitted.proba(prepared.clean.iloc[idx_test], calibrated=False)
+        fitted.calibration["brier_test"] = {"before": metrics(prepared.y[idx_test], raw, 0.5)["brier"],
+                                            "after": test["brier"]}
     rows = {"train": len(idx_train), "validation": len(idx_val), "test": len(idx_test)}
     return Trained(prepared, fitted, config, test, rows, str(source) if source else None,
                    file_sha256(source) if source else None)
@@ -237,13 +275,15 @@ def metadata(trained: Trained) -> dict[str, Any]:
         "positive_label": schema.positive_label,
         "threshold": trained.fitted.threshold,
         "threshold_rule": trained.fitted.threshold_rule,
-        "preset": cfg.preset if cfg.model == "network" else None,
+        "preset": cfg.preset if cfg.model in ("network", "ensemble") else None,
         "hyperparameters": _jsonable(hyper),
         "imbalance": {
             "strategy": _jsonable(hyper.get("imbalance")) if isinstance(hyper, dict) else None,
             "class_weight_formula": _jsonable(hyper.get("class_weight_formula")) if isinstance(hyper, dict) else None,
             "initial_bias": _jsonable(hyper.get("initial_bias")) if isinstance(hyper, dict) else None,
         },
+        "calibration": trained.fitted.calibration,
+        "probability_note": _probability_note(est, trained.fitted.calibration),
         "numeric_encoding": numeric_encoding_for(est),
         "metrics": {"validation": trained.fitted.validation, "test": trained.test},
         "data": {
@@ -259,6 +299,16 @@ def metadata(trained: Trained) -> dict[str, Any]:
         "seed": cfg.seed,
         "versions": versions(),
     }
+
+
+def _probability_note(est: Any, calibration: dict[str, Any] | None) -> str:
+    """Whether the stored probabilities are chances or only scores (class weights and resampling inflate them)."""
+    from uptake.calibration import probability_note
+
+    network = getattr(est, "network_", est)
+    cfg = getattr(network, "config_", None)
+    strategy = getattr(cfg, "imbalance", None) or getattr(est, "imbalance", None)
+    return probability_note(strategy, (calibration or {}).get("method"))
 
 
 def _jsonable(v: Any) -> Any:
@@ -280,6 +330,10 @@ def save(trained: Trained, out: str | Path) -> Path:
         save_preprocessor(trained.fitted.preprocessor, tmp / PREPROCESSOR)
         (tmp / ESTIMATOR).mkdir()
         trained.fitted.estimator.save(tmp / ESTIMATOR)
+        if trained.fitted.calibrator is not None:
+            from uptake.calibration import save_calibrator
+
+            save_calibrator(trained.fitted.calibrator, tmp)
 
     history = getattr(trained.fitted.estimator, "history_", None)
     return save_model_dir(Path(out), metadata(trained), _jsonable(history), parts)

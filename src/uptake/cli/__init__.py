@@ -155,7 +155,7 @@ def main() -> None:
 
 
 # Stage commands register on `app` when imported.
-from uptake.cli import core, insight, serving  # noqa: E402,F401
+from uptake.cli import core, insight, scale, serving  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

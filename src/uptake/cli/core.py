@@ -35,18 +35,27 @@ def train(
     class_weight_formula: Annotated[str | None, typer.Option(help="inverse (1/count, the Keras example) or balanced (total/(2*count), the TF tutorial).")] = None,
     initial_bias: Annotated[bool | None, typer.Option("--initial-bias/--no-initial-bias", help="Start the output bias at log(pos/neg).")] = None,
     threshold: Annotated[float | None, typer.Option(help="Fix the decision threshold instead of choosing max-F1 on validation.")] = None,
+    min_recall: Annotated[float | None, typer.Option(help="Choose the highest threshold that finds at least this share of acceptors on validation, e.g. 0.9.")] = None,
+    min_precision: Annotated[float | None, typer.Option(help="Choose the lowest threshold whose calls are at least this share acceptors on validation.")] = None,
+    contact_cost: Annotated[float | None, typer.Option(help="Money per call; with --accept-value, choose the threshold of maximum expected profit.")] = None,
+    accept_value: Annotated[float | None, typer.Option(help="Money per accepted offer (used with --contact-cost).")] = None,
+    calibrate: Annotated[str | None, typer.Option(help="isotonic | sigmoid: recalibrate probabilities on validation (class weights and oversampling inflate them).")] = None,
     seed: Annotated[int, typer.Option(help="Fixes the splits, the weights and so the metrics.")] = 0,
     checkpoint_every_epoch: Annotated[bool, typer.Option(help="Save a .keras checkpoint after every epoch into OUT-checkpoints/.")] = False,
 ) -> None:
     """Train a model on a customer table, evaluate it on a held-out split, and save it."""
     from uptake import train as T
+    from uptake.artifact import check_model_out
     from uptake.evaluate import describe
+
+    check_model_out(out)  # before minutes of training, not after
 
     config = T.TrainConfig(
         target=target, positive=positive, drop=tuple(drop or ()), kinds=parse_kinds(kind), model=model,
         preset=preset, hidden=hidden, dropout=dropout, learning_rate=learning_rate, batch_size=batch_size,
         epochs=epochs, imbalance=imbalance, class_weight_formula=class_weight_formula, initial_bias=initial_bias,
-        threshold=threshold, seed=seed,
+        threshold=threshold, min_recall=min_recall, min_precision=min_precision, contact_cost=contact_cost,
+        accept_value=accept_value, calibrate=calibrate, seed=seed,
         checkpoint_dir=str(out.parent / f"{out.name}-checkpoints") if checkpoint_every_epoch else None,
     )
     if data is None:
@@ -64,9 +73,11 @@ def train(
 
         df = read_table(data, sheet=sheet)
         source, descriptions = data, read_descriptions(data)
+    prepared = T.prepare(df, config, source, descriptions)  # data errors before Keras is imported
     progress = _progress_for(config)
     try:
-        trained = T.train(df, config, source=source, callbacks=[progress] if progress else (), descriptions=descriptions)
+        trained = T.train(df, config, source=source, callbacks=[progress] if progress else (), descriptions=descriptions,
+                          prepared=prepared)
     finally:
         if progress is not None:
             progress.close()
@@ -74,12 +85,24 @@ def train(
     path = T.save(trained, out)
     m = trained.test
     console.print(metrics_table(f"Test split ({m['n']} rows, touched once) at threshold {m['threshold']:.3f}", describe(m)))
+    _print_threshold_and_calibration(trained)
     console.print(f"Model saved to {path}/")
     console.print(f"Summary (metadata, metrics, data fingerprint): {path / 'metadata.json'}")
 
 
+def _print_threshold_and_calibration(trained: Any) -> None:
+    from uptake.thresholds import describe_threshold_rule
+
+    console.print(describe_threshold_rule(trained.fitted.threshold_rule, trained.fitted.threshold))
+    cal = trained.fitted.calibration
+    if cal:
+        b = cal.get("brier_test") or cal["brier_validation"]
+        console.print(f"Calibration ({cal['method']}, fitted on validation): Brier score on the test split "
+                      f"{b['before']:.4f} before -> {b['after']:.4f} after")
+
+
 def _progress_for(config: Any) -> Any:
-    if config.model != "network":
+    if config.model not in ("network", "ensemble"):
         return None
     from uptake.models.network import NetworkClassifier
 
@@ -140,11 +163,27 @@ def predict(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv or .parquet: input rows + probability, decision, rank.")],
     sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
     skip_invalid: Annotated[bool, typer.Option(help="Skip invalid rows (and count them) instead of failing.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Add reason_1..reason_3: the top reasons behind each score.")] = False,
+    engine: Annotated[str, typer.Option(help="local (stream the file in chunks) or dask (a Parquet dataset on a dask.distributed cluster).")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address tcp://HOST:PORT (default: start a local 2-worker cluster).")] = None,
+    rank: Annotated[bool, typer.Option("--rank/--no-rank", help="Add the exact global rank (a second pass over the input); --no-rank writes in one pass.")] = True,
+    chunk_rows: Annotated[int | None, typer.Option(min=1, help="Rows scored at a time when streaming (memory grows with this, not the file).")] = None,
 ) -> None:
-    """Score new customers: probability, decision at the model's threshold, and rank (1 = most likely)."""
+    """Score new customers: probability, decision at the model's threshold, and rank (1 = most likely).
+
+    CSV and Parquet inputs (a Parquet file or a directory of them) are streamed in
+    chunks with bounded memory; Excel files, and --explain, read the table whole.
+    """
+    from uptake.cli.scale import run_predict, streams
     from uptake.data import read_table
     from uptake.predict import Model, scored_frame
 
+    if not explain and streams(data):
+        run_predict(model, data, out, skip_invalid=skip_invalid, engine=engine, scheduler=scheduler, rank=rank,
+                    chunk_rows=chunk_rows)
+        return
+    if engine != "local" or not rank:
+        raise UptakeInputError("--engine dask and --no-rank apply to CSV and Parquet inputs without --explain")
     m = Model.load(model)
     if out.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise UptakeInputError(f"file '{out}': output must end in .csv or .parquet")
@@ -153,6 +192,10 @@ def predict(
     for e in scored.errors[:20]:
         err_console.print(f"skipped invalid row: {e.message(data)}")
     frame = scored_frame(df, scored)
+    if explain:
+        from uptake.explain import add_reason_columns
+
+        frame = add_reason_columns(m, df, frame)
     write_frame_atomic(frame, out)
     n_pos = int(frame["decision"].sum())
     console.print(
