@@ -1,0 +1,11 @@
+"""The web service (``uptake serve``): page, JSON API, file scoring and the audit log.
+
+``create_app`` builds the FastAPI application; ``ServeConfig`` holds its settings.
+Imported lazily by the CLI, so ``uptake train`` never pays for FastAPI's import.
+"""
+
+from __future__ import annotations
+
+from uptake.serve.app import ServeConfig, create_app
+
+__all__ = ["ServeConfig", "create_app"]

@@ -1,0 +1,194 @@
+"""Request models generated from a model's stored ``Schema``.
+
+The API's body type is not written by hand: each feature column becomes one field
+whose type, allowed range and category set come from the schema saved with the
+model, so the API, the web form and ``Model.score`` can never disagree about what
+a customer looks like. A wrong type, a missing field or an out-of-range value is a
+422 naming the field, decided by pydantic before any scoring code runs.
+
+Ranges are the training data's, widened by ``margin`` times the observed span
+(and never below zero for columns that were never negative): a model says little
+about customers far outside what it saw, so the API refuses them instead of
+extrapolating silently. ``null`` is accepted for every field and means "unknown";
+it is imputed exactly as missing values were in training.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
+
+from uptake.schema import Column, Schema
+
+#: Default widening of the training range, as a share of the observed span.
+DEFAULT_MARGIN = 0.25
+#: Default most customers per JSON request (a campaign list goes through the file endpoint).
+DEFAULT_MAX_ROWS = 1000
+
+
+@dataclass
+class FieldSpec:
+    """What the web form needs to draw one input."""
+
+    name: str
+    kind: str
+    dtype: str
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    train_min: float | None = None
+    train_max: float | None = None
+    categories: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RequestModels:
+    """The pydantic validators and JSON Schema for one model's customers."""
+
+    one: TypeAdapter[Any]
+    many: TypeAdapter[Any]
+    fields: list[FieldSpec]
+    max_rows: int
+
+    def customer_schema(self, ref_template: str = "#/components/schemas/{model}") -> dict[str, Any]:
+        return self.one.json_schema(ref_template=ref_template)
+
+    def parse(self, body: bytes) -> list[dict[str, Any]]:
+        """Validate a JSON body holding one customer (an object) or a list of them.
+
+        Raises ``pydantic.ValidationError``. The first non-blank byte picks the shape,
+        so errors name the field (``Income``, or ``3, Income`` in a list) instead of
+        reporting both alternatives of a union.
+        """
+        head = body.lstrip()[:1]
+        if head == b"[":
+            return self.many.validate_json(body)
+        return [self.one.validate_json(body)]
+
+
+def bounds(col: Column, margin: float) -> tuple[float | None, float | None]:
+    """The accepted range of a numeric column: the training range widened by ``margin``."""
+    if col.min is None or col.max is None:
+        return None, None
+    span = col.max - col.min
+    if span <= 0:
+        span = abs(col.max) or 1.0
+    lo, hi = col.min - margin * span, col.max + margin * span
+    if col.min >= 0:
+        lo = max(lo, 0.0)
+    if col.dtype == "int":
+        lo, hi = float(math.floor(lo)), float(math.ceil(hi))
+    return lo, hi
+
+
+def _category_values(col: Column) -> list[Any]:
+    """Categories as JSON clients naturally send them: numbers for number-coded columns."""
+    values: list[Any] = []
+    for text in col.categories:
+        if col.dtype == "int":
+            try:
+                values.append(int(text))
+                continue
+            except ValueError:
+                pass
+        values.append(text)
+    return values
+
+
+def _not_a_boolean(v: Any) -> Any:
+    """``true`` is 1 to Python, but never a category: Education=true is a client's mistake."""
+    if isinstance(v, bool):
+        raise PydanticCustomError("category_type", "Input should be one of the categories, not a boolean")
+    return v
+
+
+def field_type(col: Column, margin: float) -> tuple[Any, FieldSpec]:
+    """The annotated pydantic type of one column, and its form description."""
+    spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, train_min=col.min, train_max=col.max)
+    info: dict[str, Any] = {"title": col.name, "description": col.description or col.name}
+    if col.kind == "categorical":
+        values = _category_values(col)
+        spec.categories = values
+        inner: Any = Literal[tuple(values)] if values else str  # type: ignore[valid-type]
+        inner = Annotated[inner, BeforeValidator(_not_a_boolean)]
+    elif col.kind == "binary":
+        spec.categories = [0, 1]
+        spec.minimum, spec.maximum = 0.0, 1.0
+        inner = Literal[0, 1]
+    else:
+        lo, hi = bounds(col, margin)
+        spec.minimum, spec.maximum = lo, hi
+        inner = Annotated[float, Field(ge=lo, le=hi, allow_inf_nan=False, strict=True)]
+    return Annotated[inner | None, Field(**info)], spec
+
+
+def build_request_models(
+    schema: Schema, margin: float = DEFAULT_MARGIN, max_rows: int = DEFAULT_MAX_ROWS, title: str = "Customer"
+) -> RequestModels:
+    """Pydantic validators for one customer and for a list of at most ``max_rows`` of them."""
+    annotations: dict[str, Any] = {}
+    specs: list[FieldSpec] = []
+    for col in schema.columns:
+        annotations[col.name], spec = field_type(col, margin)
+        specs.append(spec)
+    customer = TypedDict(title, annotations)  # type: ignore[misc] - names are the table's own, spaces and all
+    customer.__doc__ = "One customer: a field per feature column of the model's training table."
+    one = TypeAdapter(customer)
+    many = TypeAdapter(Annotated[list[customer], Field(min_length=1, max_length=max_rows)])  # type: ignore[valid-type]
+    return RequestModels(one, many, specs, max_rows)
+
+
+def error_details(exc: ValidationError, prefix: tuple[Any, ...] = ("body",)) -> list[dict[str, Any]]:
+    """FastAPI's 422 shape (``loc``, ``msg``, ``type``), with the offending input where it is small."""
+    out = []
+    for e in exc.errors(include_url=False, include_context=False):
+        item: dict[str, Any] = {"loc": [*prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+        value = e.get("input")
+        if value is None or isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 80):
+            if e["type"] != "missing":
+                item["input"] = value
+        out.append(item)
+    return out
+
+
+def error_message(details: list[dict[str, Any]]) -> str:
+    """One readable line for the page: ``Income: Input should be less than or equal to 278``."""
+    first = details[0]
+    loc = [str(p) for p in first["loc"] if p != "body"]
+    where = ", ".join(f"row {int(p) + 1}" if p.isdigit() else p for p in loc) or "body"
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+# ---- response models (documentation and tests; responses are serialised directly) ----------
+class Reason(BaseModel):
+    """One reason behind a customer's score (``uptake.explain.reasons``)."""
+
+    feature: str
+    value: Any = None
+    effect: float = Field(description="Change in log-odds from this value against a typical one; positive raises the chance.")
+    probability_change: float | None = Field(None, description="The same move in probability.")
+    direction: str = Field("", description="'raises' or 'lowers'.")
+    text: str = ""
+
+
+class Prediction(BaseModel):
+    probability: float = Field(ge=0.0, le=1.0, description="Probability that the customer takes up the offer.")
+    decision: int = Field(description="1 when the probability is at or above the model's threshold, else 0.")
+    reasons: list[Reason] = Field(default_factory=list, description="Top reasons, strongest first, when asked for with reasons=true.")
+
+
+class PredictResponse(BaseModel):
+    request_id: str
+    model_version: str
+    threshold: float
+    predictions: list[Prediction]
+
+
+class ErrorResponse(BaseModel):
+    detail: Any
