@@ -8,7 +8,6 @@ scikit-learn's RepeatedStratifiedKFold computed here independently.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 
 from uptake.compare import FILES, compare, fingerprint, parse_cv, resolve_models, save_outputs
 from uptake.errors import UptakeInputError
+from cli_helpers import run_cli
 
 MODELS = "logreg,lightgbm,seed,ensemble"
 
@@ -137,20 +137,6 @@ def test_ensemble_is_run_after_its_members() -> None:
 
 
 # ---- the command ------------------------------------------------------------------------------------
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from uptake.cli import main
-
-    old = sys.argv
-    sys.argv = ["uptake", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_compare_command_prints_the_table_and_saves_files(bank_csv: Path, tmp_path: Path,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 import pytest
 
 from uptake.report import SECTIONS, build_report
+from cli_helpers import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -223,20 +223,6 @@ def test_rewriting_a_report_replaces_its_figure_folder_whole(quick_model: Path, 
 
 
 # ---- the command and its bad input ----------------------------------------------------------------------
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from uptake.cli import main
-
-    old = sys.argv
-    sys.argv = ["uptake", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_report_command(quick_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

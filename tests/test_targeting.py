@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 
 from uptake import targeting as TG
 from uptake.errors import UptakeInputError
+from cli_helpers import run_cli
 
 # Ten customers, one per decile, best first; acceptors at ranks 1, 2 and 4.
 P10 = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
@@ -186,20 +186,6 @@ def test_budget_property(n: int, cost: float, budget: float) -> None:
 
 
 # ---- the command ------------------------------------------------------------------------------------------
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from uptake.cli import main
-
-    old = sys.argv
-    sys.argv = ["uptake", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_plan_with_budget_writes_the_ranked_list(quick_model: Path, bank_csv: Path, tmp_path: Path,

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from uptake.schema import _plain
+
 #: Rows pushed through the model per batch in ``reasons`` (rows x features each).
 REASON_BATCH_ROWS = 4096
 #: Effects smaller than this (in log-odds; 0.01 is a 1% change in the odds) are not reasons.
@@ -185,14 +187,6 @@ def reasons(model: Any, clean_df: pd.DataFrame, k: int = 3) -> list[list[dict[st
 def reason_columns(rs: list[list[dict[str, Any]]], k: int = 3) -> dict[str, list[str]]:
     """``reasons`` output as ``reason_1..reason_k`` text columns ('' where there is none)."""
     return {f"reason_{i + 1}": [r[i]["text"] if i < len(r) else "" for r in rs] for i in range(k)}
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
 
 
 # ---- global importance ----------------------------------------------------------------------
