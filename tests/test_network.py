@@ -98,7 +98,7 @@ def test_presets_follow_their_sources() -> None:
     assert (tutorial.hidden, tutorial.dropout) == ((16,), (0.5,))
     assert (tutorial.learning_rate, tutorial.batch_size, tutorial.epochs) == (1e-3, 2048, 100)
     assert (tutorial.class_weight_formula, tutorial.initial_bias, tutorial.early_stopping) == ("balanced", True, True)
-    assert (tutorial.monitor, tutorial.monitor_mode, tutorial.patience) == ("val_pr_auc", "max", 10)
+    assert (tutorial.monitor, tutorial.monitor_mode, tutorial.patience) == ("val_roc_auc", "max", 10)
     default = PRESETS["default"]
     assert default.monitor == "val_pr_auc" and default.early_stopping and default.n_models == 5
 
@@ -266,11 +266,11 @@ def test_restores_best_weights_with_given_validation(data: tuple[np.ndarray, np.
     clf = NetworkClassifier(**{**FAST, "learning_rate": 0.05}, epochs=6, patience=100)
     clf.fit(X_train, y_train, X_val, y_val)
     history = clf.history_[0]
-    assert len(history["val_pr_auc"]) == 6
+    assert len(history["val_roc_auc"]) == 6
     model = clf.models_[0]
-    model.compile(metrics=[keras.metrics.AUC(name="pr_auc", curve="PR")], loss="binary_crossentropy")
+    model.compile(metrics=[keras.metrics.AUC(name="roc_auc")], loss="binary_crossentropy")
     result = model.evaluate(X_val, y_val.reshape(-1, 1).astype(np.float32), verbose=0, return_dict=True)
-    assert result["pr_auc"] == pytest.approx(max(history["val_pr_auc"]), abs=1e-5)
+    assert result["roc_auc"] == pytest.approx(max(history["val_roc_auc"]), abs=1e-5)
 
 
 def test_checkpoints_and_extra_callbacks(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:

@@ -130,8 +130,7 @@ PRESETS: dict[str, NetworkConfig] = {
         class_weight_formula="balanced",
         initial_bias=True,
         early_stopping=True,
-        # The tutorial's EarlyStopping watches val_prc (PR-AUC), as uptake does by default.
-        monitor="val_pr_auc",
+        monitor="val_roc_auc",
         patience=10,
         n_models=1,
     ),
