@@ -47,7 +47,8 @@ def test_leaderboard_is_sorted_and_has_mean_and_std_of_every_column(small) -> No
         assert r["folds"] == 2
         for col in ("pr_auc", "roc_auc", "f1", "precision", "recall", "fit_seconds", "predict_us_per_row"):
             assert np.isfinite(r[f"{col}_mean"]) and r[f"{col}_std"] >= 0
-        assert r["fit_seconds_mean"] > 0 and r["predict_us_per_row_mean"] > 0
+        costs = [r["fit_seconds_mean"], r["predict_us_per_row_mean"]]
+        assert all(c > 0 for c in costs)  # recorded, not judged: speed targets live in bench/
     by = {r["model"]: r for r in board}
     assert by["lightgbm"]["pr_auc_mean"] > 0.9 and by["logreg"]["pr_auc_mean"] > 0.75
 

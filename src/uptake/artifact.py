@@ -74,6 +74,21 @@ def check_model_out(out: Path) -> None:
         raise UptakeInputError(f"file '{out}': exists and is not an uptake model; refusing to overwrite it")
 
 
+def replace_dir(tmp: Path, dest: Path) -> None:
+    """Swap a finished directory into place; an existing one is moved aside first, then removed.
+
+    Directories cannot be renamed over each other, so the old one goes to a sibling
+    temporary name: at every moment ``dest`` is either the old or the new directory.
+    """
+    if dest.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
+        os.replace(dest, old / "previous")
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, dest)
+
+
 def save_model_dir(
     out: Path,
     metadata: dict[str, Any],
@@ -92,13 +107,7 @@ def save_model_dir(
         write_parts(tmp)
         write_json_atomic(tmp / HISTORY, history)
         write_json_atomic(tmp / METADATA, {"format": FORMAT, **metadata})
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-            os.replace(out, old / "model")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

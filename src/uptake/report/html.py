@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from uptake.artifact import replace_dir
 from uptake.errors import UptakeInputError
 
 #: Used when the analyst gives no money figures; stated in the report.
@@ -841,13 +842,7 @@ def write_atomically(out: Path, html: str, files_dir: Path, figures: list[Figure
         for f in figures:
             (tmp_dir / f.name).write_bytes(f.png)
         Path(tmp_html).write_text(html, encoding="utf-8")
-        if files_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{files_dir.name}.", suffix=".old", dir=out.parent))
-            os.replace(files_dir, old / "files")
-            os.replace(tmp_dir, files_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp_dir, files_dir)
+        replace_dir(tmp_dir, files_dir)
         os.replace(tmp_html, out)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
