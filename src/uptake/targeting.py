@@ -108,14 +108,18 @@ class Curves:
         return self.gain / self.share
 
 
-def curves(p: np.ndarray, y: np.ndarray | None = None) -> Curves:
-    """The cumulative gains behind every other figure in this module."""
+def _ranked(p: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray]:
+    """Probabilities as floats, their count, checked labels and the best-first order."""
     p = np.asarray(p, dtype=np.float64)
     n = len(p)
     if n == 0:
         raise UptakeInputError("no customers to rank")
-    y = _labels(y, n)
-    order = _order(p)
+    return p, n, _labels(y, n), _order(p)
+
+
+def curves(p: np.ndarray, y: np.ndarray | None = None) -> Curves:
+    """The cumulative gains behind every other figure in this module."""
+    p, n, y, order = _ranked(p, y)
     k = np.arange(1, n + 1)
     expected = np.cumsum(p[order])
     actual = np.cumsum(y[order]) if y is not None else None
@@ -184,12 +188,7 @@ def decile_table(
     actual profit and cumulative actual profit.
     """
     check_money(contact_cost, accept_value)
-    p = np.asarray(p, dtype=np.float64)
-    n = len(p)
-    if n == 0:
-        raise UptakeInputError("no customers to rank")
-    y = _labels(y, n)
-    order = _order(p)
+    p, n, y, order = _ranked(p, y)
     groups = np.array_split(order, N_DECILES)
     total_p = float(p.sum())
     total_y = int(y.sum()) if y is not None else None
