@@ -20,6 +20,18 @@ def data_dir() -> Path:
     return Path(os.environ.get("UPTAKE_DATA_DIR", REPO.parent / "shared" / "data")).resolve()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, with one line, when the bank table is not where the tests look.
+
+    Most tests need the real table; 300 identical fixture errors would hide the fix.
+    """
+    d = data_dir()
+    if not (d / "Bank_Personal_Loan_Modelling.csv").exists():
+        pytest.exit(
+            f"the bank table is not in {d}: clone uptake beside shared/ or set UPTAKE_DATA_DIR", returncode=2
+        )
+
+
 @pytest.fixture(scope="session")
 def bank_dir() -> Path:
     d = data_dir()
