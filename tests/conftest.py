@@ -52,7 +52,7 @@ def bank_xlsx(bank_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def bank_df(bank_csv: Path):
-    from uptake.data import read_table
+    from uptake.io.tables import read_table
 
     return read_table(bank_csv)
 

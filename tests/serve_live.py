@@ -83,7 +83,7 @@ def database(kind: str, tmp_dir: Path) -> Iterator[str]:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql+psycopg://root@127.0.0.1:5432/test)")
     import sqlalchemy as sa
 
-    from uptake.serve.audit import normalize_url
+    from uptake.audit.db import normalize_url
 
     base = normalize_url(base)
     schema = f"uptake_test_{uuid.uuid4().hex[:10]}"

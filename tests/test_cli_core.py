@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uptake.evaluate import METRIC_KEYS
+from uptake.decide.metrics import METRIC_KEYS
 
 UPTAKE = Path(sys.executable).parent / "uptake"
 TRAIN_ARGS = ("--preset", "seed", "--epochs", "3", "--seed", "0")
@@ -46,7 +46,11 @@ def tree_digest(path: Path) -> dict[str, str]:
 
 
 def leftovers(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+    """Hidden temporary files or directories left behind (a model's version store and its lock are not)."""
+    out = sorted(p.name for p in parent.iterdir() if p.name.startswith(".") and not p.name.endswith(".versions"))
+    for store in parent.glob(".*.versions"):
+        out += sorted(f"{store.name}/{p.name}" for p in store.iterdir() if p.name.startswith(".") and p.name != ".lock")
+    return out
 
 
 # ---- fixtures: one small model per real file --------------------------------------------------
@@ -113,7 +117,9 @@ def test_metadata_contents(trained, bank_csv: Path, bank_xlsx: Path) -> None:
     for name, data in (("csv", bank_csv), ("xlsx", bank_xlsx)):
         model = trained[name][0]
         meta = json.loads((model / "metadata.json").read_text())
-        assert meta["format"] == "uptake-model/1"
+        assert meta["format"] == "uptake-model/2"
+        assert set(meta["parts"]) >= {"preprocessor.skops", "history.json", "estimator/member0.keras",
+                                      "estimator/network.json"}
         assert meta["target"] == "Personal Loan" and meta["positive_label"] == "1"
         assert [c["name"] for c in meta["schema"]["columns"]] == [
             "Age", "Experience", "Income", "Family", "CCAvg", "Education", "Mortgage",
@@ -190,7 +196,7 @@ def test_predict(trained, work: Path, bank_csv: Path, bank_xlsx: Path, bank_df: 
 
 
 def test_predict_scores_match_the_api(trained, work: Path, bank_df: pd.DataFrame) -> None:
-    from uptake.predict import Model
+    from uptake.pipeline import Model
 
     model = trained["csv"][0]
     cli = pd.read_parquet(work / "scores-csv.parquet") if (work / "scores-csv.parquet").exists() else None
@@ -223,7 +229,7 @@ BAD = {
     "one class": (_train_case("one_class"), "column 'Personal Loan', value 0: the target has one class only"),
     "three classes": (_train_case("three_classes"), "column 'Personal Loan': the target has 3 classes"),
     "empty file": (_train_case("empty"), "empty.csv': the file is empty"),
-    "unreadable file": (_train_case("garbage"), "garbage.xlsx': cannot read the file"),
+    "unreadable file": (_train_case("garbage"), "garbage.xlsx': is not an Excel workbook"),
     "missing sheet": (lambda f, m, o, b: ["train", b["xlsx"], "--sheet", "Loans", "--out", o],
                       "no sheet named 'Loans' (sheets: Description, Data)"),
     "text in numeric column": (_train_case("text_numeric"),
@@ -233,7 +239,7 @@ BAD = {
     "predict: invalid rows": (lambda f, m, o, b: ["predict", m, f["invalid_rows"], "--out", o],
                               "column 'CCAvg', row 6, value 'lots': not a number (1 more invalid"),
     "predict: unreadable file": (lambda f, m, o, b: ["predict", m, f["garbage"], "--out", o],
-                                 "cannot read the file"),
+                                 "is not an Excel workbook"),
     "predict: missing sheet": (lambda f, m, o, b: ["predict", m, b["xlsx"], "--sheet", "Nope", "--out", o],
                                "no sheet named 'Nope'"),
     "predict: not a model": (lambda f, m, o, b: ["predict", f["empty"].parent, b["csv"], "--out", o],
@@ -282,7 +288,7 @@ def test_model_dir_replaced_whole_and_kept_on_failure(trained, work: Path, bank_
     second = json.loads((model / "metadata.json").read_text())
     assert second["threshold"] == 0.5 and first["threshold_rule"] != second["threshold_rule"]
     assert leftovers(parent) == []
-    assert sorted(p.name for p in parent.iterdir()) == ["m"]
+    assert sorted(p.name for p in parent.iterdir()) == [".m.versions", "m"]
 
     # Same seed, same data, same preset: the same test metrics (to 1e-6).
     for key in ("roc_auc", "pr_auc", "brier"):
@@ -318,6 +324,15 @@ def test_no_pickle_in_the_model(trained) -> None:
             assert not blob.startswith(b"\x80"), f"{p} holds a pickle stream"
 
 
+def reseal(model: Path) -> None:
+    """Rewrite the card's part checksums after tampering, as a determined attacker would."""
+    from uptake.artifact.store import checksums
+
+    meta = json.loads((model / "metadata.json").read_text())
+    meta["parts"] = checksums(model)
+    (model / "metadata.json").write_text(json.dumps(meta))
+
+
 def _copy_model(src: Path, dst: Path) -> Path:
     import shutil
 
@@ -337,6 +352,9 @@ def test_keras_lambda_layer_is_refused(trained, work: Path, bank_csv: Path) -> N
     evil.save(model / "estimator" / "member0.keras")
     out = work / "evil-keras.csv"
     res = cli("predict", model, bank_csv, "--out", out)
+    assert res.returncode == 2 and "changed since the model was saved" in res.stderr  # the card's checksums
+    reseal(model)  # an attacker who can write the directory can rewrite the card's checksums too
+    res = cli("predict", model, bank_csv, "--out", out)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and "refus" in res.stderr.lower()
     assert not out.exists()
@@ -348,6 +366,7 @@ def test_untrusted_preprocessor_is_refused(trained, work: Path, bank_csv: Path) 
 
     model = _copy_model(trained["csv"][0], work / "evil-skops")
     sio.dump(FunctionTransformer(func=eval), model / "preprocessor.skops")
+    reseal(model)  # checksums catch accidents; the allow-list must hold against a rewritten card too
     res = cli("evaluate", model, bank_csv, "--json")
     assert res.returncode == 2 and "refuses to load untrusted type 'builtins.eval'" in res.stderr
     assert res.stdout == ""

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uptake.predict import Model
+from uptake.pipeline import Model
 from cli_helpers import run_cli
 
 
@@ -81,9 +81,9 @@ def test_tune_threshold_writes_a_copy_and_leaves_the_model_alone(quick_model: Pa
     assert code == 0, err
     assert digest(quick_model) == before
     m = Model.load(out)
-    rule = m.metadata["threshold_rule"]
+    rule = m.card.to_json()["threshold_rule"]
     assert rule["rule"] == "min-recall" and rule["min_recall"] == 0.95 and "holdout.csv" in rule["chosen_on"]
-    assert m.metadata["previous_threshold_rule"]["threshold"] == pytest.approx(Model.load(quick_model).threshold)
+    assert m.card.to_json()["previous_threshold_rule"]["threshold"] == pytest.approx(Model.load(quick_model).threshold)
     # On the rows it was tuned on, the stored threshold really finds 95% of acceptors.
     import pandas as pd
 

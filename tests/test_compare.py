@@ -16,7 +16,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-from uptake.compare import FILES, compare, fingerprint, parse_cv, resolve_models, save_outputs
+from uptake.evaluate.compare import FILES, compare, fingerprint, parse_cv, resolve_models, save_outputs
 from uptake.errors import UptakeInputError
 from cli_helpers import run_cli
 
@@ -96,11 +96,11 @@ def test_fold_metrics_are_recomputable(bank_df) -> None:
     prepared = prepare(bank_df, TrainConfig(seed=3))
     y = prepared.y
     train, test = next(RepeatedStratifiedKFold(n_splits=2, n_repeats=1, random_state=3).split(np.zeros(len(y)), y))
-    from uptake.compare import _validation_split
+    from uptake.evaluate.compare.cv import _validation_split
 
     fit_idx, val_idx = _validation_split(y, train, 0.2, 3)
     fitted = fit_split(prepared, fit_idx, val_idx, TrainConfig(model="logreg", seed=3))
-    p = fitted.proba(prepared.clean.iloc[np.sort(test)])
+    p = fitted.pipeline.proba(prepared.clean.iloc[np.sort(test)])
     assert row["pr_auc"] == pytest.approx(average_precision_score(y[np.sort(test)], p))
 
 

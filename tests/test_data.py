@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uptake.data import encode_target, file_sha256, read_table, resolve_target
+from uptake.io.tables import file_sha256, read_table
+from uptake.schema.target import encode_target, resolve_target
 from uptake.errors import UptakeInputError
 from uptake.train import TrainConfig, prepare
 
@@ -80,7 +81,7 @@ def test_parquet(tmp_path: Path, bank_df: pd.DataFrame) -> None:
         ("empty.csv", b"", "the file is empty"),
         ("blank.csv", b"\n\n  \n", "the file is empty"),
         ("header.csv", b"a,b,c\n", "no data rows"),
-        ("garbage.xlsx", bytes(range(256)) * 8, "cannot read the file"),
+        ("garbage.xlsx", bytes(range(256)) * 8, "is not an Excel workbook"),
         ("garbage.parquet", b"PAR1 not really", "cannot read the file"),
         ("table.json", b"{}", "unsupported file type"),
     ],

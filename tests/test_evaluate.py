@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uptake.evaluate import METRIC_KEYS, best_f1_threshold, describe, metrics
+from uptake.decide.metrics import METRIC_KEYS, describe, metrics
+from uptake.decide.thresholds import best_f1_threshold
 
 
 def test_metric_keys_are_the_contract() -> None:

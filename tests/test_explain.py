@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from uptake import explain
-from uptake.predict import Model
+from uptake.pipeline import Model
 
 TEXT = re.compile(r"^.+ \S+ (raises|lowers) the chance$")
 

@@ -14,9 +14,9 @@ import pytest
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
 from uptake.errors import UptakeInputError
+from uptake.imbalance.batches import BalancedBatches
 from uptake.imbalance import (
     STRATEGIES,
-    BalancedBatches,
     base_rate_entropy,
     class_weights,
     initial_bias,

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from serve_live import live_server
 
-from uptake.predict import Model
-from uptake.serve.app import ServeConfig
+from uptake.pipeline import Model
+from uptake.serve.config import ServeConfig
 
 FIXTURES = Path(__file__).parent / "fixtures" / "legacy-0.1.0"
 NAMES = ("network-seed", "lightgbm", "logreg-sigmoid")

@@ -15,7 +15,8 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from uptake.errors import UptakeInputError
-from uptake.predict import Model
+from uptake.models.gbm import LightGBMClassifier
+from uptake.pipeline import Model
 from uptake.train import TrainConfig, save, train
 
 PICKLE_MAGIC = (b"\x80\x04", b"\x80\x05", b"\x80\x03")
@@ -49,9 +50,9 @@ def families(bank_df, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tup
 def test_saved_model_scores_exactly_like_the_fitted_one(families, bank_df, name: str) -> None:
     trained, path = families[name]
     m = Model.load(path)
-    assert m.metadata["model_type"] == name
+    assert m.card.to_json()["model_type"] == name
     scored = m.score(bank_df)
-    np.testing.assert_allclose(scored.probability, trained.fitted.proba(trained.prepared.clean), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(scored.probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=1e-6, atol=1e-7)
     assert m.threshold == pytest.approx(trained.fitted.threshold)
     assert np.array_equal(scored.decision, (scored.probability >= m.threshold).astype(np.int8))
     assert_no_pickle(path)
@@ -93,7 +94,7 @@ def test_ensemble_members_live_in_subdirectories(families) -> None:
     e = m.estimator
     expected = e.weight_ * e.network_.predict_proba(x)[:, 1] + (1 - e.weight_) * e.gbm_.predict_proba(x)[:, 1]
     np.testing.assert_allclose(e.predict_proba(x)[:, 1], expected)
-    assert Model.load(path).metadata["preset"] == "seed"
+    assert Model.load(path).card.to_json()["preset"] == "seed"
 
 
 def test_get_params_round_trip_through_save(families, tmp_path: Path) -> None:
@@ -112,9 +113,9 @@ def test_lightgbm_early_stopping_uses_validation_and_class_weight_changes_the_mo
     rng = np.random.default_rng(0)
     x = rng.normal(size=(600, 4))
     y = (x[:, 0] + 0.5 * rng.normal(size=600) > 1.3).astype(int)
-    plain = LightGBMClassifier(n_estimators=400).fit(x[:400], y[:400], x[400:], y[400:])
+    plain = LightGBMClassifier(n_estimators=400).fit(x[:400], y[:400], X_val=x[400:], y_val=y[400:])
     assert 1 <= plain.best_iteration_ < 400
-    weighted = LightGBMClassifier(n_estimators=400, imbalance="class-weight").fit(x[:400], y[:400], x[400:], y[400:])
+    weighted = LightGBMClassifier(n_estimators=400, imbalance="class-weight").fit(x[:400], y[:400], X_val=x[400:], y_val=y[400:])
     # Weighting the rare class pushes its probabilities up on average.
     assert weighted.predict_proba(x[400:])[:, 1].mean() > plain.predict_proba(x[400:])[:, 1].mean()
     assert average_precision_score(y[400:], plain.predict_proba(x[400:])[:, 1]) > 0.7
@@ -153,5 +154,7 @@ def test_tampered_sidecar_is_refused(families, tmp_path: Path) -> None:
     copy = tmp_path / "m"
     shutil.copytree(path, copy)
     (copy / "estimator" / "lightgbm.json").write_text(json.dumps({"format": "something-else", "version": 1}))
+    with pytest.raises(UptakeInputError, match="lightgbm.json': changed since the model was saved"):
+        Model.load(copy)  # the card's checksum catches it first
     with pytest.raises(UptakeInputError, match="not a uptake-lightgbm version 1 file"):
-        Model.load(copy)
+        LightGBMClassifier.load(copy / "estimator")  # and the family's own sidecar check behind it

@@ -264,7 +264,7 @@ def test_restores_best_weights_with_given_validation(data: tuple[np.ndarray, np.
     # 2400/600 rows: the shapes of the default 20% split, so compiled programs are reused.
     X_train, y_train, X_val, y_val = X[:2400], y[:2400], X[2400:], y[2400:]
     clf = NetworkClassifier(**{**FAST, "learning_rate": 0.05}, epochs=6, patience=100)
-    clf.fit(X_train, y_train, X_val, y_val)
+    clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
     history = clf.history_[0]
     assert len(history["val_roc_auc"]) == 6
     model = clf.models_[0]

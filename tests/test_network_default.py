@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from uptake.models.network import PRESETS, NetworkClassifier, build_model
-from uptake.train import numeric_encoding_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -30,8 +29,8 @@ def test_default_asks_for_ple_and_batch_norm_while_the_others_stay_plain() -> No
     assert PRESETS["default"].numeric_encoding == "ple" and PRESETS["default"].batch_norm
     for name in ("seed", "tutorial"):
         assert PRESETS[name].numeric_encoding == "standard" and not PRESETS[name].batch_norm
-    assert numeric_encoding_for(NetworkClassifier()) == "ple"
-    assert numeric_encoding_for(NetworkClassifier(preset="seed")) == "standard"
+    assert NetworkClassifier().numeric_encoding() == "ple"
+    assert NetworkClassifier(preset="seed").numeric_encoding() == "standard"
 
 
 def test_batch_norm_sits_between_dense_and_activation() -> None:

@@ -282,7 +282,7 @@ def test_report_for_a_calibrated_model_without_history(calibrated_lightgbm: Path
 def test_reasons_survive_an_isotonic_calibrator(calibrated_lightgbm: Path, bank_df: pd.DataFrame) -> None:
     """Isotonic calibration maps most customers to exactly 0; their reasons must not vanish."""
     from uptake.explain import reasons
-    from uptake.predict import Model
+    from uptake.pipeline import Model
 
     model = Model.load(calibrated_lightgbm)
     clean, _ = model.schema.validate(bank_df.head(200))

@@ -11,7 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from uptake.errors import UptakeInputError
-from uptake.scoring import dask_predict, parquet_units, stream_predict
+from uptake.apply.dask.client import dask_predict
+from uptake.apply.stream import stream_predict
+from uptake.io.chunks import parquet_units
 from uptake.synth import iter_table_chunks
 
 pytestmark = pytest.mark.slow  # starting worker processes that import JAX takes a while on 2 cores

@@ -14,10 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uptake.data import read_table
+from uptake.io.tables import read_table
 from uptake.errors import UptakeInputError
-from uptake.predict import Model, rank_desc, scored_frame
-from uptake.scoring import ExactRanks, iter_chunks, stream_predict
+from uptake.decide import rank_desc
+from uptake.pipeline import Model
+from uptake.apply.ranks import ExactRanks
+from uptake.apply.stream import stream_predict
+from uptake.io.chunks import iter_chunks
 from uptake.synth import iter_table_chunks, write_table
 
 ROWS = 20_000
@@ -41,7 +44,7 @@ def model(quick_model: Path) -> Model:
 def reference(model: Model, loan_files: dict[str, Path]) -> pd.DataFrame:
     """The whole-file path: read everything, Model.score, scored_frame."""
     df = read_table(loan_files["parquet"])
-    return scored_frame(df, model.score(df))
+    return Model.frame(df, model.score(df))
 
 
 def _bad_csv(src: Path, dst: Path, bad: dict[int, str]) -> None:

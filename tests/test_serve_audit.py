@@ -16,19 +16,10 @@ from typer.testing import CliRunner
 
 from uptake.cli import app as cli_app
 from uptake.errors import UptakeInputError
-from uptake.serve.app import ServeConfig
-from uptake.serve.audit import (
-    TABLE,
-    VERSION_TABLE,
-    AuditLog,
-    Entry,
-    count_rows,
-    make_engine,
-    metadata,
-    migrate,
-    parse_since,
-    read_log,
-)
+from uptake.serve.config import ServeConfig
+from uptake.audit.db import TABLE, VERSION_TABLE, make_engine, metadata, migrate
+from uptake.audit.read import count_rows, parse_since, read_log
+from uptake.audit.writer import AuditLog, Entry
 
 
 def entry(n: int, request_id: str = "r", created: float | None = None) -> Entry:

@@ -8,7 +8,8 @@ import httpx
 import pytest
 from serve_live import customer, live_server
 
-from uptake.serve.app import SESSION_COOKIE, ServeConfig, session_token, session_valid
+from uptake.serve.config import SESSION_COOKIE, ServeConfig
+from uptake.serve.sessions import session_token, session_valid
 
 KEY = "s3cret-key-for-tests"
 
@@ -57,7 +58,7 @@ def test_page_calls_are_audited_as_page(keyed) -> None:  # noqa: ANN001
         c.post("/login", data={"api_key": KEY})
         c.post("/api/v1/predict", json=customer(), headers={"X-Uptake-Page": "1", "X-Request-ID": "from-page"})
     assert keyed.audit.flush(30)
-    from uptake.serve.audit import read_log
+    from uptake.audit.read import read_log
 
     log = read_log(keyed.config.db_url)
     assert log.loc[log["request_id"] == "from-page", "source"].tolist() == ["page"]

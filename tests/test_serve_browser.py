@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from serve_live import CHROMIUM, live_server
 
-from uptake.serve.app import ServeConfig
+from uptake.serve.config import ServeConfig
 
 pytestmark = [
     pytest.mark.browser,
@@ -134,7 +134,7 @@ def test_server_side_422_is_shown_on_the_field(server, page) -> None:  # noqa: A
     page.click("#score-button")
     message = page.locator('.field[data-name="Education"] .error')
     message.wait_for()
-    assert "Input should be 1, 2 or 3" in message.inner_text()
+    assert "not one of the categories seen in training (1, 2, 3)" in message.inner_text()
     shot(page, "04-server-422")
 
 

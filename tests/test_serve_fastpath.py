@@ -1,4 +1,4 @@
-"""The numpy fast path equals the reference path (``Model.score``) on the real table, or stands aside."""
+"""The compiled numpy backend equals the scoring pipeline's reference path on the real table, or stands aside."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uptake.features import build_preprocessor, transform
-from uptake.predict import Model
-from uptake.serve.fastpath import compile_fast, compile_preprocessor, reference_proba, training_defaults
+from uptake.pipeline import Model
+from uptake.pipeline.fast import FastBackend, compile_fast, compile_preprocessor
+from uptake.serve.models import form_defaults
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +33,18 @@ def rows_of(df: pd.DataFrame, model: Model) -> list[dict]:
     return json.loads(df[model.schema.feature_names].to_json(orient="records"))
 
 
+def reference_proba(model: Model, rows: list[dict]) -> np.ndarray:
+    """The reference path for request rows: the pipeline on a one-row-per-customer frame."""
+    return model.score(pd.DataFrame(rows, columns=model.schema.feature_names)).probability
+
+
+def fast_proba(model: Model, fast, rows: list[dict]) -> np.ndarray:  # noqa: ANN001
+    return model.calibrate(fast.raw_proba(rows))
+
+
 def test_equals_model_score_on_the_whole_real_table(model, fast, bank_df) -> None:  # noqa: ANN001
     ref = model.score(bank_df).probability
-    got = fast.proba(rows_of(bank_df, model))
+    got = fast_proba(model, fast, rows_of(bank_df, model))
     assert np.max(np.abs(got - ref)) <= 1e-6
     # and the decisions at the stored threshold agree, except for a tie within float noise
     near = np.abs(ref - model.threshold) <= 1e-6
@@ -42,13 +52,13 @@ def test_equals_model_score_on_the_whole_real_table(model, fast, bank_df) -> Non
 
 
 def test_features_equal_the_fitted_column_transformer(model, fast, bank_df) -> None:  # noqa: ANN001
-    clean, _ = model.schema.validate(bank_df)
+    clean = model.validate(bank_df).clean
     np.testing.assert_array_equal(fast.features(rows_of(bank_df, model)), model.features(clean))
 
 
 def test_one_customer_at_a_time_equals_reference(model, fast, bank_df) -> None:  # noqa: ANN001
     for row in rows_of(bank_df.sample(25, random_state=1), model):
-        assert fast.proba([row])[0] == pytest.approx(reference_proba(model, [row])[0], abs=1e-6)
+        assert fast_proba(model, fast, [row])[0] == pytest.approx(reference_proba(model, [row])[0], abs=1e-6)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -63,30 +73,25 @@ def test_missing_values_are_imputed_exactly_like_the_reference(model, fast, bank
     alone = reference_proba(model, [row])[0]
     among = reference_proba(model, [rows_of(bank_df.iloc[[0]], model)[0], row])[1]
     assert alone == pytest.approx(among, abs=1e-6)  # the reference itself does not depend on neighbours
-    assert fast.proba([row])[0] == pytest.approx(alone, abs=1e-6)
+    assert fast_proba(model, fast, [row])[0] == pytest.approx(alone, abs=1e-6)
 
 
 def test_piecewise_linear_encoding_is_replayed(model, bank_df) -> None:  # noqa: ANN001
-    clean, _ = model.schema.validate(bank_df)
+    clean = model.validate(bank_df).clean
     pre = build_preprocessor(model.schema, "ple").fit(clean)
-    _, _, _, blocks = compile_preprocessor(pre, model.schema)
-    from uptake.serve.fastpath import FastScorer
-
-    numeric = [c.name for c in model.schema.columns if c.kind != "categorical"]
-    categorical = [c.name for c in model.schema.columns if c.kind == "categorical"]
-    idx = [{t: i for i, t in enumerate(model.schema.column(c).categories)} for c in categorical]
-    scorer = FastScorer(model.schema, numeric, categorical, idx, blocks, layers=[])
+    numeric, categorical, idx, blocks = compile_preprocessor(pre, model.schema)
+    codes = [model.schema.column(c).dtype == "int" for c in categorical]
+    scorer = FastBackend(model.schema, numeric, categorical, idx, codes, blocks, forward=lambda x: x[:, 0])
     np.testing.assert_allclose(scorer.features(rows_of(bank_df, model)), transform(pre, clean), atol=1e-6)
 
 
 def test_other_model_families_fall_back_to_the_reference_path(model) -> None:  # noqa: ANN001
     from sklearn.linear_model import LogisticRegression
 
-    class NotANetwork(Model):
-        pass
+    from uptake.pipeline import ScoringPipeline
 
-    other = NotANetwork(model.path, model.metadata, model.preprocessor, LogisticRegression())
-    assert compile_fast(other) is None
+    other = ScoringPipeline(model.schema, model.preprocessor, LogisticRegression(), threshold=0.5)
+    assert compile_fast(other) is None  # an estimator without a numpy forward pass
 
 
 def test_a_copy_that_disagrees_is_refused(model) -> None:  # noqa: ANN001
@@ -94,7 +99,7 @@ def test_a_copy_that_disagrees_is_refused(model) -> None:  # noqa: ANN001
 
 
 def test_form_defaults_are_typical_training_values(model, bank_df) -> None:  # noqa: ANN001
-    d = training_defaults(model)
+    d = form_defaults(model)
     assert d["Income"] == bank_df["Income"].median()
     assert d["Online"] == int(bank_df["Online"].mode()[0])
     assert d["Education"] == str(bank_df["Education"].mode()[0])
@@ -108,8 +113,8 @@ def test_default_preset_with_batch_norm_and_piecewise_linear_inputs(tmp_path, ba
     model = Model.load(save(trained, tmp_path / "default"))
     layers = {type(layer).__name__ for layer in model.estimator.models_[0].layers}
     assert {"BatchNormalization", "Activation"} <= layers
-    assert model.metadata["numeric_encoding"] == "ple"
+    assert model.card.to_json()["numeric_encoding"] == "ple"
     fast = compile_fast(model)
     assert fast is not None
-    got = fast.proba(rows_of(bank_df, model))
+    got = fast_proba(model, fast, rows_of(bank_df, model))
     assert np.max(np.abs(got - model.score(bank_df).probability)) <= 1e-6

@@ -19,7 +19,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from serve_live import live_server
 
-from uptake.serve.app import ServeConfig
+from uptake.serve.config import ServeConfig
 
 OPERATIONS = [("POST", "/api/v1/predict"), ("POST", "/api/v1/predict/file"), ("GET", "/api/v1/model"), ("GET", "/health")]
 EXAMPLES = 40

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uptake import targeting as TG
+from uptake import campaign as TG
 from uptake.errors import UptakeInputError
 from cli_helpers import run_cli
 
@@ -83,7 +83,7 @@ def test_reach_sentence_with_and_without_labels() -> None:
 
 def test_ties_rank_in_input_order_so_the_list_is_reproducible() -> None:
     frame = pd.DataFrame({"id": range(6), "probability": [0.5, 0.9, 0.5, 0.9, 0.1, 0.5]})
-    from uptake.predict import rank_desc
+    from uptake.decide import rank_desc
 
     frame["rank"] = rank_desc(frame["probability"].to_numpy())
     listed = TG.contact_list(frame, 4)

@@ -16,8 +16,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from uptake.errors import UptakeInputError
-from uptake.evaluate import best_f1_threshold, metrics
-from uptake.thresholds import ThresholdRule, counts, cut_at, profit
+from uptake.decide.metrics import metrics
+from uptake.decide.thresholds import best_f1_threshold
+from uptake.decide.money import profit
+from uptake.decide.thresholds import counts, cut_at, rule_from_options
 
 
 @st.composite
@@ -42,7 +44,7 @@ def decisions(p: np.ndarray, t: float) -> np.ndarray:
 @given(labelled_scores(), st.floats(0.01, 1.0))
 def test_min_recall_always_meets_the_recall_and_calls_as_few_as_possible(data, target: float) -> None:
     y, p = data
-    choice = ThresholdRule.from_options(min_recall=target).choose(y, p)
+    choice = rule_from_options(min_recall=target).choose(y, p)
     called = decisions(p, choice.threshold)
     recall = (called & (y == 1)).sum() / y.sum()
     assert recall >= target - 1e-12
@@ -57,7 +59,7 @@ def test_min_recall_always_meets_the_recall_and_calls_as_few_as_possible(data, t
 @given(labelled_scores(), st.floats(0.01, 1.0))
 def test_min_precision_meets_the_precision_or_says_it_cannot(data, target: float) -> None:
     y, p = data
-    rule = ThresholdRule.from_options(min_precision=target)
+    rule = rule_from_options(min_precision=target)
     try:
         choice = rule.choose(y, p)
     except UptakeInputError as exc:
@@ -75,7 +77,7 @@ def test_min_precision_meets_the_precision_or_says_it_cannot(data, target: float
 @given(labelled_scores(), st.floats(0.5, 50), st.floats(1, 500))
 def test_profit_rule_threshold_maximises_the_computed_profit(data, cost: float, value: float) -> None:
     y, p = data
-    choice = ThresholdRule.from_options(contact_cost=cost, accept_value=value).choose(y, p)
+    choice = rule_from_options(contact_cost=cost, accept_value=value).choose(y, p)
     called = decisions(p, choice.threshold)
     tp, fp = int((called & (y == 1)).sum()), int((called & (y == 0)).sum())
     got = value * tp - cost * (tp + fp)
@@ -89,7 +91,7 @@ def test_profit_rule_threshold_maximises_the_computed_profit(data, cost: float, 
 @given(labelled_scores())
 def test_max_f1_rule_is_the_trainers_f1_choice(data) -> None:
     y, p = data
-    choice = ThresholdRule.from_options().choose(y, p)
+    choice = rule_from_options().choose(y, p)
     assert choice.threshold == best_f1_threshold(y, p)
     assert choice.expected["f1"] == pytest.approx(metrics(y, p, choice.threshold)["f1"])
 
@@ -133,7 +135,7 @@ def test_profit_rule_agrees_with_scikit_learns_tuned_threshold_classifier() -> N
     ref = TunedThresholdClassifierCV(
         Scores().fit(p[:, None], y), scoring=make_scorer(money), thresholds=np.unique(p), cv="prefit", refit=False,
     ).fit(p[:, None], y)
-    ours = ThresholdRule.from_options(contact_cost=cost, accept_value=value).choose(y, p)
+    ours = rule_from_options(contact_cost=cost, accept_value=value).choose(y, p)
     ref_profit = money(y, (p >= ref.best_threshold_).astype(int))
     assert ref_profit > 0
     assert ours.expected["profit"] == pytest.approx(ref_profit)
@@ -156,18 +158,18 @@ def test_profit_rule_agrees_with_scikit_learns_tuned_threshold_classifier() -> N
 )
 def test_bad_rule_options_are_refused(kwargs, message: str) -> None:
     with pytest.raises(UptakeInputError, match=message.replace("(", r"\(")):
-        ThresholdRule.from_options(**kwargs)
+        rule_from_options(**kwargs)
 
 
 def test_tuning_data_needs_both_outcomes() -> None:
     with pytest.raises(UptakeInputError, match="needs both outcomes"):
-        ThresholdRule.from_options(min_recall=0.5).choose(np.zeros(10), np.linspace(0, 1, 10))
+        rule_from_options(min_recall=0.5).choose(np.zeros(10), np.linspace(0, 1, 10))
 
 
 def test_rule_dict_names_the_rule_and_its_money() -> None:
     y = np.array([0, 0, 0, 1, 1, 0, 1, 0])
     p = np.array([0.1, 0.2, 0.3, 0.8, 0.9, 0.4, 0.6, 0.65])
-    d = ThresholdRule.from_options(contact_cost=5, accept_value=100).choose(y, p).to_dict()
+    d = rule_from_options(contact_cost=5, accept_value=100).choose(y, p).to_dict()
     assert d["rule"] == "max-profit" and d["contact_cost"] == 5 and d["accept_value"] == 100
     assert d["expected"]["tp"] == 3 and d["expected"]["profit"] == 100 * 3 - 5 * d["expected"]["calls"]
 
@@ -176,7 +178,7 @@ def test_rule_dict_names_the_rule_and_its_money() -> None:
 def test_isotonic_calibrator_matches_scikit_learn_and_round_trips_json() -> None:
     from sklearn.isotonic import IsotonicRegression
 
-    from uptake.calibration import Calibrator, fit_calibrator
+    from uptake.decide.calibration import Calibrator, fit_calibrator
 
     rng = np.random.default_rng(0)
     p = rng.random(500)
@@ -191,7 +193,7 @@ def test_isotonic_calibrator_matches_scikit_learn_and_round_trips_json() -> None
 
 def test_sigmoid_calibration_fixes_inflated_probabilities() -> None:
     """Scores inflated like a class-weighted model's: Brier improves, order is kept."""
-    from uptake.calibration import fit_calibrator
+    from uptake.decide.calibration import fit_calibrator
 
     rng = np.random.default_rng(1)
     true = rng.beta(1, 9, size=4000)
@@ -206,26 +208,26 @@ def test_sigmoid_calibration_fixes_inflated_probabilities() -> None:
 
 
 def test_calibrated_model_stores_json_and_predict_applies_it(bank_df, tmp_path) -> None:
-    from uptake.predict import Model
+    from uptake.pipeline import Model
     from uptake.train import TrainConfig, save, train
 
     trained = train(bank_df, TrainConfig(model="logreg", imbalance="class-weight", calibrate="isotonic"))
     path = save(trained, tmp_path / "m")
-    meta = Model.load(path).metadata
+    meta = Model.load(path).card.to_json()
     cal = meta["calibration"]
     assert cal["method"] == "isotonic"
     assert cal["brier_validation"]["after"] <= cal["brier_validation"]["before"]
     assert "brier_test" in cal and "class-weight" in meta["probability_note"]
     assert (path / "calibration.json").is_file()
     m = Model.load(path)
-    raw = m.estimator.predict_proba(m.features(trained.prepared.clean))[:, 1]
+    raw = m.raw_proba(trained.prepared.clean)
     np.testing.assert_allclose(m.score(bank_df).probability, m.calibrator(raw))
-    np.testing.assert_allclose(m.score(bank_df).probability, trained.fitted.proba(trained.prepared.clean))
+    np.testing.assert_allclose(m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean))
 
 
 def test_uncalibrated_weighted_model_says_its_probabilities_are_inflated(bank_df) -> None:
-    from uptake.train import TrainConfig, metadata, train
+    from uptake.train import TrainConfig, build_card, train
 
     trained = train(bank_df, TrainConfig(model="logreg", imbalance="class-weight"))
-    note = metadata(trained)["probability_note"]
+    note = build_card(trained).probability_note
     assert "overstate" in note and "--calibrate" in note

@@ -1,161 +1,77 @@
 """The ``uptake`` command: a thin Typer layer over the Python API.
 
-Commands live in one submodule per stage (``core``: train/evaluate/predict/synth;
-``insight``: compare/tune-threshold/plan/report; ``serving``: serve/log;
-``scale``: streaming and Dask options) and register themselves on ``app``.
+Commands live in one module per stage (``train``: train and train-stream;
+``apply``: predict and evaluate; ``decide``: tune-threshold; ``campaign``: plan;
+``compare``; ``report``; ``serve``: serve and the audit log; ``data``: synth and
+version) and register themselves on ``app`` (``uptake.cli.common``).
 
-Every command reads its inputs through ``uptake.data``, works through the API and
-writes outputs atomically. User mistakes surface as one line on stderr and exit
-code 2 (``main`` turns ``UptakeInputError`` into that); anything else is a bug and
-keeps its traceback.
+``main`` is the console script: user mistakes surface as one line on stderr and exit
+code 2, usage mistakes as click's usage message and exit 2, Ctrl-C as one line and
+exit 130, SIGTERM as one line and exit 143, all after every temporary file has been
+removed; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
+import signal
 import sys
-import tempfile
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from typer._click.exceptions import ClickException
 
-import uptake
+# Commands register on `app` when their module is imported; this order is `uptake --help`'s (the pipeline's).
+from uptake.cli import train  # noqa: F401, I001
+from uptake.cli import apply  # noqa: F401
+from uptake.cli import campaign  # noqa: F401
+from uptake.cli import report  # noqa: F401
+from uptake.cli import compare  # noqa: F401
+from uptake.cli import decide  # noqa: F401
+from uptake.cli import serve  # noqa: F401
+from uptake.cli import data  # noqa: F401
+from uptake.cli.common import app, err_console
 from uptake.errors import UptakeInputError
 
-app = typer.Typer(
-    name="uptake",
-    help="Find the customers who will take up an offer (and other rare events) with imbalance-aware networks.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-DEFAULT_MODEL_DIR = Path("models/uptake")
-EMBEDDED_ROWS = 5000
+__all__ = ["app", "main"]
 
 
-# ---- shared helpers ------------------------------------------------------------------------
-def parse_kinds(items: list[str] | None) -> dict[str, str]:
-    """``--kind Family=numeric`` pairs into a dict."""
-    out: dict[str, str] = {}
-    for item in items or []:
-        name, sep, kind = item.partition("=")
-        if not sep or not name.strip():
-            raise UptakeInputError(f"--kind {item!r}: write COLUMN=numeric|binary|categorical")
-        out[name.strip()] = kind.strip()
-    return out
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` cleans up before the process exits."""
 
 
-def metrics_table(title: str, rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in rows:
-        table.add_row(name, value)
-    return table
-
-
-def write_frame_atomic(df: Any, out: Path) -> None:
-    """CSV or Parquet by extension, through a temporary file renamed into place."""
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise UptakeInputError(f"file '{out}': output must end in .csv or .parquet")
-    if out.parent and not out.parent.exists():
-        raise UptakeInputError(f"file '{out}': the directory {str(out.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent or ".")
-    os.close(fd)
-    try:
-        if suffix == ".csv":
-            df.to_csv(tmp, index=False)
-        else:
-            df.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-class RichProgress:
-    """A Keras callback drawing one rich progress bar across all epochs of all ensemble members."""
-
-    def __new__(cls, total_epochs: int, members: int = 1):
-        import keras
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        class _Callback(keras.callbacks.Callback):
-            def __init__(self) -> None:
-                super().__init__()
-                self.progress = Progress(
-                    TextColumn("[progress.description]{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    TextColumn("{task.fields[stats]}"),
-                    console=err_console,
-                    transient=False,
-                    disable=not err_console.is_terminal and os.environ.get("UPTAKE_PROGRESS") != "1",
-                )
-                self.task = None
-                self.member = 0
-
-            def on_train_begin(self, logs=None):
-                if self.task is None:
-                    self.progress.start()
-                    self.task = self.progress.add_task("training", total=total_epochs * members, stats="")
-                self.member += 1
-                self.progress.update(self.task, description=f"member {self.member}/{members}")
-
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                stats = "  ".join(
-                    f"{k} {logs[k]:.4f}" for k in ("loss", "val_loss", "pr_auc", "val_pr_auc") if k in logs
-                )
-                self.progress.update(self.task, advance=1, stats=stats)
-
-            def close(self):
-                if self.task is not None:
-                    self.progress.stop()
-
-        return _Callback()
+def _terminate(_signum: int, _frame: Any) -> None:
+    raise Terminated
 
 
 def main() -> None:
-    """Console-script entry point: user errors become one line on stderr and exit code 2."""
+    """Console-script entry point; see the module docstring for what reaches the user."""
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except UptakeInputError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
+    except ClickException as exc:  # usage errors: typer vendors click as typer._click
+        exc.show()
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
+    except (typer.Abort, KeyboardInterrupt):
+        code = 130
+    except Terminated:
+        err_console.print("terminated (SIGTERM); temporary files were removed", markup=False)
+        sys.exit(143)
+    except OSError as exc:  # the disk, not the program: a full disk or a file that vanished
+        where = f" ({exc.filename})" if exc.filename else ""
+        err_console.print(f"error: {exc.strerror or exc}{where}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    if code == 130:  # typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns it
+        err_console.print("interrupted (Ctrl-C); temporary files were removed", markup=False)
         sys.exit(130)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors surface here with standalone_mode=False
-        import click
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-
-
-
-
-# Stage commands register on `app` when imported.
-from uptake.cli import core, insight, scale, serving  # noqa: E402,F401
 
 if __name__ == "__main__":
+    os.environ.setdefault("KERAS_BACKEND", "jax")
     main()

@@ -12,42 +12,19 @@ safe format (``network/`` .keras files, ``lightgbm/`` LightGBM text).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.metrics import average_precision_score
 
 from uptake.errors import UptakeInputError
-from uptake.models.gbm import _read_meta
+from uptake.models.base import Family
+from uptake.models.blend import choose_weight
+from uptake.models.gbm import LightGBMClassifier
+from uptake.models.network import NetworkClassifier
 
-FORMAT = "uptake-ensemble"
-FORMAT_VERSION = 1
-META_FILE = "ensemble.json"
-#: Network shares tried on validation (1 - share goes to LightGBM).
-WEIGHT_GRID = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))
-
-
-def choose_weight(y_val: np.ndarray, p_network: np.ndarray, p_gbm: np.ndarray,
-                  grid: Sequence[float] = WEIGHT_GRID) -> tuple[float, dict[str, float]]:
-    """The network share with the best validation PR-AUC; ties go to the share nearest 0.5.
-
-    Returns the share and the PR-AUC of every share tried (for the model's metadata).
-    Shared by ``EnsembleClassifier.fit`` and ``uptake compare`` so both combine the
-    members the same way.
-    """
-    y_val = np.asarray(y_val).astype(int)
-    if len(np.unique(y_val)) < 2:
-        return 0.5, {}
-    scores = {float(w): float(average_precision_score(y_val, w * p_network + (1 - w) * p_gbm)) for w in grid}
-    best = max(sorted(scores, key=lambda w: abs(w - 0.5)), key=lambda w: scores[w])
-    return best, {f"{w:g}": s for w, s in scores.items()}
-
-
-class EnsembleClassifier(ClassifierMixin, BaseEstimator):
+class EnsembleClassifier(Family):
     """Weighted mean of a :class:`NetworkClassifier` and a :class:`LightGBMClassifier`.
 
     Parameters:
@@ -58,6 +35,11 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         callbacks: Keras callbacks for the network (progress bars); not saved.
     """
 
+    name = "ensemble"
+    sidecar = "ensemble.json"
+    format = "uptake-ensemble"
+    accepts: ClassVar[frozenset[str]] = NetworkClassifier.accepts
+
     def __init__(self, network: dict[str, Any] | None = None, gbm: dict[str, Any] | None = None,
                  weight: float | None = None, callbacks: list[Any] | None = None) -> None:
         self.network = network
@@ -65,26 +47,32 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.weight = weight
         self.callbacks = callbacks
 
-    def _network(self) -> Any:
-        from uptake.models.network import NetworkClassifier
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> EnsembleClassifier:
+        """The network configured as for ``--model network``, plus LightGBM with the same seed."""
+        network = NetworkClassifier.from_options(options).get_params(deep=False)
+        network = {k: v for k, v in network.items() if v is not None and k != "callbacks"}
+        return cls(network=network, gbm={"seed": options.get("seed", 0)}, callbacks=list(callbacks) or None)
 
+    def _network(self) -> NetworkClassifier:
         return NetworkClassifier(**(self.network or {}), callbacks=self.callbacks)
 
-    def _gbm(self) -> Any:
-        from uptake.models.gbm import LightGBMClassifier
-
+    def _gbm(self) -> LightGBMClassifier:
         return LightGBMClassifier(**(self.gbm or {}))
 
-    @property
-    def numeric_encoding(self) -> str:
-        """Both members share one preprocessor, so it is the network's choice."""
-        cfg = self._network().resolved_config()
-        return getattr(cfg, "numeric_encoding", "standard")
-
-    def fit(self, X: Any, y: Any, X_val: Any | None = None, y_val: Any | None = None) -> EnsembleClassifier:
-        """Fit both members on the same rows; choose the weight on the validation rows."""
+    def check_params(self) -> None:
         if self.weight is not None and not (isinstance(self.weight, (int, float)) and 0.0 <= self.weight <= 1.0):
             raise UptakeInputError(f"weight must be in [0, 1], got {self.weight!r}")
+        self._network().check_params()
+        self._gbm().check_params()
+
+    def numeric_encoding(self) -> str:
+        """Both members share one preprocessor, so it is the network's choice."""
+        return self._network().numeric_encoding()
+
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> EnsembleClassifier:  # noqa: N803
+        """Fit both members on the same rows; choose the weight on the validation rows."""
+        self.check_params()
         self.network_ = self._network().fit(X, y, X_val=X_val, y_val=y_val)
         self.gbm_ = self._gbm().fit(X, y, X_val=X_val, y_val=y_val)
         if self.weight is not None:
@@ -101,49 +89,39 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
     def _set_fitted(self) -> None:
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = int(self.network_.n_features_in_)
-        self.history_ = getattr(self.network_, "history_", None)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "network_"):
-            from sklearn.exceptions import NotFittedError
+    def training_history(self) -> list[dict[str, list[float]]] | None:
+        return self.network_.training_history()
 
-            raise NotFittedError("EnsembleClassifier is not fitted yet; call fit or load first")
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"network": self.network, "gbm": self.gbm, "weight": self.weight}
+
+    def imbalance_info(self) -> dict[str, Any]:
+        return self.network_.imbalance_info() if hasattr(self, "network_") else self._network().imbalance_info()
+
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+        self.check_is_fitted()
         p = self.weight_ * self.network_.predict_proba(X)[:, 1] + (1 - self.weight_) * self.gbm_.predict_proba(X)[:, 1]
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: Any) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
-
     # ---- persistence --------------------------------------------------------------
-    def save(self, directory: str | Path) -> Path:
-        """Each member in its own sub-directory and format; the weight in ``ensemble.json``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        """Each member in its own sub-directory and format; the weight in the sidecar."""
         self.network_.save(directory / "network")
         self.gbm_.save(directory / "lightgbm")
-        meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "weight": self.weight_,
-            "weight_scores": self.weight_scores_,
-            "members": [{"name": "network", "type": "network"}, {"name": "lightgbm", "type": "lightgbm"}],
-            "params": {"network": self.network, "gbm": self.gbm, "weight": self.weight},
-        }
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
-        return directory
+        return {"weight": self.weight_, "weight_scores": self.weight_scores_,
+                "members": [{"name": "network", "type": "network"}, {"name": "lightgbm", "type": "lightgbm"}],
+                "params": {"network": self.network, "gbm": self.gbm, "weight": self.weight}}
 
     @classmethod
-    def load(cls, directory: str | Path) -> EnsembleClassifier:
+    def load_files(cls, directory: Path, meta: dict[str, Any]) -> EnsembleClassifier:
         """Load each member with its own family's loader (no pickle anywhere)."""
-        from uptake.models.gbm import LightGBMClassifier
-        from uptake.models.network import NetworkClassifier
-
-        directory = Path(directory)
-        meta = _read_meta(directory / META_FILE, FORMAT, FORMAT_VERSION)
         params = meta.get("params") or {}
         est = cls(network=params.get("network"), gbm=params.get("gbm"), weight=params.get("weight"))
         est.network_ = NetworkClassifier.load(directory / "network")
         est.gbm_ = LightGBMClassifier.load(directory / "lightgbm")
+        if est.network_.n_features_in_ != est.gbm_.n_features_in_:
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': the members take different inputs")
         est.weight_ = float(meta["weight"])
         est.weight_scores_ = dict(meta.get("weight_scores") or {})
         est._set_fitted()

@@ -1,35 +1,33 @@
-"""Gradient-boosted trees (LightGBM) behind the uptake estimator contract.
+"""Gradient-boosted trees (LightGBM) behind the uptake family contract.
 
 Trees are the strong baseline for tables like the bank's: acceptance jumps once
 income passes a level, which a split finds in one step and a network has to learn.
 The estimator trains with ``lightgbm.train`` directly (not the scikit-learn wrapper)
 because the native ``Booster`` round-trips through LightGBM's own text format:
-``save`` writes ``model.txt`` with ``Booster.save_model`` and ``load`` rebuilds it
-with ``Booster(model_file=...)``, so nothing is unpickled.
+``model.txt`` is written with ``Booster.save_model`` and read back with
+``Booster(model_file=...)``, so nothing is unpickled.
 """
 
 from __future__ import annotations
 
-import json
-import math
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import lightgbm as lgb
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from uptake.errors import UptakeInputError
+from uptake.models.base import Family
 
-FORMAT = "uptake-lightgbm"
-FORMAT_VERSION = 1
 MODEL_FILE = "model.txt"
-META_FILE = "lightgbm.json"
-
 #: Imbalance strategies trees support here. Resampling adds nothing a weight does not.
 IMBALANCE = ("none", "class-weight")
 
 
-class LightGBMClassifier(ClassifierMixin, BaseEstimator):
+class LightGBMClassifier(Family):
     """LightGBM binary classifier with early stopping on validation PR-AUC.
 
     Parameters:
@@ -45,6 +43,26 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
         n_jobs: threads; 1 by default because tables this size gain nothing from more
             and parallel runs (compare, tests) should not fight over cores.
     """
+
+    name = "lightgbm"
+    sidecar = "lightgbm.json"
+    format = "uptake-lightgbm"
+    accepts: ClassVar[frozenset[str]] = frozenset({"learning_rate"})
+    label = "LightGBM"
+    imbalance_options = IMBALANCE
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, 1, closed="right")],
+        "num_leaves": [Interval(Integral, 2, None, closed="left")],
+        "min_child_samples": [Interval(Integral, 1, None, closed="left")],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
+        "imbalance": [StrOptions(set(IMBALANCE))],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+        "n_jobs": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -72,20 +90,12 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
 
-    def _check_params(self) -> None:
-        """Fail on a bad parameter before any training, naming it."""
-        if self.imbalance not in IMBALANCE:
-            raise UptakeInputError(f"--imbalance {self.imbalance!r}: LightGBM supports {', '.join(IMBALANCE)}")
-        for name in ("n_estimators", "num_leaves", "min_child_samples", "early_stopping_rounds", "n_jobs"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise UptakeInputError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("learning_rate", "subsample", "colsample_bytree"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 < v <= 1:
-                raise UptakeInputError(f"{name} must be in (0, 1], got {v!r}")
-        if not isinstance(self.reg_lambda, (int, float)) or not self.reg_lambda >= 0:
-            raise UptakeInputError(f"reg_lambda must be >= 0, got {self.reg_lambda!r}")
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> LightGBMClassifier:
+        params: dict[str, Any] = {"seed": options.get("seed", 0), "imbalance": options.get("imbalance") or "none"}
+        if options.get("learning_rate") is not None:
+            params["learning_rate"] = options["learning_rate"]
+        return cls(**params)
 
     def _lgb_params(self, y: np.ndarray) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -109,11 +119,9 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
             params["scale_pos_weight"] = (len(y) - pos) / pos
         return params
 
-    def fit(self, X: Any, y: Any, X_val: Any | None = None, y_val: Any | None = None) -> LightGBMClassifier:
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> LightGBMClassifier:  # noqa: N803
         """Boost on ``X, y``; with ``X_val, y_val`` stop at the best validation PR-AUC round."""
-        import lightgbm as lgb
-
-        self._check_params()
+        self.check_params()
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y).astype(int).reshape(-1)
         if (X_val is None) != (y_val is None):
@@ -135,51 +143,31 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
         self.booster_ = lgb.train(params, train, **kwargs)
         best = int(self.booster_.best_iteration or 0)
         self.best_iteration_ = best if best > 0 else int(self.booster_.current_iteration())
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = int(X.shape[1])
+        self.mark_fitted(X.shape[1])
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         """``(n, 2)`` class probabilities from the rounds kept by early stopping."""
-        if not hasattr(self, "booster_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("LightGBMClassifier is not fitted yet; call fit or load first")
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise UptakeInputError(f"X has shape {X.shape} but the trees were fitted on {self.n_features_in_} features")
+        X = self.checked(X)
         if len(X) == 0:
             return np.zeros((0, 2))
         p = np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_), dtype=np.float64)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Labels at 0.5; uptake tunes the real threshold separately."""
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+    def contributions(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """TreeSHAP contributions to the log-odds (LightGBM's ``pred_contrib``): inputs, then the bias."""
+        X = self.checked(X)
+        return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, pred_contrib=True))
 
     # ---- persistence --------------------------------------------------------------
-    def save(self, directory: str | Path) -> Path:
-        """``model.txt`` (LightGBM's text format, best rounds only) and ``lightgbm.json``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        """``model.txt`` (LightGBM's text format, best rounds only)."""
         self.booster_.save_model(str(directory / MODEL_FILE), num_iteration=self.best_iteration_)
-        meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "params": self.get_params(),
-            "best_iteration": self.best_iteration_,
-            "n_features_in": self.n_features_in_,
-        }
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2, default=_plain))
-        return directory
+        return {"params": self.get_params(), "best_iteration": self.best_iteration_, "n_features_in": self.n_features_in_}
 
     @classmethod
-    def load(cls, directory: str | Path) -> LightGBMClassifier:
+    def load_files(cls, directory: Path, meta: dict[str, Any]) -> LightGBMClassifier:
         """Rebuild from ``model.txt``: LightGBM parses its text format; no code runs."""
-        import lightgbm as lgb
-
-        directory = Path(directory)
-        meta = _read_meta(directory / META_FILE, FORMAT, FORMAT_VERSION)
         model_file = directory / MODEL_FILE
         if not model_file.is_file():
             raise UptakeInputError(f"file '{model_file}' not found; the saved LightGBM model is incomplete")
@@ -189,28 +177,11 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
         except lgb.basic.LightGBMError as exc:
             raise UptakeInputError(f"file '{model_file}': not a readable LightGBM model ({exc})") from None
         est.best_iteration_ = int(est.booster_.current_iteration())
-        est.classes_ = np.array([0, 1])
-        est.n_features_in_ = int(meta["n_features_in"])
+        est.mark_fitted(meta["n_features_in"])
+        if est.booster_.num_feature() != est.n_features_in_:
+            raise UptakeInputError(f"file '{model_file}': the trees use {est.booster_.num_feature()} inputs but the "
+                                   f"sidecar says {est.n_features_in_}")
         return est
-
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _read_meta(path: Path, fmt: str, version: int) -> dict[str, Any]:
-    """Read a family's JSON sidecar and check it is the format we write."""
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UptakeInputError(f"file '{path}' not found; is this a saved {fmt} model?") from None
-    except ValueError as exc:
-        raise UptakeInputError(f"file '{path}' is not valid JSON: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != fmt or meta.get("version") != version:
-        raise UptakeInputError(f"file '{path}' is not a {fmt} version {version} file")
-    return meta
 
 
 __all__ = ["LightGBMClassifier"]

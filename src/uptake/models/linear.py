@@ -2,34 +2,32 @@
 
 If a network cannot beat a linear model on standardized columns, it is not earning
 its training time. The fitted model is just a coefficient vector and an intercept,
-so it is persisted as JSON (``logreg.json``) and rebuilt by setting scikit-learn's
-fitted attributes: no pickle, nothing executed on load.
+so it is persisted in its JSON sidecar and rebuilt by setting scikit-learn's fitted
+attributes: no pickle, nothing executed on load.
 """
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from uptake.errors import UptakeInputError
-from uptake.models.gbm import _read_meta
+from uptake.models.base import Family
 
-FORMAT = "uptake-logreg"
-FORMAT_VERSION = 1
-META_FILE = "logreg.json"
 IMBALANCE = ("none", "class-weight")
 #: Inverse regularisation strengths tried on validation data when ``C`` is not fixed.
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
-class LogisticClassifier(ClassifierMixin, BaseEstimator):
+class LogisticClassifier(Family):
     """L2-regularised logistic regression (scikit-learn, lbfgs).
 
     Parameters:
@@ -41,11 +39,27 @@ class LogisticClassifier(ClassifierMixin, BaseEstimator):
         max_iter: lbfgs iterations; standardized inputs converge well within it.
     """
 
+    name = "logreg"
+    sidecar = "logreg.json"
+    format = "uptake-logreg"
+    label = "logistic regression"
+    imbalance_options = IMBALANCE
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "C": [Interval(Real, 0, None, closed="neither"), None],
+        "imbalance": [StrOptions(set(IMBALANCE))],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+    }
+
     def __init__(self, C: float | None = None, imbalance: str = "none", max_iter: int = 2000, seed: int = 0) -> None:  # noqa: N803
         self.C = C
         self.imbalance = imbalance
         self.max_iter = max_iter
         self.seed = seed
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> LogisticClassifier:
+        return cls(imbalance=options.get("imbalance") or "none", seed=options.get("seed", 0))
 
     def _model(self, c: float) -> LogisticRegression:
         return LogisticRegression(
@@ -55,11 +69,10 @@ class LogisticClassifier(ClassifierMixin, BaseEstimator):
             random_state=int(self.seed),
         )
 
-    def fit(self, X: Any, y: Any, X_val: Any | None = None, y_val: Any | None = None) -> LogisticClassifier:
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> LogisticClassifier:  # noqa: N803
         """Fit; with validation data and ``C=None``, keep the C with the best validation PR-AUC."""
-        if self.imbalance not in IMBALANCE:
-            raise UptakeInputError(f"--imbalance {self.imbalance!r}: logistic regression supports {', '.join(IMBALANCE)}")
-        if self.C is not None and (not isinstance(self.C, (int, float)) or not math.isfinite(self.C) or self.C <= 0):
+        self.check_params()
+        if self.C is not None and not math.isfinite(self.C):
             raise UptakeInputError(f"C must be a positive number, got {self.C!r}")
         if (X_val is None) != (y_val is None):
             raise UptakeInputError("X_val and y_val must be given together")
@@ -80,31 +93,29 @@ class LogisticClassifier(ClassifierMixin, BaseEstimator):
         assert best is not None
         self.model_ = best[1]
         self.C_ = float(self.model_.C)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = int(X.shape[1])
+        self.mark_fitted(X.shape[1])
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "model_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("LogisticClassifier is not fitted yet; call fit or load first")
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise UptakeInputError(f"X has shape {X.shape} but the model was fitted on {self.n_features_in_} features")
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+        X = self.checked(X)
         return self.model_.predict_proba(X)
 
-    def predict(self, X: Any) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+    def numpy_forward(self) -> Any:
+        """Logistic regression is one dot product: the fast path replays it exactly."""
+        self.check_is_fitted()
+        w = np.asarray(self.model_.coef_[0], dtype=np.float64)
+        b = float(self.model_.intercept_[0])
+        return lambda x: 1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=np.float64) @ w + b)))
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        """Exact contributions to the log-odds: coefficient times input, then the intercept."""
+        X = self.checked(X)
+        return np.column_stack([X * self.model_.coef_[0], np.full(len(X), float(self.model_.intercept_[0]))])
 
     # ---- persistence --------------------------------------------------------------
-    def save(self, directory: str | Path) -> Path:
-        """Coefficients, intercept and parameters as JSON."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        """Coefficients, intercept and parameters, all in the sidecar."""
+        return {
             "params": self.get_params(),
             "C": self.C_,
             "coef": self.model_.coef_.tolist(),
@@ -113,27 +124,23 @@ class LogisticClassifier(ClassifierMixin, BaseEstimator):
             "n_features_in": self.n_features_in_,
             "validation_scores": self.validation_scores_,
         }
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2))
-        return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> LogisticClassifier:
+    def load_files(cls, directory: Path, meta: dict[str, Any]) -> LogisticClassifier:
         """Set scikit-learn's fitted attributes from the JSON; predict_proba then works as fitted."""
-        meta = _read_meta(Path(directory) / META_FILE, FORMAT, FORMAT_VERSION)
         est = cls(**meta["params"])
         model = est._model(float(meta["C"]))
         coef = np.asarray(meta["coef"], dtype=np.float64)
         n = int(meta["n_features_in"])
         if coef.shape != (1, n):
-            raise UptakeInputError(f"file '{Path(directory) / META_FILE}': coef has shape {coef.shape}, expected (1, {n})")
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': coef has shape {coef.shape}, expected (1, {n})")
         model.coef_ = coef
         model.intercept_ = np.asarray(meta["intercept"], dtype=np.float64)
         model.classes_ = np.asarray(meta["classes"])
         model.n_features_in_ = n
         model.n_iter_ = np.array([0])
         est.model_, est.C_ = model, float(meta["C"])
-        est.classes_ = np.array([0, 1])
-        est.n_features_in_ = n
+        est.mark_fitted(n)
         est.validation_scores_ = dict(meta.get("validation_scores") or {})
         return est
 

@@ -6,6 +6,7 @@ Imported lazily by the CLI, so ``uptake train`` never pays for FastAPI's import.
 
 from __future__ import annotations
 
-from uptake.serve.app import ServeConfig, create_app
+from uptake.serve.app import create_app
+from uptake.serve.config import ServeConfig
 
 __all__ = ["ServeConfig", "create_app"]

@@ -6,44 +6,28 @@ model, so the API, the web form and ``Model.score`` can never disagree about wha
 a customer looks like. A wrong type, a missing field or an out-of-range value is a
 422 naming the field, decided by pydantic before any scoring code runs.
 
-Ranges are the training data's, widened by ``margin`` times the observed span
-(and never below zero for columns that were never negative): a model says little
-about customers far outside what it saw, so the API refuses them instead of
-extrapolating silently. ``null`` is accepted for every field and means "unknown";
-it is imputed exactly as missing values were in training.
+Each column's kind (``uptake.schema.kinds``) makes its field with the same policy
+and the same words as file validation: ranges are the training data's, widened by
+``margin`` times the observed span (and never below zero for columns that were never
+negative), and categories are those seen in training. ``null`` is accepted for
+every field and means "unknown"; it is imputed exactly as missing values were in
+training.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from uptake.schema import Column, Schema
-
-#: Default widening of the training range, as a share of the observed span.
-DEFAULT_MARGIN = 0.25
+from uptake.io.jsonable import jsonable
+from uptake.schema import KINDS, Policy, Schema
+from uptake.schema.kinds import DEFAULT_MARGIN, FieldSpec, bounds
 #: Default most customers per JSON request (a campaign list goes through the file endpoint).
 DEFAULT_MAX_ROWS = 1000
-
-
-@dataclass
-class FieldSpec:
-    """What the web form needs to draw one input."""
-
-    name: str
-    kind: str
-    dtype: str
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
-    train_min: float | None = None
-    train_max: float | None = None
-    categories: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -71,70 +55,15 @@ class RequestModels:
         return [self.one.validate_json(body)]
 
 
-def bounds(col: Column, margin: float) -> tuple[float | None, float | None]:
-    """The accepted range of a numeric column: the training range widened by ``margin``."""
-    if col.min is None or col.max is None:
-        return None, None
-    span = col.max - col.min
-    if span <= 0:
-        span = abs(col.max) or 1.0
-    lo, hi = col.min - margin * span, col.max + margin * span
-    if col.min >= 0:
-        lo = max(lo, 0.0)
-    if col.dtype == "int":
-        lo, hi = float(math.floor(lo)), float(math.ceil(hi))
-    return lo, hi
-
-
-def _category_values(col: Column) -> list[Any]:
-    """Categories as JSON clients naturally send them: numbers for number-coded columns."""
-    values: list[Any] = []
-    for text in col.categories:
-        if col.dtype == "int":
-            try:
-                values.append(int(text))
-                continue
-            except ValueError:
-                pass
-        values.append(text)
-    return values
-
-
-def _not_a_boolean(v: Any) -> Any:
-    """``true`` is 1 to Python, but never a category: Education=true is a client's mistake."""
-    if isinstance(v, bool):
-        raise PydanticCustomError("category_type", "Input should be one of the categories, not a boolean")
-    return v
-
-
-def field_type(col: Column, margin: float) -> tuple[Any, FieldSpec]:
-    """The annotated pydantic type of one column, and its form description."""
-    spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, train_min=col.min, train_max=col.max)
-    info: dict[str, Any] = {"title": col.name, "description": col.description or col.name}
-    if col.kind == "categorical":
-        values = _category_values(col)
-        spec.categories = values
-        inner: Any = Literal[tuple(values)] if values else str  # type: ignore[valid-type]
-        inner = Annotated[inner, BeforeValidator(_not_a_boolean)]
-    elif col.kind == "binary":
-        spec.categories = [0, 1]
-        spec.minimum, spec.maximum = 0.0, 1.0
-        inner = Literal[0, 1]
-    else:
-        lo, hi = bounds(col, margin)
-        spec.minimum, spec.maximum = lo, hi
-        inner = Annotated[float, Field(ge=lo, le=hi, allow_inf_nan=False, strict=True)]
-    return Annotated[inner | None, Field(**info)], spec
-
-
 def build_request_models(
     schema: Schema, margin: float = DEFAULT_MARGIN, max_rows: int = DEFAULT_MAX_ROWS, title: str = "Customer"
 ) -> RequestModels:
     """Pydantic validators for one customer and for a list of at most ``max_rows`` of them."""
     annotations: dict[str, Any] = {}
     specs: list[FieldSpec] = []
+    policy = Policy(range_margin=margin)
     for col in schema.columns:
-        annotations[col.name], spec = field_type(col, margin)
+        annotations[col.name], spec = KINDS[col.kind].request_field(col, policy)
         specs.append(spec)
     customer = TypedDict(title, annotations)  # type: ignore[misc] - names are the table's own, spaces and all
     customer.__doc__ = "One customer: a field per feature column of the model's training table."
@@ -149,9 +78,11 @@ def error_details(exc: ValidationError, prefix: tuple[Any, ...] = ("body",)) -> 
     for e in exc.errors(include_url=False, include_context=False):
         item: dict[str, Any] = {"loc": [*prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]}
         value = e.get("input")
-        if value is None or isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 80):
+        if isinstance(value, float) and not math.isfinite(value):
+            item["input"] = str(value)  # NaN and infinity are not JSON: echo them as text
+        elif value is None or isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 80):
             if e["type"] != "missing":
-                item["input"] = value
+                item["input"] = jsonable(value)
         out.append(item)
     return out
 
@@ -192,3 +123,7 @@ class PredictResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: Any
+
+
+__all__ = ["DEFAULT_MARGIN", "DEFAULT_MAX_ROWS", "ErrorResponse", "FieldSpec", "Prediction", "PredictResponse", "Reason",
+           "RequestModels", "bounds", "build_request_models", "error_details", "error_message"]

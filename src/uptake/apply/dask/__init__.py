@@ -1,0 +1,1 @@
+"""Scoring on a dask.distributed cluster: the client (``client``) and what runs on workers (``worker``)."""

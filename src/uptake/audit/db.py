@@ -1,0 +1,104 @@
+"""The audit database: its table, engines for SQLite and PostgreSQL, and migrations (Alembic).
+
+The table is created and upgraded by the Alembic migrations shipped in
+``uptake/audit/migrations``, run when a service starts (or before its workers start).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql
+
+from uptake.audit.defaults import DEFAULT_DB
+from uptake.errors import UptakeInputError
+from uptake.io.jsonable import dumps
+
+log = logging.getLogger("uptake.serve.audit")
+
+TABLE = "uptake_predictions"
+VERSION_TABLE = "uptake_alembic_version"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+metadata = sa.MetaData()
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+predictions = sa.Table(
+    TABLE,
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("request_id", sa.String(64), nullable=False, index=True),
+    sa.Column("row_index", sa.Integer(), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("model_version", sa.String(128), nullable=False),
+    sa.Column("inputs", JSONType, nullable=False),
+    sa.Column("probability", sa.Float(), nullable=False),
+    sa.Column("decision", sa.SmallInteger(), nullable=False),
+    sa.Column("threshold", sa.Float(), nullable=False),
+    sa.Column("latency_ms", sa.Float(), nullable=False),
+)
+
+
+class JSONText(str):
+    """Inputs already serialised to JSON (a whole file's rows at once, by pandas in C)."""
+
+
+def _json_serializer(value: Any) -> str:
+    """The engines' JSON encoder: passes ``JSONText`` through, so nothing is encoded twice."""
+    if isinstance(value, JSONText):
+        return str(value)
+    return dumps(value)
+
+
+def normalize_url(url: str) -> str:
+    """Plain ``postgresql://`` means psycopg 3 here (SQLAlchemy would look for psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine with SQLite set up for one writer thread beside readers (WAL, busy timeout)."""
+    url = normalize_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise UptakeInputError(f"--db {url!r}: not a database URL ({exc})") from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30}, json_serializer=_json_serializer)
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_serializer)
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Any:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Create or upgrade the audit table to the newest migration (idempotent)."""
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+    except sa.exc.OperationalError as exc:
+        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot open the audit database ({exc.orig})") from None
+
+
+__all__ = ["DEFAULT_DB", "TABLE", "VERSION_TABLE", "JSONText", "alembic_config", "make_engine", "metadata",
+           "migrate", "normalize_url", "predictions"]

@@ -1,0 +1,34 @@
+"""``uptake report``: one self-contained HTML report for a manager (``uptake.report``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from uptake.cli.common import app, console
+
+
+@app.command()
+def report(
+    model: Annotated[Path, typer.Argument(help="Model directory written by `uptake train`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .html file to write; figures also go to <name>_files/.")] = Path("report.html"),
+    data: Annotated[Path | None, typer.Option(help="Labelled table to measure on; the training file gives train and test curves.")] = None,
+    compare: Annotated[Path | None, typer.Option(help="Output directory of `uptake compare --out DIR`: adds the leaderboard.")] = None,
+    contact_cost: Annotated[float, typer.Option("--contact-cost", help="Money per contact, for the campaign section (> 0).")] = 5.0,
+    accept_value: Annotated[float, typer.Option("--accept-value", help="Money per accepted offer, for the campaign section (> 0).")] = 100.0,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
+    shap: Annotated[bool, typer.Option("--shap/--no-shap", help="Also compute SHAP importance (slow).")] = False,
+) -> None:
+    """Write one self-contained HTML report (figures embedded) for a manager: data, model, campaign, model card."""
+    from uptake.report import (
+        build_report,  # imported when the command runs: `uptake --help` stays instant
+    )
+
+    result = build_report(model, out, data=data, compare=compare, contact_cost=contact_cost,
+                          accept_value=accept_value, sheet=sheet, shap=shap)
+    console.print(f"Report written to {result.path} ({len(result.figures)} figures, also in {result.files_dir}/)")
+
+
+__all__ = ["report"]

@@ -1,0 +1,260 @@
+"""Training the network's ensemble members: arrays, balanced batches, early stopping, checkpoints.
+
+A mixin of ``NetworkClassifier`` (``uptake.models.network.classifier``): the fitting
+half of the estimator, kept apart from prediction and persistence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
+
+import keras
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from uptake.errors import UptakeInputError
+from uptake.imbalance import binary_labels, class_weights, initial_bias, oversample, smote
+from uptake.imbalance.batches import BalancedBatches
+from uptake.models.network.build import SharedTrainer, build_model, column, compile_metrics
+from uptake.models.network.config import NetworkConfig
+
+MIN_EVAL_BATCH = 8192
+"""Smallest batch for validation and the pre-training evaluation (no gradients, so big is cheap)."""
+
+
+def as_features(X: Any, name: str = "X") -> np.ndarray:  # noqa: N803
+    arr = np.asarray(X, dtype=np.float32)
+    if arr.ndim != 2:
+        raise UptakeInputError(f"{name} must be a 2-d array of rows by features, got shape {arr.shape}")
+    return arr
+
+
+class TrainingMixin:
+    """``fit`` and its helpers; expects the ``NetworkClassifier`` parameters on ``self``."""
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        X_val: Any | None = None,
+        y_val: Any | None = None,
+        sample_weight: Any | None = None,
+    ) -> TrainingMixin:
+        """Train ``n_models`` networks with seeds ``seed, seed + 1, ...`` and keep them all.
+
+        Without ``X_val``/``y_val`` a stratified ``validation_fraction`` of ``X`` is held
+        out (with ``seed``) for validation metrics and early stopping, so plain
+        ``fit(X, y)`` works inside scikit-learn cross-validation.
+
+        ``X`` may also be a ``keras.utils.PyDataset`` of already balanced ``(x, y)``
+        batches (``y`` is then ignored), for tables larger than memory; see
+        :meth:`_fit_batches`.
+        """
+        if isinstance(X, keras.utils.PyDataset):
+            return self._fit_batches(X, X_val, y_val)
+        config = self.resolved_config()
+        X = as_features(X)
+        y = binary_labels(y)
+        if len(X) != len(y):
+            raise UptakeInputError(f"X has {len(X)} rows but y has {len(y)}")
+        if not np.isfinite(X).all():
+            raise UptakeInputError("X contains NaN or infinite values; preprocess them first")
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float32).reshape(-1)
+            if len(sw) != len(y):
+                raise UptakeInputError(f"sample_weight has {len(sw)} rows but y has {len(y)}")
+            if config.imbalance == "smote":
+                raise UptakeInputError(
+                    "sample_weight cannot be combined with imbalance 'smote' (synthetic rows have no weight)"
+                )
+
+        if (X_val is None) != (y_val is None):
+            raise UptakeInputError("X_val and y_val must be given together")
+        if X_val is not None:
+            X_val = as_features(X_val, "X_val")
+            y_val = binary_labels(y_val)
+            if X_val.shape[1] != X.shape[1] or len(X_val) != len(y_val):
+                raise UptakeInputError(
+                    f"X_val must have {X.shape[1]} columns and as many rows as y_val, got shape {X_val.shape}"
+                )
+            X_train, y_train, sw_train = X, y, sw
+        elif self.validation_fraction > 0:
+            X_train, y_train, sw_train, X_val, y_val = self._split(X, y, sw)
+        else:
+            X_train, y_train, sw_train = X, y, sw
+        if config.early_stopping and X_val is None:
+            raise UptakeInputError(
+                "early_stopping needs validation data: set validation_fraction above 0 or pass X_val"
+            )
+
+        self.config_ = config
+        self.n_features_in_ = int(X.shape[1])
+        self.classes_ = np.array([0, 1])
+        self.models_: list[keras.Sequential] = []
+        self.history_: list[dict[str, list[float]]] = []
+        self.first_epoch_loss_: list[float] = []
+        self._forward = None
+
+        bias = 0.0
+        if config.initial_bias and config.imbalance in ("none", "class-weight"):
+            # The resampling strategies train on 50/50 data, where log(pos/neg) = 0:
+            # the tutorial resets the bias for its resampled model for this reason.
+            bias = initial_bias(y_train)
+        self.initial_bias_ = float(bias)
+
+        validation = None if X_val is None else (X_val, column(y_val))
+        eval_batch = max(config.batch_size, MIN_EVAL_BATCH)
+        shared = SharedTrainer(config, X.shape[1], bias) if config.n_models > 1 else None
+        for member in range(config.n_models):
+            member_seed = int(self.seed) + member
+            keras.utils.set_random_seed(member_seed)
+            model = build_model(config, X.shape[1], bias, name=f"member{member}")
+            if shared is None:
+                model.compile(
+                    optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+                    loss=keras.losses.BinaryCrossentropy(),
+                    metrics=compile_metrics(),
+                )
+                trainee = model
+            else:
+                trainee = shared.load(model)
+            start = trainee.evaluate(
+                X_train, column(y_train), batch_size=eval_batch, verbose=0, return_dict=True
+            )
+            self.first_epoch_loss_.append(float(start["cross_entropy"]))
+
+            fit_kwargs: dict[str, Any] = dict(
+                epochs=config.epochs,
+                validation_data=validation,
+                validation_batch_size=eval_batch,
+                callbacks=self._callbacks(config, member),
+                verbose=self.verbose,
+            )
+            if config.imbalance == "balanced-batches":
+                data = BalancedBatches(X_train, y_train, config.batch_size, member_seed, sample_weight=sw_train)
+                history = trainee.fit(data, shuffle=False, **fit_kwargs)
+            else:
+                xs, ys, ws = self._training_arrays(config, X_train, y_train, sw_train, member_seed)
+                history = trainee.fit(
+                    xs, ys, sample_weight=ws, batch_size=config.batch_size, shuffle=True, **fit_kwargs
+                )
+            if shared is not None:
+                shared.store(model)
+            self.models_.append(model)
+            self.history_.append(
+                {key: [float(v) for v in values] for key, values in history.history.items()}
+            )
+        return self
+
+    def _fit_batches(self, data: keras.utils.PyDataset, X_val: Any, y_val: Any) -> TrainingMixin:
+        """Train from a dataset that streams balanced batches (``uptake.train.stream``).
+
+        The dataset does the balancing, so the output bias starts at 0 as for the other
+        50/50 strategies; validation is an in-memory (bounded) sample, which early
+        stopping watches. ``first_epoch_loss_`` is measured on that sample here.
+        """
+        config = self.resolved_config()
+        if X_val is None or y_val is None:
+            raise UptakeInputError("training from a batch stream needs X_val and y_val")
+        X_val, y_val = as_features(X_val, "X_val"), binary_labels(y_val)
+        self.config_ = config
+        self.n_features_in_ = int(X_val.shape[1])
+        self.classes_ = np.array([0, 1])
+        self.models_, self.history_, self.first_epoch_loss_ = [], [], []
+        self.initial_bias_ = 0.0
+        self._forward = None
+        eval_batch = max(config.batch_size, MIN_EVAL_BATCH)
+        for member in range(config.n_models):
+            keras.utils.set_random_seed(int(self.seed) + member)
+            model = build_model(config, self.n_features_in_, 0.0, name=f"member{member}")
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+                loss=keras.losses.BinaryCrossentropy(),
+                metrics=compile_metrics(),
+            )
+            start = model.evaluate(X_val, column(y_val), batch_size=eval_batch, verbose=0, return_dict=True)
+            self.first_epoch_loss_.append(float(start["cross_entropy"]))
+            history = model.fit(
+                data, shuffle=False, epochs=config.epochs, validation_data=(X_val, column(y_val)),
+                validation_batch_size=eval_batch, callbacks=self._callbacks(config, member), verbose=self.verbose,
+            )
+            self.models_.append(model)
+            self.history_.append({key: [float(v) for v in values] for key, values in history.history.items()})
+        return self
+
+    def _split(
+        self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+        try:
+            train_idx, val_idx = train_test_split(
+                np.arange(len(y)),
+                test_size=self.validation_fraction,
+                stratify=y,
+                random_state=int(self.seed),
+            )
+        except ValueError as exc:
+            raise UptakeInputError(
+                f"validation_fraction {self.validation_fraction!r} cannot be stratified: {exc}"
+            ) from None
+        train_idx.sort()
+        val_idx.sort()
+        sw_train = None if sw is None else sw[train_idx]
+        return X[train_idx], y[train_idx], sw_train, X[val_idx], y[val_idx]
+
+    @staticmethod
+    def _training_arrays(
+        config: NetworkConfig,
+        X: np.ndarray,
+        y: np.ndarray,
+        sw: np.ndarray | None,
+        seed: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Rows, labels and sample weights for an array-fed strategy."""
+        if config.imbalance == "class-weight":
+            weights = class_weights(y, config.class_weight_formula)  # type: ignore[arg-type]
+            per_row = np.where(y == 1, weights[1], weights[0]).astype(np.float32)
+            return X, column(y), per_row if sw is None else per_row * sw
+        if config.imbalance == "oversample":
+            # Resample row numbers rather than rows so sample weights follow their rows.
+            rows, y_res = oversample(np.arange(len(y)).reshape(-1, 1), y, seed)
+            rows = rows[:, 0]
+            return X[rows], column(y_res), None if sw is None else sw[rows]
+        if config.imbalance == "smote":
+            X_res, y_res = smote(X, y, seed)
+            return X_res.astype(np.float32), column(y_res), None
+        return X, column(y), sw
+
+    def _callbacks(self, config: NetworkConfig, member: int) -> list[keras.callbacks.Callback]:
+        callbacks: list[keras.callbacks.Callback] = []
+        if config.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=config.monitor,
+                    mode=config.monitor_mode,
+                    patience=config.patience,
+                    restore_best_weights=True,
+                    verbose=self.verbose,
+                )
+            )
+        if self.checkpoint_dir is not None:
+            directory = Path(self.checkpoint_dir)
+            directory.mkdir(parents=True, exist_ok=True)
+            callbacks.append(
+                keras.callbacks.ModelCheckpoint(
+                    str(directory / f"member{member}-epoch{{epoch:03d}}.keras"),
+                    save_freq="epoch",
+                    verbose=self.verbose,
+                )
+            )
+        callbacks.extend(self.callbacks or [])
+        return callbacks
+
+    # ------------------------------------------------------------- prediction
+
+
+__all__ = ["MIN_EVAL_BATCH", "TrainingMixin", "as_features"]

@@ -1,0 +1,163 @@
+"""The one scoring pipeline: raw rows -> validate -> transform -> raw probability ->
+calibrated probability -> decision -> rank.
+
+Every path that scores customers goes through :class:`ScoringPipeline`: batch,
+streaming and Dask scoring, the web service (whose numpy fast path is a compiled
+backend of this object, checked against it at start-up), explanations, the report,
+campaign plans, evaluation, threshold tuning, comparison and both training paths
+(which build one from the parts they have just fitted). A saved model is a pipeline
+loaded from disk (``uptake.pipeline.model.Model``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uptake.decide.decision import decide, rank_desc
+from uptake.errors import UptakeInputError
+from uptake.features import transform
+from uptake.pipeline.fast import compile_fast
+from uptake.schema import DEFAULT_POLICY, Policy, RowError, Schema
+from uptake.schema.table import check_not_empty, filled_counts
+
+
+@dataclasses.dataclass
+class Scored:
+    """Scores for the valid rows of a frame, and what was wrong with the others."""
+
+    probability: np.ndarray
+    decision: np.ndarray
+    index: pd.Index
+    errors: list[RowError] = dataclasses.field(default_factory=list)
+    invalid_rows: list[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Validated:
+    """Rows that passed validation (``clean``), and the cells and rows that did not."""
+
+    clean: pd.DataFrame
+    errors: list[RowError]
+    invalid_rows: list[int]
+
+
+class ScoringPipeline:
+    """Schema, preprocessor, estimator, calibrator and threshold: every stage of applying a model."""
+
+    def __init__(self, schema: Schema, preprocessor: Any, estimator: Any, calibrator: Any = None,
+                 threshold: float | None = None, policy: Policy = DEFAULT_POLICY) -> None:
+        self.schema = schema
+        self.preprocessor = preprocessor
+        self.estimator = estimator
+        self.calibrator = calibrator  # maps raw to calibrated probabilities (uptake.decide.calibration), or None
+        self._threshold = threshold
+        self.policy = policy
+        self.fast: Any = None  # a compiled numpy backend (uptake.pipeline.fast), once compile_fast() succeeded
+
+    def with_(self, **changes: Any) -> ScoringPipeline:
+        """A copy with some stages replaced (training sets the calibrator, then the threshold)."""
+        new = ScoringPipeline(self.schema, self.preprocessor, self.estimator, self.calibrator, self._threshold,
+                              self.policy)
+        for name, value in changes.items():
+            setattr(new, "_threshold" if name == "threshold" else name, value)
+        return new
+
+    @property
+    def threshold(self) -> float:
+        if self._threshold is None:
+            raise RuntimeError("this pipeline has no threshold yet (it is still being trained)")
+        return self._threshold
+
+    # ---- stages ---------------------------------------------------------------------------
+    def validate(self, df: pd.DataFrame, source: object | None = None, skip_invalid: bool = False,
+                 row_offset: int | None = None, require_values: bool = False) -> Validated:
+        """Check raw rows against the schema with the pipeline's policy.
+
+        Invalid rows make the whole call fail (naming the first bad cell) unless
+        ``skip_invalid``; then they are left out and listed. ``require_values``: the
+        rows are a file, in which a feature column without a single value is a
+        damaged export, not unknowns to impute.
+        """
+        if require_values:
+            self.schema.check_columns(df, source)
+            check_not_empty(self.schema, filled_counts(self.schema, df), len(df), source)
+        clean, errors = self.schema.validate(df, source=source, row_offset=row_offset, policy=self.policy)
+        invalid: list[int] = []
+        if errors:
+            if not skip_invalid:
+                more = f" ({len(errors) - 1} more invalid cells; --skip-invalid skips such rows)" if len(errors) > 1 else ""
+                raise UptakeInputError(errors[0].message(source) + more)
+            offset = row_offset if row_offset is not None else int(df.attrs.get("row_offset", 1))
+            bad_pos = sorted({e.row - offset for e in errors})
+            invalid = [p + offset for p in bad_pos]
+            keep = np.ones(len(clean), dtype=bool)
+            keep[bad_pos] = False
+            clean = clean.iloc[keep]
+        return Validated(clean, errors, invalid)
+
+    def features(self, clean: pd.DataFrame) -> np.ndarray:
+        return transform(self.preprocessor, clean)
+
+    def raw_from_features(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=np.float64)
+
+    def raw_proba(self, clean: pd.DataFrame) -> np.ndarray:
+        """The estimator's probabilities for validated rows, before calibration."""
+        if len(clean) == 0:
+            return np.zeros(0)
+        return self.raw_from_features(self.features(clean))
+
+    def calibrate(self, p_raw: Any) -> np.ndarray:
+        p = np.asarray(p_raw, dtype=np.float64)
+        return self.calibrator(p) if self.calibrator is not None and len(p) else p
+
+    def proba(self, clean: pd.DataFrame) -> np.ndarray:
+        """Positive-class probabilities (calibrated when the model has a calibrator) for validated rows."""
+        return self.calibrate(self.raw_proba(clean))
+
+    def decide(self, p: Any) -> np.ndarray:
+        return decide(p, self.threshold)
+
+    def score(self, df: pd.DataFrame, source: object | None = None, skip_invalid: bool = False,
+              row_offset: int | None = None, require_values: bool = False) -> Scored:
+        """Validate and score raw rows (see :meth:`validate`)."""
+        v = self.validate(df, source, skip_invalid, row_offset, require_values)
+        p = self.proba(v.clean)
+        return Scored(p, self.decide(p), v.clean.index, v.errors, v.invalid_rows)
+
+    @staticmethod
+    def frame(df: pd.DataFrame, scored: Scored) -> pd.DataFrame:
+        """The input's valid rows plus probability, decision and rank (1 = most likely)."""
+        out = df.loc[scored.index].copy()
+        out["probability"] = scored.probability
+        out["decision"] = scored.decision.astype(np.int64)
+        out["rank"] = rank_desc(scored.probability)
+        return out
+
+    # ---- validated request rows (the web service) ----------------------------------------------
+    def rows_frame(self, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        return pd.DataFrame(list(rows), columns=self.schema.feature_names)
+
+    def raw_proba_rows(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Raw probabilities of request rows: the compiled backend when there is one, else the reference path."""
+        if self.fast is not None:
+            return self.fast.raw_proba(rows)
+        return self.raw_proba(self.validate(self.rows_frame(rows)).clean)
+
+    def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and decisions for rows the request models already validated."""
+        p = self.calibrate(self.raw_proba_rows(rows))
+        return p, self.decide(p)
+
+    def compile_fast(self) -> Any:
+        """Compile the numpy backend (checked against this pipeline); ``None`` if it cannot replay it exactly."""
+        self.fast = compile_fast(self)
+        return self.fast
+
+
+__all__ = ["Scored", "ScoringPipeline", "Validated"]

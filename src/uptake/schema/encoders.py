@@ -1,0 +1,72 @@
+"""The numeric kind's encoders: clipping after standardising, and piecewise-linear encoding.
+
+They are scikit-learn transformers saved inside the model's preprocessor (skops,
+allow-listed by exact class, see ``uptake.features.persist``). Models saved by
+release 0.1.0 name them ``uptake.features.Clip`` and ``uptake.features.PiecewiseLinear``,
+which ``uptake.features`` still re-exports, so those files load unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+CLIP = 5.0
+
+
+class Clip(TransformerMixin, BaseEstimator):
+    """Clip standardized values to +-limit, as the TF imbalanced-data tutorial does.
+
+    Card amounts and incomes have long tails; one customer 40 standard deviations
+    out would otherwise dominate a batch's gradient.
+    """
+
+    def __init__(self, limit: float = CLIP) -> None:
+        self.limit = limit
+
+    def fit(self, X, y=None):  # noqa: N803 - sklearn's argument name
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X):  # noqa: N803
+        return np.clip(np.asarray(X, dtype=np.float64), -self.limit, self.limit)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features, dtype=object)
+
+
+class PiecewiseLinear(TransformerMixin, BaseEstimator):
+    """Piecewise-linear encoding of numeric features (Gorishniy et al., 2022).
+
+    Each value becomes ``n_bins`` numbers in [0, 1] that fill up bin by bin between
+    quantile edges learnt on training data. An MLP then learns step-like effects
+    (acceptance jumps once income passes ~100k) that a single standardized input
+    makes it work hard for; this closes much of the gap to gradient boosting.
+    The standardized value itself is kept alongside, so extrapolation stays linear.
+    """
+
+    def __init__(self, n_bins: int = 16) -> None:
+        self.n_bins = n_bins
+
+    def fit(self, X, y=None):  # noqa: N803
+        X = np.asarray(X, dtype=np.float64)
+        self.n_features_in_ = X.shape[1]
+        qs = np.linspace(0.0, 1.0, self.n_bins + 1)
+        self.edges_ = [np.unique(np.quantile(X[:, j], qs)) for j in range(X.shape[1])]
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+        return self
+
+    def transform(self, X):  # noqa: N803
+        X = np.asarray(X, dtype=np.float64)
+        blocks = [np.clip((X - self.mean_) / self.scale_, -CLIP, CLIP)]
+        for j, edges in enumerate(self.edges_):
+            if len(edges) < 2:
+                continue
+            lo, hi = edges[:-1], edges[1:]
+            width = np.where(hi > lo, hi - lo, 1.0)
+            blocks.append(np.clip((X[:, [j]] - lo) / width, 0.0, 1.0))
+        return np.hstack(blocks)
+
+
+__all__ = ["CLIP", "Clip", "PiecewiseLinear"]

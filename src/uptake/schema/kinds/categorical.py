@@ -1,0 +1,173 @@
+"""Categorical columns: codes such as Education 1/2/3 or Family 1-4, and text such as a region.
+
+Number codes compare as the numbers they are (``2``, ``2.0`` and ``" 2 "`` are one
+code). A value the model never saw is refused with the same words on every path,
+never turned into an all-zero one-hot row in silence. Only the most frequent
+``MAX_CATEGORIES`` categories get an input of their own; the rarer ones seen in
+training (up to ``MAX_RARE``) are still valid and share the "none of these" input. A
+column with more distinct values than that is open: unseen values are accepted as
+rare, and training says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from uptake.schema.column import Column
+from uptake.schema.kinds.base import Block, FieldSpec, Inferred, Kind, Policy, Unsupported
+from uptake.schema.kinds.numeric import steps_of
+from uptake.schema.values import category_text, code_text, is_missing, natural_key
+
+#: Categories with an input of their own (the most frequent ones).
+MAX_CATEGORIES = 50
+#: Rarer categories remembered as valid; beyond this a column is open.
+MAX_RARE = 1000
+
+
+def _listing(col: Column, limit: int = 8) -> str:
+    shown = col.categories[:limit]
+    return ", ".join(shown) + (", ..." if len(col.categories) + len(col.rare) > limit else "")
+
+
+def unknown_reason(col: Column) -> str:
+    return f"not one of the categories seen in training ({_listing(col)})"
+
+
+def text_in_codes_reason(col: Column) -> str:
+    return f"text in a column of number codes ({_listing(col)})"
+
+
+def is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class Categorical(Kind):
+    name = "categorical"
+    categorical = True
+    fast_input = "category"
+
+    def infer(self, seen: Inferred, source: object) -> Column:
+        codes = seen.values is not None and bool(
+            np.all(np.equal(np.mod(seen.values.dropna().to_numpy(), 1), 0)))
+        cats = category_text(seen.raw, codes=codes).dropna()
+        counts = cats.value_counts()
+        common = sorted(counts.index[:MAX_CATEGORIES].tolist(), key=natural_key)
+        rest = sorted(counts.index[MAX_CATEGORIES:MAX_CATEGORIES + MAX_RARE].tolist(), key=natural_key)
+        return Column(seen.name, "categorical", "int" if codes else "str", categories=common, rare=rest,
+                      open=len(counts) > MAX_CATEGORIES + MAX_RARE, missing=seen.missing,
+                      description=seen.description)
+
+    def validate(self, col: Column, raw: pd.Series, policy: Policy) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
+        values = category_text(raw, codes=col.dtype == "int")
+        errors: list[tuple[np.ndarray, str]] = []
+        if policy.check_categories and not col.open:
+            known = set(col.categories) | set(col.rare)
+            present = ~is_missing(raw)
+            unknown = present & ~values.isin(known).to_numpy()
+            if unknown.any():
+                positions = np.flatnonzero(unknown)
+                if col.dtype == "int":
+                    texty = np.asarray([not is_number_text(str(v)) for v in values.iloc[positions]])
+                    errors.append((positions[texty], text_in_codes_reason(col)))
+                    positions = positions[~texty]
+                errors.append((positions, unknown_reason(col)))
+        return values, errors
+
+    def check(self, col: Column, value: Any, policy: Policy) -> Any:
+        """One API value: the same rules and words as ``validate``; returns the category as it was given."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise PydanticCustomError("category_type", "expected one of the categories (a number or text)")
+        text = code_text(value) if col.dtype == "int" else str(value).strip()
+        if policy.check_categories and not col.open and text not in col.categories and text not in col.rare:
+            if col.dtype == "int" and not is_number_text(text):
+                raise PydanticCustomError("unknown_category", text_in_codes_reason(col))
+            raise PydanticCustomError("unknown_category", unknown_reason(col))
+        return value
+
+    def step(self, columns: Sequence[Column], numeric_encoding: str) -> Any:
+        return Pipeline([
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("onehot", OneHotEncoder(categories=[c.categories for c in columns], handle_unknown="ignore",
+                                     sparse_output=False, dtype=np.float64)),
+        ])
+
+    def replay(self, fitted: Any, positions: list[int], columns: Sequence[Column]) -> Block:
+        """Most-frequent imputation then one-hot, on category indexes (-1 unknown or rare, -2 missing)."""
+        steps = steps_of(fitted)
+        if not steps or not isinstance(steps[-1], OneHotEncoder):
+            raise Unsupported("categorical columns without a final one-hot encoder")
+        enc = steps[-1]
+        if getattr(enc, "drop_idx_", None) is not None or getattr(enc, "_infrequent_enabled", False):
+            raise Unsupported("one-hot encoder with drop or infrequent categories")
+        if enc.handle_unknown not in ("ignore", "infrequent_if_exist"):
+            raise Unsupported("one-hot encoder that errors on unknown categories")
+        indexes = [self.index(c) for c in columns]
+        fill = [-2] * len(positions)
+        for step in steps[:-1]:
+            if not isinstance(step, SimpleImputer) or step.add_indicator:
+                raise Unsupported(f"categorical step {type(step).__name__}")
+            fill = [indexes[p].get(code_text(s) if columns[p].dtype == "int" else str(s), -1)
+                    for p, s in zip(positions, step.statistics_)]
+        slots: list[np.ndarray] = []  # schema index of each column -> the encoder's output slot
+        width = 0
+        for p, cats in zip(positions, enc.categories_):
+            own = {str(c): i for i, c in enumerate(cats)}
+            by_schema = np.full(len(indexes[p]) + 2, -1, dtype=np.int64)  # [..., unknown(-1), missing(-2)]
+            for text, i in indexes[p].items():
+                if text in own:
+                    by_schema[i] = width + own[text]
+            slots.append(by_schema)
+            width += len(cats)
+        pos = np.asarray(positions, dtype=np.intp)
+        fill_arr = np.asarray(fill, dtype=np.int64)
+
+        def block(num: np.ndarray, cat: np.ndarray) -> np.ndarray:
+            idx = cat[:, pos]
+            idx = np.where(idx == -2, fill_arr, idx)
+            out = np.zeros((len(cat), width), dtype=np.float64)
+            rows = np.arange(len(cat))
+            for j, slot in enumerate(slots):
+                target = slot[idx[:, j]]  # -1 and -2 index the trailing "no slot" entries
+                hit = target >= 0
+                out[rows[hit], target[hit]] = 1.0
+            return out
+
+        return block
+
+    @staticmethod
+    def index(col: Column) -> dict[str, int]:
+        """Category text -> the index the fast path carries (rare and unknown values get none)."""
+        return {text: i for i, text in enumerate(col.categories)}
+
+    def request_field(self, col: Column, policy: Policy) -> tuple[Any, FieldSpec]:
+        values: list[Any] = [int(t) if col.dtype == "int" and t.lstrip("-").isdigit() else t for t in col.categories]
+        spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, categories=values)
+        extra = {} if col.open or col.rare else {"enum": values}
+        return Annotated[Any, BeforeValidator(lambda v: self.check(col, v, policy)),
+                         Field(title=col.name, description=spec.description, json_schema_extra=extra)], spec
+
+    def typical(self, col: Column, fitted_stat: Any = None) -> Any:
+        if fitted_stat is not None and not (isinstance(fitted_stat, float) and np.isnan(fitted_stat)):
+            return code_text(fitted_stat) if col.dtype == "int" else str(fitted_stat)
+        return col.categories[0] if col.categories else None
+
+    def format(self, col: Column, value: Any) -> str:
+        return "missing" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+__all__ = ["MAX_CATEGORIES", "MAX_RARE", "Categorical", "text_in_codes_reason", "unknown_reason"]

@@ -1,0 +1,128 @@
+"""Training: one table in, one fitted scoring pipeline and its honest test figures out.
+
+file -> schema (inferred once) -> validate -> stratified train/validation/test split
+-> preprocessor fitted on train only -> the family's estimator (imbalance strategy,
+early stopping on validation PR-AUC) -> calibrator and threshold chosen on validation
+(``finish``, shared with streamed training and every cross-validation fold) ->
+metrics on the test split, touched once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uptake.decide.calibration import fit_calibrator
+from uptake.decide.metrics import metrics
+from uptake.features import build_preprocessor, transform
+from uptake.io.tables import file_sha256, read_descriptions, read_table
+from uptake.models import make_estimator
+from uptake.pipeline import ScoringPipeline
+from uptake.train.options import TrainConfig
+from uptake.train.prepare import Prepared, prepare, split_indices
+
+
+@dataclass
+class Fitted:
+    """A fitted scoring pipeline with its validation-chosen threshold and what it was chosen from."""
+
+    pipeline: ScoringPipeline
+    threshold_rule: dict[str, Any]
+    validation: dict[str, Any]
+    fit_seconds: float
+    calibration: dict[str, Any] | None = None
+
+    @property
+    def estimator(self) -> Any:
+        return self.pipeline.estimator
+
+    @property
+    def preprocessor(self) -> Any:
+        return self.pipeline.preprocessor
+
+    @property
+    def calibrator(self) -> Any:
+        return self.pipeline.calibrator
+
+    @property
+    def threshold(self) -> float:
+        return self.pipeline.threshold
+
+
+@dataclass
+class Trained:
+    prepared: Prepared
+    fitted: Fitted
+    config: TrainConfig
+    test: dict[str, Any]
+    split_rows: dict[str, int]
+    source: str | None = None
+    sha256: str | None = None
+
+
+def finish(pipeline: ScoringPipeline, y_val: np.ndarray, p_val_raw: np.ndarray, config: TrainConfig,
+           started: float) -> Fitted:
+    """Calibrate (if asked) and choose the threshold on the validation rows: the same for every training path."""
+    calibration = None
+    p_val = np.asarray(p_val_raw, dtype=np.float64)
+    if config.calibrate:
+        calibrator = fit_calibrator(config.calibrate, y_val, p_val)
+        pipeline = pipeline.with_(calibrator=calibrator)
+        p_raw, p_val = p_val, pipeline.calibrate(p_val)
+        calibration = {"method": config.calibrate, "fitted_on": "validation", "brier_validation": {
+            "before": metrics(y_val, p_raw, 0.5)["brier"], "after": metrics(y_val, p_val, 0.5)["brier"]}}
+    choice = config.rule().choose(y_val, p_val)
+    pipeline = pipeline.with_(threshold=choice.threshold)
+    return Fitted(pipeline, choice.to_dict(), metrics(y_val, p_val, choice.threshold),
+                  time.perf_counter() - started, calibration)
+
+
+def fit_split(prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, config: TrainConfig,
+              callbacks: Sequence[Any] = ()) -> Fitted:
+    """Fit preprocessing on the training rows only, then the estimator, then calibrator and threshold."""
+    started = time.perf_counter()
+    estimator = make_estimator(config.options(), callbacks)
+    clean, y = prepared.clean, prepared.y
+    pre = build_preprocessor(prepared.schema, estimator.numeric_encoding())
+    pre.fit(clean.iloc[idx_train])
+    x_val = transform(pre, clean.iloc[idx_val])
+    estimator.fit(transform(pre, clean.iloc[idx_train]), y[idx_train], X_val=x_val, y_val=y[idx_val])
+    pipeline = ScoringPipeline(prepared.schema, pre, estimator)
+    return finish(pipeline, y[idx_val], pipeline.raw_from_features(x_val), config, started)
+
+
+def train(df: pd.DataFrame, config: TrainConfig, source: str | Path | None = None, callbacks: Sequence[Any] = (),
+          descriptions: dict[str, str] | None = None, prepared: Prepared | None = None) -> Trained:
+    """Train on a table and measure once on its held-out test split.
+
+    ``prepared`` (from ``prepare(df, config, ...)``) lets a caller surface data errors
+    before building anything that imports Keras, without validating the table twice.
+    """
+    config.check()
+    if prepared is None:
+        prepared = prepare(df, config, source, descriptions)
+    idx_train, idx_val, idx_test = split_indices(prepared.y, config.seed, config.split)
+    fitted = fit_split(prepared, idx_train, idx_val, config, callbacks)
+    test_rows, y_test = prepared.clean.iloc[idx_test], prepared.y[idx_test]
+    raw = fitted.pipeline.raw_proba(test_rows)
+    test = metrics(y_test, fitted.pipeline.calibrate(raw), fitted.threshold)
+    if fitted.calibration is not None:
+        fitted.calibration["brier_test"] = {"before": metrics(y_test, raw, 0.5)["brier"], "after": test["brier"]}
+    rows = {"train": len(idx_train), "validation": len(idx_val), "test": len(idx_test)}
+    return Trained(prepared, fitted, config, test, rows, str(source) if source else None,
+                   file_sha256(source) if source else None)
+
+
+def train_file(path: str | Path, config: TrainConfig, sheet: str | None = None,
+               callbacks: Sequence[Any] = ()) -> Trained:
+    df = read_table(path, sheet=sheet)
+    return train(df, config, source=path, callbacks=callbacks, descriptions=read_descriptions(path))
+
+
+__all__ = ["Fitted", "Trained", "finish", "fit_split", "train", "train_file"]

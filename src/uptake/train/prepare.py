@@ -1,0 +1,59 @@
+"""The first steps of training: a validated table, and its stratified split."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from uptake.errors import UptakeInputError, where
+from uptake.schema import LEARNING, Schema, infer_schema
+from uptake.schema.summary import DataSummary, summarize
+from uptake.schema.target import encode_target, resolve_target
+from uptake.train.options import DEFAULT_SPLIT, TrainConfig
+
+#: Rows of the rarer class needed to split a table three ways.
+MIN_MINORITY = 5
+
+
+@dataclass
+class Prepared:
+    """A validated training table: schema, clean feature frame and 0/1 target."""
+
+    schema: Schema
+    clean: pd.DataFrame
+    y: np.ndarray
+    summary: DataSummary
+
+
+def prepare(df: pd.DataFrame, config: TrainConfig, source: object | None = None,
+            descriptions: dict[str, str] | None = None) -> Prepared:
+    """Find the target, infer the schema, and validate every training row."""
+    target = resolve_target(df, config.target, source)
+    offset = int(df.attrs.get("row_offset", 1))
+    y, pos, neg = encode_target(df[target], config.positive, source, offset)
+    schema = infer_schema(df, target, drop=config.drop, kinds=config.kinds, descriptions=descriptions, source=source)
+    schema.positive_label, schema.negative_label = pos, neg
+    clean, errors = schema.validate(df, source=source, policy=LEARNING)
+    if errors:
+        raise UptakeInputError(errors[0].message(source) + (f" ({len(errors) - 1} more)" if len(errors) > 1 else ""))
+    minority = int(min(y.sum(), len(y) - y.sum()))
+    if minority < MIN_MINORITY:
+        raise UptakeInputError(f"{where(file=source, column=target)}: only {minority} rows of the rarer class; "
+                               f"need at least {MIN_MINORITY} to split")
+    return Prepared(schema, clean, y, summarize(df, schema, y))
+
+
+def split_indices(y: np.ndarray, seed: int, split: Sequence[float] = DEFAULT_SPLIT) -> tuple[np.ndarray, ...]:
+    """Stratified train / validation / test indices, fixed by ``seed``."""
+    train_f, val_f, test_f = split
+    idx = np.arange(len(y))
+    rest, test = train_test_split(idx, test_size=test_f, stratify=y, random_state=seed)
+    train, val = train_test_split(rest, test_size=val_f / (train_f + val_f), stratify=y[rest], random_state=seed)
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+__all__ = ["Prepared", "prepare", "split_indices"]
