@@ -47,7 +47,7 @@ def _cpu() -> float:
 
 
 def timed_compare(df, **kwargs):
-    from uptake.compare import compare
+    from uptake.evaluate.compare import compare
 
     start = time.perf_counter()
     cpu = _cpu()
@@ -79,9 +79,9 @@ def main() -> None:
     import uptake  # noqa: F401
     from rich.console import Console
 
-    from uptake.cli.insight import leaderboard_table, summary_lines
-    from uptake.compare import save_outputs
-    from uptake.data import read_table
+    from uptake.cli.compare import leaderboard_table, summary_lines
+    from uptake.evaluate.compare import save_outputs
+    from uptake.io.tables import read_table
 
     console = Console(width=150, highlight=False)
     path = data_path()

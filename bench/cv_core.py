@@ -30,8 +30,9 @@ import uptake  # noqa: F401  (pins the Keras backend before anything imports ker
 import numpy as np
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
-from uptake.data import read_table
-from uptake.evaluate import best_f1_threshold, metrics
+from uptake.io.tables import read_table
+from uptake.decide.metrics import metrics
+from uptake.decide.thresholds import best_f1_threshold
 from uptake.features import build_preprocessor, transform
 from uptake.train import TrainConfig, fit_split, prepare
 
@@ -54,7 +55,7 @@ def folds(y: np.ndarray, n_splits: int, repeats: int, seed: int = 0) -> list[tup
 
 def fit_network(prepared, preset: str, tr, va, epochs: int | None) -> tuple[Any, float]:
     fitted = fit_split(prepared, tr, va, TrainConfig(preset=preset, seed=0, epochs=epochs))
-    return fitted.proba, fitted.threshold
+    return fitted.pipeline.proba, fitted.threshold
 
 
 def fit_reference(prepared, name: str, tr, va) -> tuple[Any, float]:

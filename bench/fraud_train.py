@@ -46,15 +46,16 @@ def at_half(model_dir: Path, csv: Path) -> dict[str, float]:
     """
     import uptake  # noqa: F401
 
-    from uptake.data import encode_target, read_table
-    from uptake.evaluate import metrics
-    from uptake.predict import Model
+    from uptake.io.tables import read_table
+    from uptake.schema.target import encode_target
+    from uptake.decide.metrics import metrics
+    from uptake.pipeline import Model
     from uptake.train import split_indices
 
     m = Model.load(model_dir)
     df = read_table(csv)
     y, _, _ = encode_target(df["Class"], None, csv)
-    _, _, test = split_indices(y, int(m.metadata["seed"]))
+    _, _, test = split_indices(y, int(m.card.seed))
     r = metrics(y[test], m.score(df.iloc[test]).probability, 0.5)
     return {"recall_at_0.5": r["recall"], "precision_at_0.5": r["precision"]}
 

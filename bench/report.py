@@ -127,7 +127,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg(), "python": platform.python_version()},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    from uptake.artifact import write_json_atomic
+    from uptake.io.jsonable import write_json as write_json_atomic
 
     write_json_atomic(RESULTS / "report.json", result)
     print(json.dumps({k: result[k] for k in ("cli_seconds", "cli_cpu_seconds", "warm_seconds", "shap_cli_seconds", "target_met")}))

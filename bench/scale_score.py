@@ -46,7 +46,8 @@ def naive(model_dir: str, data: str, out: str) -> None:
     import numpy as np
     import pandas as pd
 
-    from uptake.predict import Model, rank_desc
+    from uptake.decide import rank_desc
+    from uptake.pipeline import Model
 
     m = Model.load(model_dir)
     df = pd.read_parquet(data) if data.endswith(".parquet") else pd.read_csv(data)
@@ -63,13 +64,13 @@ def whole(model_dir: str, data: str, out: str) -> None:
     """uptake's whole-file path: read_table, Model.score, scored_frame, one atomic to_csv."""
     import uptake  # noqa: F401
 
-    from uptake.cli import write_frame_atomic
-    from uptake.data import read_table
-    from uptake.predict import Model, scored_frame
+    from uptake.io.writer import write_frame as write_frame_atomic
+    from uptake.io.tables import read_table
+    from uptake.pipeline import Model
 
     m = Model.load(model_dir)
     df = read_table(data)
-    write_frame_atomic(scored_frame(df, m.score(df, source=data)), Path(out))
+    write_frame_atomic(Model.frame(df, m.score(df, source=data)), Path(out))
 
 
 # ---- measuring ------------------------------------------------------------------------------

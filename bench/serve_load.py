@@ -82,8 +82,8 @@ def train_model(out: Path) -> Path:
 def real_bodies(model_dir: Path) -> list[bytes]:
     """200 real customers from the bank table, as JSON bodies."""
     import uptake  # noqa: F401
-    from uptake.data import read_table
-    from uptake.predict import Model
+    from uptake.io.tables import read_table
+    from uptake.pipeline import Model
 
     features = Model.load(model_dir).schema.feature_names
     df = read_table(data_dir() / "Bank_Personal_Loan_Modelling.csv")
@@ -136,8 +136,8 @@ def one_client(port: int, bodies: list[bytes], duration: float) -> dict[str, Any
 
 def lua_script(tmp: Path, model_dir: Path) -> Path:
     import uptake  # noqa: F401
-    from uptake.data import read_table
-    from uptake.predict import Model
+    from uptake.io.tables import read_table
+    from uptake.pipeline import Model
 
     features = Model.load(model_dir).schema.feature_names
     df = read_table(data_dir() / "Bank_Personal_Loan_Modelling.csv")
@@ -237,14 +237,14 @@ def file_reference(model_dir: Path, csv_path: Path, rows: int) -> dict[str, Any]
     import io
 
     import uptake  # noqa: F401
-    from uptake.data import read_table
-    from uptake.predict import Model, scored_frame
+    from uptake.io.tables import read_table
+    from uptake.pipeline import Model
 
     model = Model.load(model_dir)
     model.score(read_table(csv_path).head(2000))  # compile the jitted call first, as the server has
     start = time.perf_counter()
     df = read_table(csv_path)
-    frame = scored_frame(df, model.score(df)).sort_values("rank")
+    frame = Model.frame(df, model.score(df)).sort_values("rank")
     frame.to_csv(io.StringIO(), index=False)
     seconds = time.perf_counter() - start
     return {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)}
@@ -252,7 +252,7 @@ def file_reference(model_dir: Path, csv_path: Path, rows: int) -> dict[str, Any]
 
 def count_audit(db: str) -> int:
     import uptake  # noqa: F401
-    from uptake.serve.audit import count_rows
+    from uptake.audit.read import count_rows
 
     return count_rows(db)
 
