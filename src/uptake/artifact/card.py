@@ -162,6 +162,7 @@ class ModelCard(_Part):
     calibration: CalibrationCard | None = None
     probability_note: str = ""
     numeric_encoding: str = "standard"
+    categorical_encoding: str = "onehot"
     metrics: SplitMetrics
     data: DataCard
     train_config: dict[str, Any] = Field(default_factory=dict)

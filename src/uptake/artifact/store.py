@@ -125,6 +125,8 @@ def save_model(out: str | os.PathLike[str], card: ModelCard, history: Any,
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            store.rmdir()  # only if this was its first version: nothing else is in it
         raise
     with _locked(store):
         _publish(out, final)

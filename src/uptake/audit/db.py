@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy.dialects import postgresql
 
 from uptake.audit.defaults import DEFAULT_DB
@@ -44,6 +45,15 @@ predictions = sa.Table(
 )
 
 
+#: Page sessions signed out before they expired (``uptake.audit.sessions``).
+revoked_sessions = sa.Table(
+    "uptake_revoked_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 class JSONText(str):
     """Inputs already serialised to JSON (a whole file's rows at once, by pandas in C)."""
 
@@ -70,6 +80,17 @@ def make_engine(url: str) -> sa.Engine:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
         raise UptakeInputError(f"--db {url!r}: not a database URL ({exc})") from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        return _engine(parsed)
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        raise UptakeInputError(f"--db {shown!r}: no driver for this database is installed ({exc}); uptake "
+                               "installs the drivers for sqlite:/// and postgresql://") from None
+    except sa.exc.ArgumentError as exc:
+        raise UptakeInputError(f"--db {shown!r}: not a usable database URL ({exc})") from None
+
+
+def _engine(parsed: sa.engine.URL) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, connect_args={"timeout": 30}, json_serializer=_json_serializer)
 
@@ -96,9 +117,14 @@ def migrate(engine: sa.Engine) -> None:
     try:
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), "head")
-    except sa.exc.OperationalError as exc:
-        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot open the audit database ({exc.orig})") from None
+    except CommandError as exc:  # e.g. a revision this release does not know: written by a newer uptake
+        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot upgrade the audit "
+                               f"database ({str(exc).splitlines()[0]}); was it written by a newer uptake?") from None
+    except sa.exc.DBAPIError as exc:  # not a database, unreachable, no permission
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot open the audit "
+                               f"database ({first})") from None
 
 
 __all__ = ["DEFAULT_DB", "TABLE", "VERSION_TABLE", "JSONText", "alembic_config", "make_engine", "metadata",
-           "migrate", "normalize_url", "predictions"]
+           "migrate", "normalize_url", "predictions", "revoked_sessions"]

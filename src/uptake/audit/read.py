@@ -43,8 +43,10 @@ def read_log(url: str, since: datetime | None = None, until: datetime | None = N
             if until is not None:
                 query = query.where(predictions.c.created_at < _db_time(engine, until))
             result = conn.execute(query).mappings().all()
-    except sa.exc.OperationalError as exc:
-        raise UptakeInputError(f"--db {url!r}: cannot read the audit database ({exc.orig})") from None
+    except sa.exc.DBAPIError as exc:  # not a database, unreachable, no permission
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot read the "
+                               f"audit database ({first})") from None
     finally:
         engine.dispose()
     fixed = [c.name for c in predictions.columns if c.name != "inputs"]

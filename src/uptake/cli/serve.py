@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,7 @@ def serve(
     range_margin: Annotated[float, typer.Option(min=0.0, help="Accept numbers this share of the training range beyond it (0.25 = 25%).")] = 0.25,
     fast_path: Annotated[bool, typer.Option("--fast-path/--no-fast-path", help="Score JSON requests with the checked numpy copy of the network (off: Model.score for every request).")] = True,
     access_log: Annotated[bool, typer.Option(help="Log every HTTP request line (the audit log records predictions either way).")] = False,
+    allowed_host: Annotated[list[str] | None, typer.Option(help="A Host name clients may use (repeatable; '*' for any). Default: this machine's names, so a DNS-rebinding page cannot reach the server.")] = None,
 ) -> None:
     """Serve the web page and the REST API for MODEL_DIR, recording every prediction in the audit log.
 
@@ -52,6 +54,7 @@ def serve(
         model_dirs=[str(d) for d in model_dirs], db_url=db, api_key=api_key, max_body_bytes=max_body_kb * 1024,
         max_upload_bytes=max_upload_mb << 20, max_rows=max_rows, max_file_rows=max_file_rows,
         request_timeout_s=timeout, range_margin=range_margin, fast_path=fast_path,
+        allowed_hosts=allowed_hosts(host, allowed_host or []),
     )
     if host not in ("127.0.0.1", "localhost", "::1") and api_key is None:
         err_console.print(f"warning: serving on {host} without UPTAKE_API_KEY: anyone who can reach it can use the API")
@@ -79,6 +82,18 @@ def serve(
     os.environ[CONFIG_ENV] = config.to_json()
     _announce(None, [str(d) for d in model_dirs], host, port, db, api_key)
     uvicorn.run("uptake.serve.app:app_from_env", factory=True, workers=workers, **options)
+
+
+def allowed_hosts(host: str, extra: list[str]) -> list[str]:
+    """The Host names the server answers to: local names, the bound host, and any given."""
+    from uptake.serve.config import LOCAL_HOSTS  # imported when the command runs: --help stays instant
+
+    names = [*LOCAL_HOSTS, *extra]
+    if host in ("0.0.0.0", "::", ""):
+        names += [socket.gethostname(), socket.getfqdn()]
+    elif host not in names:
+        names.append(host)
+    return list(dict.fromkeys(n.strip() for n in names if n.strip()))
 
 
 def _announce(champion: str | None, models: list[str], host: str, port: int, db: str, api_key: str | None) -> None:

@@ -7,8 +7,8 @@ by release 0.1.0 record them as ``uptake.features.Clip`` and ``uptake.features.P
 from __future__ import annotations
 
 from uptake.features.persist import load_preprocessor, save_preprocessor
-from uptake.features.preprocessor import build_preprocessor, check_fitted, fitted_statistics, transform
+from uptake.features.preprocessor import build_preprocessor, check_fitted, fitted_statistics, layout, transform
 from uptake.schema.encoders import CLIP, Clip, PiecewiseLinear
 
-__all__ = ["CLIP", "Clip", "PiecewiseLinear", "build_preprocessor", "check_fitted", "fitted_statistics",
+__all__ = ["CLIP", "Clip", "PiecewiseLinear", "build_preprocessor", "check_fitted", "fitted_statistics", "layout",
            "load_preprocessor", "save_preprocessor", "transform"]

@@ -20,21 +20,34 @@ from uptake.schema import KINDS, Schema
 from uptake.schema.kinds.numeric import NUMERIC_ENCODINGS, steps_of
 
 
-def build_preprocessor(schema: Schema, numeric_encoding: str = "standard") -> ColumnTransformer:
-    """A ColumnTransformer for the schema: one step per column kind present."""
+def build_preprocessor(schema: Schema, numeric_encoding: str = "standard",
+                       categorical_encoding: str = "onehot") -> ColumnTransformer:
+    """A ColumnTransformer for the schema: one step per column kind present, encoded as the family asks."""
     if numeric_encoding not in NUMERIC_ENCODINGS:
         raise UptakeInputError(f"numeric encoding {numeric_encoding!r} is not one of {', '.join(NUMERIC_ENCODINGS)}")
     parts = []
     for name, kind in KINDS.items():
         columns = [c for c in schema.columns if c.kind == name]
         if columns:
-            parts.append((name, kind.step(columns, numeric_encoding), [c.name for c in columns]))
+            parts.append((name, kind.step(columns, numeric_encoding, categorical_encoding), [c.name for c in columns]))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False)
 
 
 def transform(pre: ColumnTransformer, clean: pd.DataFrame) -> np.ndarray:
     """Apply a fitted preprocessor to a validated frame; float32 is what the models want."""
     return np.ascontiguousarray(pre.transform(clean), dtype=np.float32)
+
+
+def layout(pre: Any, schema: Schema) -> list[tuple[str, str]]:
+    """(raw column, kind) of each output of the fitted preprocessor, in order: what each model input is."""
+    out: list[tuple[str, str]] = []
+    for name, transformer, cols in pre.transformers_:
+        if name == "remainder" or isinstance(transformer, str) or not len(cols):
+            continue
+        columns = [schema.column(str(c)) for c in cols]
+        kind = columns[0].kind
+        out += [(owner, kind) for owner in KINDS[kind].owners(transformer, columns)]
+    return out
 
 
 def fitted_statistics(pre: Any) -> dict[str, Any]:
@@ -67,4 +80,4 @@ def check_fitted(pre: Any, schema: Schema, source: object) -> int:
     return width
 
 
-__all__ = ["build_preprocessor", "check_fitted", "fitted_statistics", "transform"]
+__all__ = ["build_preprocessor", "check_fitted", "fitted_statistics", "layout", "transform"]

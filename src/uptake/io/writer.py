@@ -40,7 +40,8 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
             risky = pc.and_(pc.match_substring_regex(column, FORMULA_START),
                             pc.invert(pc.match_substring_regex(column, PLAIN_NUMBER)))
             if pc.any(risky).as_py():
-                column = pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), column, ""), column)
+                quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
+                column = pc.if_else(risky, pc.binary_join_element_wise(quote, column, empty), column)
                 changed = True
         columns.append(column)
     return pa.table(columns, names=table.column_names) if changed else table

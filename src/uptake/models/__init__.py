@@ -26,6 +26,7 @@ FAMILIES: dict[str, str] = {
     "lightgbm": "uptake.models.gbm:LightGBMClassifier",
     "logreg": "uptake.models.linear:LogisticClassifier",
     "ensemble": "uptake.models.ensemble:EnsembleClassifier",
+    "catboost": "uptake.models.catboost:CatBoostClassifier",
 }
 
 

@@ -141,6 +141,13 @@ class Family(ClassifierMixin, BaseEstimator):
         """How this family wants numeric columns preprocessed (``standard`` or piecewise-linear ``ple``)."""
         return "standard"
 
+    def categorical_encoding(self) -> str:
+        """How this family wants categories (``onehot``, or ``ordinal`` codes for families that handle them)."""
+        return "onehot"
+
+    def set_layout(self, layout: list[tuple[str, str]]) -> None:
+        """Told before ``fit``: the raw column and kind behind each input (families that need it keep it)."""
+
     def training_history(self) -> list[dict[str, list[float]]] | None:
         """Per-epoch metrics of each trained network, when the family trains in epochs."""
         return None

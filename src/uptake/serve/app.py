@@ -26,15 +26,18 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from swagger_ui_bundle import swagger_ui_path
 
 import uptake
+from uptake.audit.sessions import RevokedSessions
 from uptake.audit.writer import AuditLog
 from uptake.errors import UptakeInputError
-from uptake.serve.config import API_KEY_ENV, CONFIG_ENV, ServeConfig
+from uptake.serve.config import API_KEY_ENV, CONFIG_ENV, LOCAL_HOSTS, ServeConfig
 from uptake.serve.deps import Service
 from uptake.serve.middleware import BodyLimit
 from uptake.serve.models import load_models
-from uptake.serve.routes import meta, page, predict
+from uptake.serve.routes import docs, meta, page, predict
 
 HERE = Path(__file__).parent
 
@@ -43,7 +46,8 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
     """Load the models, open the audit log, and wire the routes. Raises UptakeInputError on bad input."""
     models = load_models(config)
     audit = audit or AuditLog(config.db_url, batch_rows=config.audit_batch_rows, run_migrations=config.run_migrations)
-    svc = Service(models, next(iter(models)), audit, config, {"served": 0, "started": time.time()})
+    svc = Service(models, next(iter(models)), audit, config, {"served": 0, "started": time.time()},
+                  revoked=RevokedSessions(audit.engine))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> Any:
@@ -51,12 +55,13 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
         # Uvicorn stops accepting requests before this runs; write every queued row.
         await run_in_threadpool(audit.close)
 
-    app = FastAPI(title="uptake", version=uptake.__version__, lifespan=lifespan,
+    app = FastAPI(title="uptake", version=uptake.__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   summary="Who will take up the offer: real-time and batch predictions with an audit log.")
     app.state.service = svc
     app.state.models, app.state.champion, app.state.audit, app.state.config = models, svc.champion, audit, config
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for router in (predict.router, meta.router, page.router):
+    for router in (predict.router, meta.router, page.router, docs.router):
         app.include_router(router)
 
     @app.exception_handler(UptakeInputError)
@@ -66,6 +71,8 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
     app.openapi = lambda: openapi(app, svc)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, default=config.max_body_bytes, upload=config.max_upload_bytes,
                        upload_path="/api/v1/predict/file")
+    # Outermost: a request naming another host (a DNS-rebinding page) is refused before anything else runs.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts or LOCAL_HOSTS))
     return app
 
 

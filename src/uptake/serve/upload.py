@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -15,10 +16,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from fastapi import UploadFile
 
 from uptake.errors import UptakeInputError
-from uptake.io.tables import read_table
+from uptake.io.tables import check_input, read_table
 from uptake.io.writer import csv_bytes
 from uptake.serve.models import ServedModel
 
@@ -36,6 +38,48 @@ class UploadResult:
     first_error: str | None = None
 
 
+#: How much larger than the upload itself a decompressed table may be (Parquet and Excel are compressed).
+MAX_EXPANSION = 50
+#: ... and never more than this many bytes, however small the upload.
+MAX_EXPANDED_BYTES = 4 << 30
+
+
+def check_expansion(path: Path, name: str, max_rows: int) -> None:
+    """Refuse a table that would be too many rows, or expand too far, from its own metadata: before decompressing.
+
+    A few kilobytes of compressed Parquet can hold millions of rows; the row limit
+    must be applied before they are read, not after. Parquet's footer says its rows
+    and uncompressed size; an Excel workbook is a zip whose directory says its sizes;
+    CSV is not compressed, so its lines are counted.
+    """
+    size = path.stat().st_size
+    limit = min(MAX_EXPANDED_BYTES, max(MAX_EXPANSION * size, 64 << 20))
+    kind = check_input(path)
+    if kind == "parquet":
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception:  # noqa: BLE001 - not readable: read_table says so in its own words
+            return
+        rows = meta.num_rows
+        expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    elif kind == "excel":
+        try:
+            with zipfile.ZipFile(path) as book:
+                expanded = sum(info.file_size for info in book.infolist())
+        except zipfile.BadZipFile:
+            return
+        rows = 0  # known only once read; the size bounds it
+    else:
+        with open(path, "rb") as fh:
+            rows = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b"")) - 1
+        expanded = size
+    if rows > max_rows:
+        raise UptakeInputError(f"file '{name}': {rows:,} rows is more than the limit of {max_rows:,} per upload")
+    if expanded > limit:
+        raise UptakeInputError(f"file '{name}': expands to {expanded:,} bytes, more than the limit of {limit:,} "
+                               "for an upload of this size")
+
+
 def score_upload(served: ServedModel, upload: UploadFile, skip_invalid: bool, output: str, max_rows: int) -> UploadResult:
     """Read, validate with the service's policy, score, rank and write an uploaded table."""
     name = Path(upload.filename or "").name or "upload"
@@ -47,6 +91,7 @@ def score_upload(served: ServedModel, upload: UploadFile, skip_invalid: bool, ou
         with open(path, "wb") as fh:
             shutil.copyfileobj(upload.file, fh, 1 << 20)
         try:
+            check_expansion(path, name, max_rows)
             df = read_table(path)
         except UptakeInputError as exc:
             raise UptakeInputError(str(exc).replace(str(path), name)) from None

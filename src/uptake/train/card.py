@@ -55,6 +55,7 @@ def build_card(trained: Trained) -> ModelCard:
         "calibration": jsonable(fitted.calibration),
         "probability_note": probability_note(imbalance.get("strategy"), (fitted.calibration or {}).get("method")),
         "numeric_encoding": est.numeric_encoding(),
+        "categorical_encoding": est.categorical_encoding(),
         "metrics": jsonable({"validation": fitted.validation, "test": trained.test}),
         "data": {
             "file": trained.source, "sha256": trained.sha256, "rows": int(len(trained.prepared.y)),

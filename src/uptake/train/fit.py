@@ -20,7 +20,7 @@ import pandas as pd
 
 from uptake.decide.calibration import fit_calibrator
 from uptake.decide.metrics import metrics
-from uptake.features import build_preprocessor, transform
+from uptake.features import build_preprocessor, layout, transform
 from uptake.io.tables import file_sha256, read_descriptions, read_table
 from uptake.models import make_estimator
 from uptake.pipeline import ScoringPipeline
@@ -89,8 +89,9 @@ def fit_split(prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, co
     started = time.perf_counter()
     estimator = make_estimator(config.options(), callbacks)
     clean, y = prepared.clean, prepared.y
-    pre = build_preprocessor(prepared.schema, estimator.numeric_encoding())
+    pre = build_preprocessor(prepared.schema, estimator.numeric_encoding(), estimator.categorical_encoding())
     pre.fit(clean.iloc[idx_train])
+    estimator.set_layout(layout(pre, prepared.schema))
     x_val = transform(pre, clean.iloc[idx_val])
     estimator.fit(transform(pre, clean.iloc[idx_train]), y[idx_train], X_val=x_val, y_val=y[idx_val])
     pipeline = ScoringPipeline(prepared.schema, pre, estimator)

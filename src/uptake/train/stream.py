@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from uptake.decide.metrics import metrics
 from uptake.errors import UptakeInputError, where
-from uptake.features import build_preprocessor, transform
+from uptake.features import build_preprocessor, layout, transform
 from uptake.imbalance.batches import StreamedBalancedBatches
 from uptake.io.chunks import iter_chunks, parquet_files
 from uptake.io.tables import file_sha256
@@ -192,8 +192,9 @@ def train_stream(path: str | Path, config: TrainConfig, options: StreamOptions |
     prepared = prepare(frame, config, source=path)  # schema + validation, as `uptake train`
 
     estimator = make_estimator(config.options(), callbacks or ())
-    pre = build_preprocessor(prepared.schema, estimator.numeric_encoding())
+    pre = build_preprocessor(prepared.schema, estimator.numeric_encoding(), estimator.categorical_encoding())
     pre.fit(prepared.clean)
+    estimator.set_layout(layout(pre, prepared.schema))
     features = FeatureReader(prepared.schema, pre, path)
 
     val_mask = part == VALIDATION

@@ -95,9 +95,13 @@ class Kind:
         """The cells in the validated frame's type, and (positions, reason) for each kind of bad cell."""
         raise NotImplementedError
 
-    def step(self, columns: Sequence[Column], numeric_encoding: str) -> Any:
-        """The unfitted scikit-learn transformer for these columns."""
+    def step(self, columns: Sequence[Column], numeric_encoding: str, categorical_encoding: str = "onehot") -> Any:
+        """The unfitted scikit-learn transformer for these columns (encodings as the model family asks)."""
         raise NotImplementedError
+
+    def owners(self, fitted: Any, columns: Sequence[Column]) -> list[str]:
+        """The raw column behind each output of the fitted step, in output order (reasons sum over them)."""
+        return [c.name for c in columns]
 
     def replay(self, fitted: Any, positions: list[int], columns: Sequence[Column]) -> Block:
         """A numpy function replaying the fitted step exactly, or ``Unsupported``."""

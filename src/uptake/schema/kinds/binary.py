@@ -55,7 +55,7 @@ class Binary(Kind):
             raise PydanticCustomError("not_finite", "not a finite number")
         raise PydanticCustomError("not_a_flag", NOT_A_FLAG)
 
-    def step(self, columns: Sequence[Column], numeric_encoding: str) -> Any:
+    def step(self, columns: Sequence[Column], numeric_encoding: str, categorical_encoding: str = "onehot") -> Any:
         return SimpleImputer(strategy="most_frequent")
 
     def replay(self, fitted: Any, positions: list[int], columns: Sequence[Column]) -> Block:

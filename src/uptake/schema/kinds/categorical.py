@@ -20,17 +20,18 @@ from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from uptake.schema.column import Column
 from uptake.schema.kinds.base import Block, FieldSpec, Inferred, Kind, Policy, Unsupported
-from uptake.schema.kinds.numeric import steps_of
+from uptake.schema.kinds.numeric import NOT_FINITE, steps_of
 from uptake.schema.values import category_text, code_text, is_missing, natural_key
 
 #: Categories with an input of their own (the most frequent ones).
 MAX_CATEGORIES = 50
 #: Rarer categories remembered as valid; beyond this a column is open.
 MAX_RARE = 1000
+CATEGORICAL_ENCODINGS = ("onehot", "ordinal")
 
 
 def _listing(col: Column, limit: int = 8) -> str:
@@ -44,6 +45,15 @@ def unknown_reason(col: Column) -> str:
 
 def text_in_codes_reason(col: Column) -> str:
     return f"text in a column of number codes ({_listing(col)})"
+
+
+def _non_finite(raw: pd.Series) -> np.ndarray:
+    """Cells that are numbers but not finite (inf, and NaN written as text), judged once per distinct value."""
+    present = ~is_missing(raw)
+    codes, uniques = pd.factorize(raw.where(present, None))
+    bad = np.asarray([is_number_text(str(v).strip()) and not np.isfinite(float(str(v).strip())) for v in uniques]
+                     + [False], dtype=bool)
+    return bad[codes] & present
 
 
 def is_number_text(text: str) -> bool:
@@ -73,6 +83,8 @@ class Categorical(Kind):
     def validate(self, col: Column, raw: pd.Series, policy: Policy) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
         values = category_text(raw, codes=col.dtype == "int")
         errors: list[tuple[np.ndarray, str]] = []
+        if col.dtype == "int":
+            errors.append((np.flatnonzero(_non_finite(raw)), NOT_FINITE))
         if policy.check_categories and not col.open:
             known = set(col.categories) | set(col.rare)
             present = ~is_missing(raw)
@@ -92,23 +104,43 @@ class Categorical(Kind):
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise PydanticCustomError("category_type", "expected one of the categories (a number or text)")
+        if isinstance(value, float) and not np.isfinite(value):
+            raise PydanticCustomError("not_finite", NOT_FINITE)
         text = code_text(value) if col.dtype == "int" else str(value).strip()
+        if col.dtype == "int" and is_number_text(text) and not np.isfinite(float(text)):
+            raise PydanticCustomError("not_finite", NOT_FINITE)
         if policy.check_categories and not col.open and text not in col.categories and text not in col.rare:
             if col.dtype == "int" and not is_number_text(text):
                 raise PydanticCustomError("unknown_category", text_in_codes_reason(col))
             raise PydanticCustomError("unknown_category", unknown_reason(col))
         return value
 
-    def step(self, columns: Sequence[Column], numeric_encoding: str) -> Any:
+    def step(self, columns: Sequence[Column], numeric_encoding: str, categorical_encoding: str = "onehot") -> Any:
+        """``onehot`` (networks, linear models, LightGBM) or ``ordinal`` codes 0..n-1, -1 for a rare
+        category (for families that handle categories themselves, such as CatBoost)."""
+        cats = [c.categories for c in columns]
+        if categorical_encoding == "ordinal":
+            encoder: Any = OrdinalEncoder(categories=cats, handle_unknown="use_encoded_value", unknown_value=-1,
+                                          dtype=np.float64)
+            return Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("ordinal", encoder)])
+        if categorical_encoding != "onehot":
+            raise ValueError(f"categorical encoding {categorical_encoding!r} is not one of {', '.join(CATEGORICAL_ENCODINGS)}")
         return Pipeline([
             ("impute", SimpleImputer(strategy="most_frequent")),
-            ("onehot", OneHotEncoder(categories=[c.categories for c in columns], handle_unknown="ignore",
-                                     sparse_output=False, dtype=np.float64)),
+            ("onehot", OneHotEncoder(categories=cats, handle_unknown="ignore", sparse_output=False, dtype=np.float64)),
         ])
+
+    def owners(self, fitted: Any, columns: Sequence[Column]) -> list[str]:
+        last = steps_of(fitted)[-1]
+        if isinstance(last, OneHotEncoder):
+            return [c.name for c, cats in zip(columns, last.categories_) for _ in cats]
+        return [c.name for c in columns]
 
     def replay(self, fitted: Any, positions: list[int], columns: Sequence[Column]) -> Block:
         """Most-frequent imputation then one-hot, on category indexes (-1 unknown or rare, -2 missing)."""
         steps = steps_of(fitted)
+        if steps and isinstance(steps[-1], OrdinalEncoder):
+            return self._replay_ordinal(steps, positions, columns)
         if not steps or not isinstance(steps[-1], OneHotEncoder):
             raise Unsupported("categorical columns without a final one-hot encoder")
         enc = steps[-1]
@@ -146,6 +178,25 @@ class Categorical(Kind):
                 hit = target >= 0
                 out[rows[hit], target[hit]] = 1.0
             return out
+
+        return block
+
+    def _replay_ordinal(self, steps: list[Any], positions: list[int], columns: Sequence[Column]) -> Block:
+        """Ordinal codes: the schema index of a category is its code; rare and unknown values -1."""
+        enc = steps[-1]
+        for p, cats in zip(positions, enc.categories_):
+            if [str(c) for c in cats] != list(columns[p].categories):
+                raise Unsupported("ordinal categories differ from the schema's")
+        if len(steps) != 2 or not isinstance(steps[0], SimpleImputer):
+            raise Unsupported("ordinal encoding without its imputer")
+        indexes = [self.index(c) for c in columns]
+        fill = np.asarray([indexes[p].get(code_text(v) if columns[p].dtype == "int" else str(v), -1)
+                           for p, v in zip(positions, steps[0].statistics_)], dtype=np.int64)
+        pos = np.asarray(positions, dtype=np.intp)
+
+        def block(num: np.ndarray, cat: np.ndarray) -> np.ndarray:
+            idx = cat[:, pos]
+            return np.where(idx == -2, fill, idx).astype(np.float64)
 
         return block
 

@@ -19,7 +19,7 @@ from uptake.schema.encoders import Clip, PiecewiseLinear
 from uptake.schema.kinds.base import Block, FieldSpec, Inferred, Kind, Policy, Unsupported
 from uptake.schema.values import is_missing, to_number
 
-NUMERIC_ENCODINGS = ("standard", "ple")
+NUMERIC_ENCODINGS = ("standard", "ple", "raw")
 
 
 def bounds(col: Column, margin: float) -> tuple[float | None, float | None]:
@@ -129,7 +129,11 @@ class Numeric(Kind):
             raise PydanticCustomError("out_of_range", range_reason(col, policy))
         return value
 
-    def step(self, columns: Sequence[Column], numeric_encoding: str) -> Any:
+    def step(self, columns: Sequence[Column], numeric_encoding: str, categorical_encoding: str = "onehot") -> Any:
+        """``standard``: impute, standardise, clip (networks, linear models); ``ple``: piecewise-linear
+        encoding (networks); ``raw``: impute only (trees split on the values themselves)."""
+        if numeric_encoding == "raw":
+            return Pipeline([("impute", SimpleImputer(strategy="median"))])
         if numeric_encoding == "ple":
             return Pipeline([("impute", SimpleImputer(strategy="median")), ("ple", PiecewiseLinear())])
         if numeric_encoding == "standard":
@@ -138,6 +142,14 @@ class Numeric(Kind):
 
     def replay(self, fitted: Any, positions: list[int], columns: Sequence[Column]) -> Block:
         return replay_numbers(fitted, positions)
+
+    def owners(self, fitted: Any, columns: Sequence[Column]) -> list[str]:
+        names = [c.name for c in columns]
+        ple = next((s for s in steps_of(fitted) if type(s) is PiecewiseLinear), None)
+        if ple is None:
+            return names
+        # The standardised values first, then each column's bins (columns with one edge have none).
+        return names + [n for n, edges in zip(names, ple.edges_) for _ in range(max(len(edges) - 1, 0))]
 
     def request_field(self, col: Column, policy: Policy) -> tuple[Any, FieldSpec]:
         lo, hi = bounds(col, policy.range_margin)

@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from uptake.serve.config import SESSION_COOKIE
 from uptake.serve.deps import Service, service
-from uptake.serve.sessions import session_token, session_valid
+from uptake.serve.sessions import session_expiry, session_token, session_valid
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -32,7 +33,7 @@ def secure(response: Response) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 async def page(request: Request, svc: Annotated[Service, Depends(service)]) -> Response:
-    if svc.api_key is not None and not session_valid(svc.api_key, request.cookies.get(SESSION_COOKIE)):
+    if not await run_in_threadpool(svc.signed_in, request):
         return secure(TEMPLATES.TemplateResponse(request, "login.html", {"error": None}))
     served = svc.models[svc.champion]
     context = {
@@ -51,7 +52,9 @@ async def login(request: Request, svc: Annotated[Service, Depends(service)],
                 api_key_field: Annotated[str, Form(alias="api_key", max_length=500)] = "") -> Response:
     if svc.api_key is None:
         return RedirectResponse("/", status_code=303)
+    client = svc.check_not_locked_out(request)
     if not hmac.compare_digest(api_key_field.encode(), svc.api_key.encode()):
+        svc.limiter.failed(client)
         return secure(TEMPLATES.TemplateResponse(request, "login.html", {"error": "That key is not right."},
                                                  status_code=401))
     response = RedirectResponse("/", status_code=303)
@@ -62,7 +65,11 @@ async def login(request: Request, svc: Annotated[Service, Depends(service)],
 
 
 @router.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request, svc: Annotated[Service, Depends(service)]) -> Response:
+    """Sign out: the cookie is deleted and its token revoked, so a copy of it no longer works either."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if svc.api_key is not None and svc.revoked is not None and session_valid(svc.api_key, token):
+        await run_in_threadpool(svc.revoked.revoke, token, session_expiry(token))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -35,6 +35,11 @@ async def in_thread(svc: Service, fn: Callable[..., Any], *args: Any) -> Any:
         raise HTTPException(504, f"scoring took longer than {svc.config.request_timeout_s:g} s") from None
 
 
+def is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 def body_schema(max_rows: int) -> dict[str, Any]:
     """The JSON body's OpenAPI schema: a Customer (the champion's stored schema, added by the app) or a list."""
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
@@ -55,6 +60,9 @@ async def predict(
                                                "request; the page asks for them).")] = False,
 ) -> Response:
     start = time.perf_counter()
+    if not is_json(request.headers.get("content-type")):
+        # A cross-site form can post text/plain without a preflight; JSON it cannot.
+        raise HTTPException(415, "the body must be JSON: send Content-Type: application/json")
     body = await request.body()
     try:
         rows = served.requests.parse(body)
