@@ -47,7 +47,7 @@ def _cpu() -> float:
 
 
 def timed_compare(df, **kwargs):
-    from uptake.evaluate.compare import compare
+    from uptake.evaluate.compare.cv import compare
 
     start = time.perf_counter()
     cpu = _cpu()
@@ -80,7 +80,7 @@ def main() -> None:
     from rich.console import Console
 
     from uptake.cli.compare import leaderboard_table, summary_lines
-    from uptake.evaluate.compare import save_outputs
+    from uptake.evaluate.compare.outputs import save_outputs
     from uptake.io.tables import read_table
 
     console = Console(width=150, highlight=False)

@@ -16,7 +16,9 @@ import pytest
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
-from uptake.evaluate.compare import FILES, compare, fingerprint, parse_cv, resolve_models, save_outputs
+from uptake.evaluate.compare.catalogue import parse_cv, resolve_models
+from uptake.evaluate.compare.cv import compare, fingerprint
+from uptake.evaluate.compare.outputs import FILES, save_outputs
 from uptake.errors import UptakeInputError
 from cli_helpers import run_cli
 

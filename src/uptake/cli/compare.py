@@ -31,6 +31,7 @@ from uptake.cli.common import (
     rule_options,
     show_progress,
 )
+from uptake.evaluate.compare.catalogue import MODELS
 
 
 @app.command("compare")
@@ -39,7 +40,7 @@ def compare_models(
     target: Target = None,
     positive: Positive = None,
     cv: Annotated[str, typer.Option(help="REPEATSxFOLDS of repeated stratified K-fold, e.g. 5x2 (5 repeats of 2-fold).")] = "5x2",
-    models: Annotated[str | None, typer.Option(help="Comma-separated subset of: seed, tutorial, tutorial-baseline, tutorial-oversample, default, logreg, lightgbm, ensemble (default: all).")] = None,
+    models: Annotated[str | None, typer.Option(help=f"Comma-separated subset of: {', '.join(MODELS)} (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Fixes the folds (identical for every model) and the models' seeds.")] = 0,
     jobs: Annotated[int, typer.Option(min=1, help="Folds fitted at once, each in its own process; worth it when that many cores are free.")] = 1,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for compare.json, compare.csv and compare.png.")] = Path("comparison"),
@@ -55,8 +56,9 @@ def compare_models(
     from uptake.decide.thresholds import (
         rule_from_options,  # imported when the command runs: --help stays instant
     )
-    from uptake.evaluate.compare import compare as run_compare
-    from uptake.evaluate.compare import parse_cv, resolve_models, save_outputs
+    from uptake.evaluate.compare.catalogue import parse_cv, resolve_models
+    from uptake.evaluate.compare.cv import compare as run_compare
+    from uptake.evaluate.compare.outputs import save_outputs
     from uptake.io.tables import read_table
 
     rule = rule_options(threshold, min_recall, min_precision, contact_cost, accept_value)

@@ -1,11 +1,6 @@
-"""``uptake compare``: a leaderboard on identical folds (catalogue, cross-validation, leaderboard, files)."""
+"""``uptake compare``: a leaderboard on identical folds.
 
-from __future__ import annotations
-
-from uptake.evaluate.compare.catalogue import MODELS, parse_cv, resolve_models
-from uptake.evaluate.compare.cv import compare, fingerprint
-from uptake.evaluate.compare.leaderboard import Comparison
-from uptake.evaluate.compare.outputs import FILES, plot, save_outputs
-
-__all__ = ["FILES", "MODELS", "Comparison", "compare", "fingerprint", "parse_cv", "plot", "resolve_models",
-           "save_outputs"]
+``catalogue`` (the models it knows, cheap to import: the CLI reads it for ``--help``),
+``cv`` (folds and fitting), ``leaderboard`` (means, spreads, paired differences) and
+``outputs`` (the JSON, CSV and PNG files).
+"""

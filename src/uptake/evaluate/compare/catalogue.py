@@ -20,6 +20,7 @@ MODELS: dict[str, tuple[dict[str, Any], str]] = {
     "default": ({"model": "network", "preset": "default"}, "uptake's default network"),
     "logreg": ({"model": "logreg"}, "logistic regression"),
     "lightgbm": ({"model": "lightgbm"}, "LightGBM"),
+    "catboost": ({"model": "catboost"}, "CatBoost"),
     "ensemble": ({}, "best network + LightGBM"),
 }
 ENSEMBLE = "ensemble"

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from uptake.models.network.config import NetworkConfig
+from uptake.models.network.tabm import build_tabm
 
 def column(y: np.ndarray) -> np.ndarray:
     """Labels as an ``(n, 1)`` float32 column: Keras 3 metrics such as
@@ -33,8 +34,16 @@ def compile_metrics() -> list[keras.metrics.Metric]:
     ]
 
 
-def build_model(config: NetworkConfig, n_features: int, output_bias: float = 0.0, name: str = "member0") -> keras.Sequential:
-    """The (uncompiled) Sequential network for ``config``, output bias set to ``output_bias``."""
+def optimizer(config: NetworkConfig) -> keras.optimizers.Optimizer:
+    if config.weight_decay > 0:
+        return keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(learning_rate=config.learning_rate)
+
+
+def build_model(config: NetworkConfig, n_features: int, output_bias: float = 0.0, name: str = "member0") -> keras.Model:
+    """The (uncompiled) network for ``config``, output bias set to ``output_bias``."""
+    if config.architecture == "tabm":
+        return build_tabm(config, n_features, output_bias, name)
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
     layers: list[Any] = [keras.Input(shape=(n_features,), name="features")]
     for i, (units, rate) in enumerate(zip(config.hidden, config.dropout, strict=True), start=1):
@@ -79,7 +88,7 @@ class SharedTrainer:
     def __init__(self, config: NetworkConfig, n_features: int, output_bias: float) -> None:
         self.model = build_model(config, n_features, output_bias, name="trainer")
         self.model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+            optimizer=optimizer(config),
             loss=keras.losses.BinaryCrossentropy(),
             metrics=compile_metrics(),
         )
@@ -100,4 +109,4 @@ class SharedTrainer:
             target.assign(source.value)
 
 
-__all__ = ["SharedTrainer", "build_model", "column", "compile_metrics"]
+__all__ = ["SharedTrainer", "build_model", "column", "compile_metrics", "optimizer"]

@@ -16,6 +16,8 @@ import keras
 import numpy as np
 
 from uptake.models.base import Unsupported
+from uptake.models.network.tabm import is_tabm
+from uptake.models.network.tabm import replay as tabm_replay
 
 PREDICT_CHUNK = 1024
 """Rows per jitted forward call in :meth:`NetworkClassifier.predict_proba`.
@@ -45,7 +47,8 @@ class InferenceMixin:
                 total = None
                 for model, (trainable, non_trainable) in zip(models, weights):
                     out, _ = model.stateless_call(trainable, non_trainable, x, training=False)
-                    total = out[:, 0] if total is None else total + out[:, 0]
+                    member = jnp.mean(out, axis=-1)  # one column, or the mean of a TabM network's k
+                    total = member if total is None else total + member
                 return total / jnp.float32(len(models))
 
             self._forward = jax.jit(forward)
@@ -59,7 +62,7 @@ class InferenceMixin:
         if keras.backend.backend() != "jax":
             for start in range(0, n, PREDICT_CHUNK):
                 chunk = X[start : start + PREDICT_CHUNK]
-                preds = [np.asarray(m.predict_on_batch(chunk))[:, 0] for m in self.models_]
+                preds = [np.asarray(m.predict_on_batch(chunk)).mean(axis=-1) for m in self.models_]
                 out[start : start + len(chunk)] = np.mean(preds, axis=0)
             return out
         fn = self._forward_fn()
@@ -157,6 +160,12 @@ def member_steps(model: Any) -> list[Step]:
 
 def numpy_forward(models: list[Any]) -> Callable[[np.ndarray], np.ndarray]:
     """The ensemble mean of every member's numpy replay: float32 rows -> float64 probabilities."""
+    if any(is_tabm(m) for m in models):
+        try:
+            forwards = [tabm_replay(m) for m in models]
+        except TypeError as exc:
+            raise Unsupported(str(exc)) from None
+        return lambda x: np.mean([f(x) for f in forwards], axis=0)
     members = [member_steps(m) for m in models]
 
     def forward(x: np.ndarray) -> np.ndarray:

@@ -13,12 +13,13 @@ import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
 
 import keras
 import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from uptake.errors import UptakeInputError
 from uptake.imbalance import binary_labels, class_weights, initial_bias, oversample, smote
 from uptake.imbalance.batches import BalancedBatches
-from uptake.models.network.build import SharedTrainer, build_model, column, compile_metrics
+from uptake.models.network.build import SharedTrainer, build_model, column, compile_metrics, optimizer
 from uptake.models.network.config import NetworkConfig
 
 MIN_EVAL_BATCH = 8192
@@ -30,6 +31,32 @@ def as_features(X: Any, name: str = "X") -> np.ndarray:  # noqa: N803
     if arr.ndim != 2:
         raise UptakeInputError(f"{name} must be a 2-d array of rows by features, got shape {arr.shape}")
     return arr
+
+
+def compiled(config: NetworkConfig, model: keras.Model) -> keras.Model:
+    """Compile for training: the loss, and (for plain MLPs) the metrics whose names the history keeps.
+
+    A TabM network predicts ``k`` probabilities per row; its loss is their mean cross-entropy,
+    and its validation figures are those of their mean (:class:`EnsembleValidation`)."""
+    metrics = [] if config.architecture == "tabm" else compile_metrics()
+    model.compile(optimizer=optimizer(config), loss=keras.losses.BinaryCrossentropy(), metrics=metrics)
+    return model
+
+
+class EnsembleValidation(keras.callbacks.Callback):
+    """Validation figures of the mean of a TabM network's submodels, each epoch, for early stopping."""
+
+    def __init__(self, X_val: Any, y_val: Any) -> None:  # noqa: N803
+        super().__init__()
+        self.x, self.y = np.asarray(X_val, dtype=np.float32), np.asarray(y_val).astype(int).reshape(-1)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        p = np.asarray(self.model.predict(self.x, batch_size=MIN_EVAL_BATCH, verbose=0), dtype=np.float64).mean(axis=1)
+        q = np.clip(p, 1e-7, 1 - 1e-7)
+        ce = float(-np.mean(self.y * np.log(q) + (1 - self.y) * np.log(1 - q)))
+        if logs is not None:
+            logs.update(val_loss=ce, val_cross_entropy=ce, val_pr_auc=float(average_precision_score(self.y, p)),
+                        val_roc_auc=float(roc_auc_score(self.y, p)))
 
 
 class TrainingMixin:
@@ -115,24 +142,19 @@ class TrainingMixin:
             keras.utils.set_random_seed(member_seed)
             model = build_model(config, X.shape[1], bias, name=f"member{member}")
             if shared is None:
-                model.compile(
-                    optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
-                    loss=keras.losses.BinaryCrossentropy(),
-                    metrics=compile_metrics(),
-                )
-                trainee = model
+                trainee = compiled(config, model)
             else:
                 trainee = shared.load(model)
             start = trainee.evaluate(
                 X_train, column(y_train), batch_size=eval_batch, verbose=0, return_dict=True
             )
-            self.first_epoch_loss_.append(float(start["cross_entropy"]))
+            self.first_epoch_loss_.append(float(start.get("cross_entropy", start["loss"])))
 
             fit_kwargs: dict[str, Any] = dict(
                 epochs=config.epochs,
-                validation_data=validation,
+                validation_data=None if config.architecture == "tabm" else validation,
                 validation_batch_size=eval_batch,
-                callbacks=self._callbacks(config, member),
+                callbacks=self._callbacks(config, member, X_val, y_val),
                 verbose=self.verbose,
             )
             if config.imbalance == "balanced-batches":
@@ -172,16 +194,14 @@ class TrainingMixin:
         for member in range(config.n_models):
             keras.utils.set_random_seed(int(self.seed) + member)
             model = build_model(config, self.n_features_in_, 0.0, name=f"member{member}")
-            model.compile(
-                optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
-                loss=keras.losses.BinaryCrossentropy(),
-                metrics=compile_metrics(),
-            )
+            compiled(config, model)
             start = model.evaluate(X_val, column(y_val), batch_size=eval_batch, verbose=0, return_dict=True)
-            self.first_epoch_loss_.append(float(start["cross_entropy"]))
+            self.first_epoch_loss_.append(float(start.get("cross_entropy", start["loss"])))
             history = model.fit(
-                data, shuffle=False, epochs=config.epochs, validation_data=(X_val, column(y_val)),
-                validation_batch_size=eval_batch, callbacks=self._callbacks(config, member), verbose=self.verbose,
+                data, shuffle=False, epochs=config.epochs,
+                validation_data=None if config.architecture == "tabm" else (X_val, column(y_val)),
+                validation_batch_size=eval_batch, callbacks=self._callbacks(config, member, X_val, y_val),
+                verbose=self.verbose,
             )
             self.models_.append(model)
             self.history_.append({key: [float(v) for v in values] for key, values in history.history.items()})
@@ -229,8 +249,11 @@ class TrainingMixin:
             return X_res.astype(np.float32), column(y_res), None
         return X, column(y), sw
 
-    def _callbacks(self, config: NetworkConfig, member: int) -> list[keras.callbacks.Callback]:
+    def _callbacks(self, config: NetworkConfig, member: int, X_val: Any = None,  # noqa: N803
+                   y_val: Any = None) -> list[keras.callbacks.Callback]:
         callbacks: list[keras.callbacks.Callback] = []
+        if config.architecture == "tabm" and X_val is not None:
+            callbacks.append(EnsembleValidation(X_val, y_val))  # before early stopping, which reads its figures
         if config.early_stopping:
             callbacks.append(
                 keras.callbacks.EarlyStopping(

@@ -120,11 +120,12 @@ class Numeric(Kind):
             errors.append((np.flatnonzero(out), range_reason(col, policy)))
         return values, errors
 
-    def check(self, col: Column, value: float, policy: Policy) -> float:
+    def check(self, col: Column, value: float, policy: Policy,
+              limits: tuple[float | None, float | None] | None = None) -> float:
         """One API value (a JSON number): the same rules and words as ``validate``."""
         if not math.isfinite(value):
             raise PydanticCustomError("not_finite", NOT_FINITE)
-        lo, hi = bounds(col, policy.range_margin)
+        lo, hi = limits if limits is not None else bounds(col, policy.range_margin)
         if policy.check_range and lo is not None and not lo <= value <= hi:
             raise PydanticCustomError("out_of_range", range_reason(col, policy))
         return value
@@ -166,7 +167,7 @@ class Numeric(Kind):
                 return None
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise PydanticCustomError("not_a_number", NOT_A_NUMBER)
-            return self.check(col, float(value), policy)
+            return self.check(col, float(value), policy, (lo, hi))
 
         return Annotated[float | None, BeforeValidator(parse),
                          Field(title=col.name, description=spec.description, json_schema_extra=document)], spec

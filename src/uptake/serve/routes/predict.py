@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from uptake.audit.writer import Entry
-from uptake.serve.deps import Service, caller, chosen_model, request_id, service
+from uptake.serve.deps import Call, Service, caller, chosen_model, prediction_call, request_id, service
 from uptake.serve.encode import dumps
 from uptake.serve.models import ServedModel
 from uptake.serve.requests import ErrorResponse, PredictResponse, error_details, error_message
@@ -41,25 +41,29 @@ def is_json(content_type: str | None) -> bool:
 
 
 def body_schema(max_rows: int) -> dict[str, Any]:
-    """The JSON body's OpenAPI schema: a Customer (the champion's stored schema, added by the app) or a list."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
-        {"$ref": "#/components/schemas/Customer"},
-        {"type": "array", "items": {"$ref": "#/components/schemas/Customer"}, "minItems": 1, "maxItems": max_rows},
-    ]}}}}}
+    """The endpoint's OpenAPI: a Customer (the champion's stored schema, added by the app) or a list of them,
+    and the parameters ``prediction_call`` reads from the request."""
+    return {
+        "parameters": [
+            {"name": "model", "in": "query", "required": False, "description": "Model version (default: the champion).",
+             "schema": {"type": "string", "maxLength": 200}},
+            {"name": "reasons", "in": "query", "required": False,
+             "description": "Also return each customer's top reasons (costs milliseconds per request; the page asks "
+                            "for them).", "schema": {"type": "boolean", "default": False}},
+        ],
+        "security": [{}, {"APIKeyHeader": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+            {"$ref": "#/components/schemas/Customer"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/Customer"}, "minItems": 1, "maxItems": max_rows},
+        ]}}}},
+    }
 
 
 @router.post("/api/v1/predict", summary="Score one customer (a JSON object) or a list of them",
              response_model=PredictResponse, responses=ERRORS, openapi_extra=body_schema(1000))
-async def predict(
-    request: Request,
-    source: Annotated[str, Depends(caller)],
-    served: Annotated[ServedModel, Depends(chosen_model)],
-    rid: Annotated[str, Depends(request_id)],
-    svc: Annotated[Service, Depends(service)],
-    reasons: Annotated[bool, Query(description="Also return each customer's top reasons (costs milliseconds per "
-                                               "request; the page asks for them).")] = False,
-) -> Response:
+async def predict(request: Request, call: Annotated[Call, Depends(prediction_call)]) -> Response:
     start = time.perf_counter()
+    svc, source, served, rid, reasons = call.svc, call.source, call.served, call.rid, call.reasons
     if not is_json(request.headers.get("content-type")):
         # A cross-site form can post text/plain without a preflight; JSON it cannot.
         raise HTTPException(415, "the body must be JSON: send Content-Type: application/json")
