@@ -11,6 +11,7 @@ from uptake.artifact.store import (
     check_model_out,
     model_files,
     read_card,
+    reading,
     resolve,
     save_model,
     verify_parts,
@@ -18,4 +19,4 @@ from uptake.artifact.store import (
 )
 
 __all__ = ["ESTIMATOR", "FORMAT", "HISTORY", "METADATA", "PREPROCESSOR", "ModelCard", "check_model_out",
-           "model_files", "read_card", "resolve", "save_model", "verify_parts", "write_card"]
+           "model_files", "read_card", "reading", "resolve", "save_model", "verify_parts", "write_card"]

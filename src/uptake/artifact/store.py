@@ -16,9 +16,10 @@ A version is built under a temporary name and renamed into the store when comple
 publishing it is one atomic ``rename`` of a new link over the old one, under a lock
 file so that concurrent writers to one ``--out`` take turns and the clean-up of old
 versions never removes one a writer has just published. Loading resolves the link
-once and reads everything from that version, checking each part against the card,
-so a loader never mixes two models. The newest two versions are kept, so a reader
-that resolved the link just before a swap can finish. Directories written by
+once and reads everything from that version under a shared lock on the version
+directory, checking each part against the card, so a loader never mixes two models.
+The clean-up keeps the newest two versions and skips any version a reader holds, so a
+reader that resolved the link just before many swaps still finishes. Directories written by
 release 0.1.0 (plain directories with ``metadata.json`` inside) load as they are and
 are moved into the store the first time a new version replaces them.
 """
@@ -151,8 +152,40 @@ def _clean(store: Path, keep: Path) -> None:
     versions.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     survivors = {keep, *versions[:KEEP_VERSIONS]}
     for p in versions:
-        if p not in survivors:
+        if p in survivors:
+            continue
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a reader is loading it: the next clean-up removes it
+        else:
             shutil.rmtree(p, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def reading(version: Path) -> Iterator[bool]:
+    """Hold a shared lock on one version directory while its files are read.
+
+    Yields whether the version is still there once the lock is held (the clean-up may
+    have removed it between resolving the link and locking); the clean-up never
+    removes a version while a reader holds it.
+    """
+    try:
+        fd = os.open(version, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield (version / METADATA).is_file()
+    finally:
+        os.close(fd)
 
 
 def resolve(path: str | os.PathLike[str]) -> Path:

@@ -13,6 +13,7 @@ removed; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -44,6 +45,18 @@ def _terminate(_signum: int, _frame: Any) -> None:
     raise Terminated
 
 
+def _leave_after_signal(code: int) -> None:
+    """Exit at once after an interrupt: every ``finally`` has run and the temporary files are gone.
+
+    A normal interpreter shutdown here can crash (SIGSEGV) in XLA's threads when the
+    interrupt arrived inside a JAX computation, which would turn exit 130 into -11.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def main() -> None:
     """Console-script entry point; see the module docstring for what reaches the user."""
     if hasattr(signal, "SIGTERM"):
@@ -60,14 +73,14 @@ def main() -> None:
         code = 130
     except Terminated:
         err_console.print("terminated (SIGTERM); temporary files were removed", markup=False)
-        sys.exit(143)
+        _leave_after_signal(143)
     except OSError as exc:  # the disk, not the program: a full disk or a file that vanished
         where = f" ({exc.filename})" if exc.filename else ""
         err_console.print(f"error: {exc.strerror or exc}{where}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     if code == 130:  # typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns it
         err_console.print("interrupted (Ctrl-C); temporary files were removed", markup=False)
-        sys.exit(130)
+        _leave_after_signal(130)
     if isinstance(code, int) and code:
         sys.exit(code)
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from uptake.artifact import ESTIMATOR, HISTORY, PREPROCESSOR, ModelCard, read_card, resolve, verify_parts
+from uptake.artifact import ESTIMATOR, HISTORY, PREPROCESSOR, ModelCard, read_card, reading, resolve, verify_parts
 from uptake.decide.calibration import load_calibrator
 from uptake.errors import UptakeInputError
 from uptake.features import check_fitted, load_preprocessor
@@ -25,7 +25,7 @@ from uptake.pipeline.scoring import ScoringPipeline
 from uptake.schema import DEFAULT_POLICY, Policy
 
 #: Attempts to load a model whose directory is being replaced at that moment.
-LOAD_ATTEMPTS = 3
+LOAD_ATTEMPTS = 20
 
 
 class Model(ScoringPipeline):
@@ -43,13 +43,16 @@ class Model(ScoringPipeline):
         path = Path(path)
         for attempt in range(LOAD_ATTEMPTS):
             version = resolve(path)
-            try:
-                return cls._load_version(path, version, policy)
-            except UptakeInputError:
-                if attempt + 1 == LOAD_ATTEMPTS or resolve(path) == version:
-                    raise  # the model really is damaged: it did not change under us
-                time.sleep(0.05)
-        raise AssertionError("unreachable")  # pragma: no cover
+            with reading(version) as present:
+                if present:
+                    try:
+                        return cls._load_version(path, version, policy)
+                    except UptakeInputError:
+                        if attempt + 1 == LOAD_ATTEMPTS or resolve(path) == version:
+                            raise  # the model really is damaged: it did not change under us
+            time.sleep(0.01)  # replaced and cleaned up between resolving and locking: resolve again
+        raise UptakeInputError(f"file '{path}': the model was replaced {LOAD_ATTEMPTS} times while loading; "
+                               "try again")
 
     @classmethod
     def _load_version(cls, path: Path, version: Path, policy: Policy) -> Model:
@@ -79,8 +82,10 @@ class Model(ScoringPipeline):
         return self.card.positive_name
 
     def history(self) -> Any:
-        p = self.version_dir / HISTORY
-        return json.loads(p.read_text()) if p.exists() else None
+        try:
+            return json.loads((self.version_dir / HISTORY).read_text())
+        except FileNotFoundError:  # none saved, or this version was cleaned up after newer ones replaced it
+            return None
 
 
 __all__ = ["Model"]

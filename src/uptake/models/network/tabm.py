@@ -90,6 +90,14 @@ class RandomSigns(keras.initializers.Initializer):
         return {}
 
 
+@keras.saving.register_keras_serializable(package="uptake")
+def ensemble_cross_entropy(y_true: Any, y_pred: Any) -> Any:
+    """The mean of the k submodels' binary cross-entropies (each row's label against each of its k predictions)."""
+    y = ops.broadcast_to(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
+    p = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
+    return -ops.mean(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p), axis=-1)
+
+
 def build_tabm(config: Any, n_features: int, output_bias: float = 0.0, name: str = "member0") -> keras.Model:
     """The (uncompiled) TabM network: BatchEnsemble blocks (Dense -> ReLU -> Dropout), then k heads."""
     inputs = keras.Input(shape=(n_features,), name="features")
@@ -140,4 +148,5 @@ def replay(model: Any) -> Any:
     return forward
 
 
-__all__ = ["BatchEnsembleDense", "EnsembleHead", "RandomSigns", "build_tabm", "is_tabm", "replay"]
+__all__ = ["BatchEnsembleDense", "EnsembleHead", "RandomSigns", "build_tabm", "ensemble_cross_entropy", "is_tabm",
+           "replay"]

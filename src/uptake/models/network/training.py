@@ -21,6 +21,7 @@ from uptake.imbalance import binary_labels, class_weights, initial_bias, oversam
 from uptake.imbalance.batches import BalancedBatches
 from uptake.models.network.build import SharedTrainer, build_model, column, compile_metrics, optimizer
 from uptake.models.network.config import NetworkConfig
+from uptake.models.network.tabm import ensemble_cross_entropy
 
 MIN_EVAL_BATCH = 8192
 """Smallest batch for validation and the pre-training evaluation (no gradients, so big is cheap)."""
@@ -38,8 +39,10 @@ def compiled(config: NetworkConfig, model: keras.Model) -> keras.Model:
 
     A TabM network predicts ``k`` probabilities per row; its loss is their mean cross-entropy,
     and its validation figures are those of their mean (:class:`EnsembleValidation`)."""
-    metrics = [] if config.architecture == "tabm" else compile_metrics()
-    model.compile(optimizer=optimizer(config), loss=keras.losses.BinaryCrossentropy(), metrics=metrics)
+    if config.architecture == "tabm":
+        model.compile(optimizer=optimizer(config), loss=ensemble_cross_entropy)
+    else:
+        model.compile(optimizer=optimizer(config), loss=keras.losses.BinaryCrossentropy(), metrics=compile_metrics())
     return model
 
 
