@@ -44,7 +44,7 @@ class Model(ScoringPipeline):
         for attempt in range(LOAD_ATTEMPTS):
             version = resolve(path)
             with reading(version) as present:
-                if present:
+                if present or resolve(path) == version:  # not cleaned up under us: load it, or say what is wrong
                     try:
                         return cls._load_version(path, version, policy)
                     except UptakeInputError:
