@@ -1,6 +1,10 @@
 """Why the model scores a customer the way it does, in the raw columns an analyst knows.
 
-Per customer, the top reasons with direction, by occlusion: set one feature at a
+Per customer, the top reasons with direction. Where the family's library computes
+exact contributions to the log-odds (TreeSHAP: LightGBM's ``pred_contrib``,
+CatBoost's ``ShapValues``) those are used, summed over the inputs each raw column
+became (one-hot categories, piecewise-linear bins); they add up, with the bias, to
+the model's log-odds exactly. Other families are explained by occlusion: set one feature at a
 time to a typical value (its kind's typical value: the training median, or the most
 frequent category) and see how much the score moves. Moves are measured in
 log-odds, not probability: a customer at 0.0001 whose income halves the odds has a
@@ -18,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uptake.features import fitted_statistics
+from uptake.features import fitted_statistics, layout
 from uptake.pipeline import ScoringPipeline
 from uptake.schema import KINDS
 from uptake.schema.values import plain
@@ -72,6 +76,26 @@ def _raw(model: ScoringPipeline, clean: pd.DataFrame, fast: bool) -> np.ndarray:
     return model.raw_proba(clean)
 
 
+def exact_effects(model: ScoringPipeline, clean: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(p, effects)`` from the family's exact contributions (rows x raw features, log-odds), or None.
+
+    ``p`` is the raw probability the contributions add up to (bias included).
+    """
+    x = model.features(clean)
+    contrib = model.estimator.contributions(x)
+    if contrib is None:
+        return None
+    contrib = np.asarray(contrib, dtype=np.float64)
+    owners = [owner for owner, _ in layout(model.preprocessor, model.schema)]
+    names = model.schema.feature_names
+    index = {n: j for j, n in enumerate(names)}
+    effects = np.zeros((len(clean), len(names)))
+    for i, owner in enumerate(owners):
+        effects[:, index[owner]] += contrib[:, i]
+    z = contrib.sum(axis=1)
+    return 1.0 / (1.0 + np.exp(-z)), effects
+
+
 def log_odds(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1.0 - EPS)
     return np.log(p) - np.log1p(-p)
@@ -98,9 +122,10 @@ def reasons(model: ScoringPipeline, clean_df: pd.DataFrame, k: int = 3, fast: bo
             {"feature": "Income", "value": 180.0, "effect": 2.9, "probability_change": 0.41,
              "direction": "raises", "text": "Income 180 raises the chance"}
 
-        ``effect`` is the change in log-odds caused by the customer's own value against
-        a typical value of that feature (its training median or most frequent
-        category): +0.69 doubles the odds. ``probability_change`` is the same move in
+        ``effect`` is the change in log-odds caused by the customer's own value: for
+        tree families its exact TreeSHAP contribution (against the average customer),
+        for the others the move against a typical value of that feature (its training
+        median or most frequent category): +0.69 doubles the odds. ``probability_change`` is the same move in
         probability. ``direction`` is ``raises`` or ``lowers``. Effects below 0.01
         are left out, so a customer who looks typical in every respect (or a value
         equal to the typical one) may get fewer than ``k`` reasons.
@@ -111,8 +136,13 @@ def reasons(model: ScoringPipeline, clean_df: pd.DataFrame, k: int = 3, fast: bo
         return []
     names = model.schema.feature_names
     cols = [model.schema.column(n) for n in names]
-    p, occluded = occlusion_effects(model, clean_df, fast)
-    effects = log_odds(p)[:, None] - log_odds(occluded)
+    exact = exact_effects(model, clean_df)
+    if exact is not None:
+        p, effects = exact
+        occluded = 1.0 / (1.0 + np.exp(-(log_odds(p)[:, None] - effects)))  # the score without that column's share
+    else:
+        p, occluded = occlusion_effects(model, clean_df, fast)
+        effects = log_odds(p)[:, None] - log_odds(occluded)
     if model.calibrator is not None:  # report probability moves on the scale the user sees
         p, occluded = model.calibrate(p), model.calibrate(occluded.ravel()).reshape(occluded.shape)
     dprob = p[:, None] - occluded
@@ -157,4 +187,4 @@ def add_reason_columns(model: Any, df: pd.DataFrame, frame: pd.DataFrame, k: int
     return out
 
 
-__all__ = ["add_reason_columns", "baseline", "format_value", "log_odds", "occlusion_effects", "reason_columns", "reasons"]
+__all__ = ["add_reason_columns", "baseline", "exact_effects", "format_value", "log_odds", "occlusion_effects", "reason_columns", "reasons"]
