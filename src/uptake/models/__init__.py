@@ -27,6 +27,8 @@ FAMILIES: dict[str, str] = {
     "logreg": "uptake.models.linear:LogisticClassifier",
     "ensemble": "uptake.models.ensemble:EnsembleClassifier",
     "catboost": "uptake.models.catboost:CatBoostClassifier",
+    "forest": "uptake.models.forest:ForestClassifier",
+    "auto": "uptake.models.auto:AutoClassifier",
 }
 
 

@@ -12,7 +12,7 @@ A family is a scikit-learn classifier over preprocessed float32 arrays that:
   and loads without running code from the files;
 * says what it needs and offers through plain methods with defaults
   (``numeric_encoding``, ``training_history``, ``imbalance_info``,
-  ``numpy_forward``, ``contributions``) instead of being probed with ``getattr``.
+  ``held_out_validation``, ``numpy_forward``, ``contributions``) instead of being probed with ``getattr``.
 
 Adding a family: one module with a ``Family`` subclass and one line in
 ``uptake.models.FAMILIES`` (docs/architecture.md walks through it).
@@ -34,7 +34,8 @@ from uptake.errors import UptakeInputError
 from uptake.io.jsonable import dumps
 
 #: Training options that only some families honour; a family refuses the ones it ignores.
-FAMILY_OPTIONS = ("hidden", "dropout", "learning_rate", "batch_size", "epochs", "class_weight_formula", "initial_bias")
+FAMILY_OPTIONS = ("hidden", "dropout", "learning_rate", "batch_size", "epochs", "class_weight_formula", "initial_bias",
+                  "time_limit")
 
 
 class Unsupported(Exception):
@@ -88,7 +89,8 @@ class Family(ClassifierMixin, BaseEstimator):
         """An option this family ignores would be silently dropped; say so instead."""
         for name in FAMILY_OPTIONS:
             if name not in cls.accepts and options.get(name) is not None:
-                raise UptakeInputError(f"--{name.replace('_', '-')}: applies to networks, not to --model {cls.name}")
+                users = "--model auto" if name == "time_limit" else "networks"
+                raise UptakeInputError(f"--{name.replace('_', '-')}: applies to {users}, not to --model {cls.name}")
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> Family:
@@ -158,6 +160,15 @@ class Family(ClassifierMixin, BaseEstimator):
     def imbalance_info(self) -> dict[str, Any]:
         """The imbalance strategy as the model card records it."""
         return {"strategy": getattr(self, "imbalance", "none"), "class_weight_formula": None, "initial_bias": None}
+
+    def held_out_validation(self) -> np.ndarray | None:
+        """Raw probabilities of the validation rows from models that never trained on them.
+
+        Only for families that also train on the validation rows (``auto`` bags over
+        training and validation rows together and keeps their out-of-fold predictions);
+        the threshold and calibrator are then chosen on these. None: predict them.
+        """
+        return None
 
     def numpy_forward(self) -> Callable[[np.ndarray], np.ndarray]:
         """Preprocessed rows -> positive-class probability in plain numpy, for the serving fast path."""

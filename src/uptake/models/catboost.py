@@ -154,7 +154,7 @@ class CatBoostClassifier(Family):
     def save_files(self, directory: Path) -> dict[str, Any]:
         self.model_.save_model(str(directory / MODEL_FILE), format="cbm")
         return {"params": self.get_params(), "n_features_in": self.n_features_in_,
-                "categorical_inputs": list(self.categorical_inputs_), "best_iteration": self.model_.get_best_iteration()}
+                "categorical_inputs": list(getattr(self, "categorical_inputs_", [])), "best_iteration": self.model_.get_best_iteration()}
 
     @classmethod
     def load_files(cls, directory: Path, meta: dict[str, Any]) -> CatBoostClassifier:

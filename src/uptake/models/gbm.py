@@ -39,6 +39,12 @@ class LightGBMClassifier(Family):
             (small leaves, some row/column sampling) rather than LightGBM's million-row ones.
         imbalance: ``none`` keeps probabilities calibrated (default); ``class-weight``
             sets ``scale_pos_weight`` to negatives/positives, as the networks' weights do.
+        boosting: ``gbdt`` (boosted trees) or ``rf`` (a random forest: bagged, averaged
+            trees; ``subsample`` below 1 is the bootstrap share).
+        extra_trees: split at random thresholds (extremely randomised trees).
+        native_categories: treat inputs the layout marks as one category code each (the
+            ``ordinal`` encoding) as LightGBM categorical features; for ``--model auto``,
+            whose members share ordinal codes. One-hot inputs are always plain numbers.
         seed: fixes the row/column sampling, so the same data gives the same trees.
         n_jobs: threads; 1 by default because tables this size gain nothing from more
             and parallel runs (compare, tests) should not fight over cores.
@@ -60,6 +66,9 @@ class LightGBMClassifier(Family):
         "reg_lambda": [Interval(Real, 0, None, closed="left")],
         "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
         "imbalance": [StrOptions(set(IMBALANCE))],
+        "boosting": [StrOptions({"gbdt", "rf"})],
+        "extra_trees": ["boolean"],
+        "native_categories": ["boolean"],
         "seed": [Interval(Integral, 0, None, closed="left")],
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
     }
@@ -75,6 +84,9 @@ class LightGBMClassifier(Family):
         reg_lambda: float = 1.0,
         early_stopping_rounds: int = 100,
         imbalance: str = "none",
+        boosting: str = "gbdt",
+        extra_trees: bool = False,
+        native_categories: bool = False,
         seed: int = 0,
         n_jobs: int = 1,
     ) -> None:
@@ -87,6 +99,9 @@ class LightGBMClassifier(Family):
         self.reg_lambda = reg_lambda
         self.early_stopping_rounds = early_stopping_rounds
         self.imbalance = imbalance
+        self.boosting = boosting
+        self.extra_trees = extra_trees
+        self.native_categories = native_categories
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -97,15 +112,22 @@ class LightGBMClassifier(Family):
             params["learning_rate"] = options["learning_rate"]
         return cls(**params)
 
+    def set_layout(self, layout: list[tuple[str, str]]) -> None:
+        owners = [owner for owner, _ in layout]
+        self.categorical_inputs_ = [i for i, (owner, kind) in enumerate(layout)
+                                    if self.native_categories and kind == "categorical" and owners.count(owner) == 1]
+
     def _lgb_params(self, y: np.ndarray) -> dict[str, Any]:
         params: dict[str, Any] = {
             "objective": "binary",
+            "boosting": str(self.boosting),
+            "extra_trees": bool(self.extra_trees),
             "metric": "average_precision",
             "learning_rate": float(self.learning_rate),
             "num_leaves": int(self.num_leaves),
             "min_child_samples": int(self.min_child_samples),
             "bagging_fraction": float(self.subsample),
-            "bagging_freq": 1 if self.subsample < 1 else 0,
+            "bagging_freq": 1 if self.subsample < 1 or self.boosting == "rf" else 0,
             "feature_fraction": float(self.colsample_bytree),
             "lambda_l2": float(self.reg_lambda),
             "seed": int(self.seed),
@@ -127,7 +149,8 @@ class LightGBMClassifier(Family):
         if (X_val is None) != (y_val is None):
             raise UptakeInputError("X_val and y_val must be given together")
         params = self._lgb_params(y)
-        train = lgb.Dataset(X, label=y, free_raw_data=True)
+        cats = list(getattr(self, "categorical_inputs_", []))
+        train = lgb.Dataset(X, label=y, free_raw_data=True, categorical_feature=cats or "auto")
         kwargs: dict[str, Any] = {"num_boost_round": int(self.n_estimators)}
         if X_val is not None:
             valid = lgb.Dataset(np.asarray(X_val, dtype=np.float64), label=np.asarray(y_val).astype(int), reference=train)

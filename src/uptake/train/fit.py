@@ -95,7 +95,10 @@ def fit_split(prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, co
     x_val = transform(pre, clean.iloc[idx_val])
     estimator.fit(transform(pre, clean.iloc[idx_train]), y[idx_train], X_val=x_val, y_val=y[idx_val])
     pipeline = ScoringPipeline(prepared.schema, pre, estimator)
-    return finish(pipeline, y[idx_val], pipeline.raw_from_features(x_val), config, started)
+    p_val = estimator.held_out_validation()
+    if p_val is None:
+        p_val = pipeline.raw_from_features(x_val)
+    return finish(pipeline, y[idx_val], p_val, config, started)
 
 
 def train(df: pd.DataFrame, config: TrainConfig, source: str | Path | None = None, callbacks: Sequence[Any] = (),

@@ -30,6 +30,7 @@ class TrainConfig:
     learning_rate: float | None = None
     batch_size: int | None = None
     epochs: int | None = None
+    time_limit: float | None = None
     imbalance: str | None = None
     class_weight_formula: str | None = None
     initial_bias: bool | None = None

@@ -18,9 +18,12 @@ MODELS: dict[str, tuple[dict[str, Any], str]] = {
     "tutorial-oversample": ({"model": "network", "preset": "tutorial", "imbalance": "oversample"},
                             "TF tutorial network, oversampled"),
     "default": ({"model": "network", "preset": "default"}, "uptake's default network"),
+    "tabm": ({"model": "network", "preset": "tabm"}, "TabM network (k ensemble heads, piecewise-linear inputs)"),
     "logreg": ({"model": "logreg"}, "logistic regression"),
     "lightgbm": ({"model": "lightgbm"}, "LightGBM"),
     "catboost": ({"model": "catboost"}, "CatBoost"),
+    "forest": ({"model": "forest"}, "random forest (scikit-learn, 300 trees)"),
+    "auto": ({"model": "auto"}, "auto: bagged search over families, greedy-weighted"),
     "ensemble": ({}, "best network + LightGBM"),
 }
 ENSEMBLE = "ensemble"

@@ -1,0 +1,284 @@
+"""``--model auto``: a time-limited search over families, bagged, combined by greedy selection.
+
+Within ``time_limit`` seconds, candidates (a few configurations of each tree family,
+cheapest and strongest first) are each trained on ``k`` folds of the training and
+validation rows together (AutoGluon's bagging), so every row gets an out-of-fold
+prediction from a model that never trained on it, and every fold model learns from
+``(k-1)/k`` of all labelled rows instead of the training split alone. Each fold model
+stops early on its own held-out fold. A candidate's prediction is the mean of its
+``k`` fold models. Caruana's greedy selection (:mod:`uptake.models.selection`) weights
+the candidates on the out-of-fold predictions, and the threshold and calibrator are
+chosen on the validation rows' out-of-fold predictions
+(:meth:`~uptake.models.base.Family.held_out_validation`): never on rows a model
+trained on, and never on test rows.
+
+The time limit is kept by estimating each fold before starting it (from the
+candidate's earlier folds, else from a per-family prior scaled by the data's size):
+a candidate that would not finish is not started, or, if its first folds show it is
+slower than expected, dropped. The first candidate always runs, so a tiny limit gives
+one bagged LightGBM instead of a crash.
+
+Saved as ``auto.json`` (the leaderboard, with every candidate's out-of-fold PR-AUC,
+time and weight) plus one sub-directory per fold model of each chosen candidate, each
+in its family's own safe format. All members share one preprocessor (standardised
+numbers as they are, one code per category): CatBoost's members treat the codes with its
+ordered target statistics, LightGBM's as native categorical features.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from uptake.errors import UptakeInputError
+from uptake.models.base import Family, one_line
+from uptake.models.selection import greedy_weights
+
+#: Default search budget: the 5,000-row bank table trains in about a minute on 2 cores.
+DEFAULT_TIME_LIMIT = 60.0
+#: The candidates, in the order they are tried: (name, family, parameters). Strong and
+#: cheap ones first, so a short limit still gets the best value for its time.
+CANDIDATES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("lightgbm", "lightgbm", {"native_categories": True}),
+    ("catboost", "catboost", {}),
+    ("random-forest", "forest", {"kind": "random-forest", "n_estimators": 150}),  # x k folds: plenty of trees
+    ("extra-trees", "forest", {"kind": "extra-trees", "n_estimators": 150}),
+    ("catboost-depth8", "catboost", {"depth": 8, "l2_leaf_reg": 5.0}),
+    ("lightgbm-xt", "lightgbm", {"extra_trees": True, "learning_rate": 0.03, "num_leaves": 31,
+                                 "colsample_bytree": 0.6, "native_categories": True}),
+    ("catboost-depth4", "catboost", {"depth": 4, "learning_rate": 0.08}),
+    ("lightgbm-large", "lightgbm", {"learning_rate": 0.03, "num_leaves": 63, "min_child_samples": 20,
+                                    "colsample_bytree": 0.5, "reg_lambda": 5.0, "native_categories": True}),
+)
+#: Seconds one fold takes per 1,000 training rows before any has been measured (2 cores).
+PRIOR_SECONDS_PER_1K_ROWS = {"lightgbm": 0.3, "catboost": 1.0, "forest": 0.4}
+#: Share of the limit the search may plan to use (the rest is selection and slack).
+PLANNED_SHARE = 0.9
+#: Families that may be members (not the combining families themselves).
+MEMBER_FAMILIES = ("lightgbm", "catboost", "forest")
+#: A member's name is a directory name under ``members/``: nothing that could climb out of it.
+MEMBER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def _family(name: str) -> type[Family]:
+    from uptake.models import family  # the registry imports this module lazily: a top-level import would cycle
+
+    return family(name)
+
+
+class AutoClassifier(Family):
+    """Bagged candidates of several families, weighted by greedy selection on out-of-fold PR-AUC.
+
+    Parameters:
+        time_limit: seconds the search may take (fits of all folds of all candidates).
+        folds: ``k`` of the bagging; ``None`` chooses 8 below 20,000 rows (as AutoGluon's
+            best quality), 5 below 100,000, else 3.
+        imbalance: passed to every member (``none`` keeps probabilities calibrated).
+        seed: fixes the folds and every member's randomness.
+    """
+
+    name = "auto"
+    sidecar = "auto.json"
+    format = "uptake-auto"
+    accepts: ClassVar[frozenset[str]] = frozenset({"time_limit"})
+    label = "auto"
+    imbalance_options = ("none", "class-weight")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "time_limit": [Interval(Real, 0, None, closed="neither")],
+        "folds": [Interval(Integral, 2, 20, closed="both"), None],
+        "imbalance": [StrOptions({"none", "class-weight"})],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, time_limit: float = DEFAULT_TIME_LIMIT, folds: int | None = None, imbalance: str = "none",
+                 seed: int = 0) -> None:
+        self.time_limit = time_limit
+        self.folds = folds
+        self.imbalance = imbalance
+        self.seed = seed
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> AutoClassifier:
+        limit = options.get("time_limit")
+        return cls(time_limit=DEFAULT_TIME_LIMIT if limit is None else float(limit), seed=options.get("seed", 0),
+                   imbalance=options.get("imbalance") or "none")
+
+    def numeric_encoding(self) -> str:
+        return "raw"
+
+    def categorical_encoding(self) -> str:
+        return "ordinal"
+
+    def set_layout(self, layout: list[tuple[str, str]]) -> None:
+        self.layout_ = list(layout)
+
+    # ---- the search ----------------------------------------------------------------------------------
+    def _member(self, family: str, params: Mapping[str, Any]) -> Family:
+        cls = _family(family)
+        options = dict(params)
+        defaults = cls().get_params()
+        if "seed" in defaults:
+            options.setdefault("seed", int(self.seed))
+        if "imbalance" in defaults:
+            options.setdefault("imbalance", self.imbalance)
+        return cls(**options)
+
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> AutoClassifier:  # noqa: N803
+        """Search, bag and weight within ``time_limit``; see the module docstring."""
+        self.check_params()
+        start = time.perf_counter()
+        deadline = start + PLANNED_SHARE * float(self.time_limit)
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y).astype(int).reshape(-1)
+        if (X_val is None) != (y_val is None):
+            raise UptakeInputError("X_val and y_val must be given together")
+        n_train = len(y)
+        if X_val is not None:  # bag over both: every row trains k-1 fold models and is held out by one
+            X = np.vstack([X, np.asarray(X_val, dtype=np.float64)])
+            y = np.concatenate([y, np.asarray(y_val).astype(int).reshape(-1)])
+        k = int(self.folds or (8 if len(y) < 20_000 else 5 if len(y) < 100_000 else 3))
+        k = max(2, min(k, int(np.bincount(y, minlength=2).min())))
+        splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=int(self.seed)).split(X, y))
+        oof: dict[str, np.ndarray] = {}
+        fitted: dict[str, list[Family]] = {}
+        board: list[dict[str, Any]] = []
+        measured: dict[str, list[float]] = {}
+        for name, fam, params in CANDIDATES:
+            entry: dict[str, Any] = {"name": name, "family": fam, "params": dict(params), "oof_pr_auc": None,
+                                     "fit_seconds": 0.0, "weight": 0.0, "status": "trained"}
+            board.append(entry)
+            first = not fitted
+            if not first and time.perf_counter() + k * self._fold_cost(fam, len(y), measured) > deadline:
+                entry["status"] = "skipped: not enough time left"
+                continue
+            try:
+                models, pred, seconds = self._bag(fam, params, X, y, splits, deadline, first, measured)
+            except UptakeInputError as exc:
+                entry["status"] = f"failed: {one_line(exc)}"
+                continue
+            entry["fit_seconds"] = round(seconds, 3)
+            if models is None:
+                entry["status"] = "dropped: slower than the time left"
+                continue
+            fitted[name], oof[name] = models, pred
+            entry["oof_pr_auc"] = float(average_precision_score(y, pred)) if len(np.unique(y)) > 1 else None
+        if not fitted:
+            raise UptakeInputError("--model auto: no candidate could be trained ("
+                                   + "; ".join(f"{e['name']}: {e['status']}" for e in board) + ")")
+        self.weights_ = greedy_weights(oof, y)
+        combined = sum(w * oof[n] for n, w in self.weights_.items())
+        self.validation_oof_ = np.clip(combined[n_train:], 0.0, 1.0) if X_val is not None else None
+        for entry in board:
+            entry["weight"] = round(self.weights_.get(entry["name"], 0.0), 6)
+        self.members_ = {n: fitted[n] for n in self.weights_}
+        self.families_ = {e["name"]: e["family"] for e in board}
+        self.leaderboard_ = board
+        self.folds_ = k
+        self.search_seconds_ = round(time.perf_counter() - start, 3)
+        self.mark_fitted(X.shape[1])
+        return self
+
+    @staticmethod
+    def _fold_cost(family: str, rows: int, measured: Mapping[str, list[float]]) -> float:
+        seen = measured.get(family)
+        if seen:
+            return float(np.mean(seen))
+        return PRIOR_SECONDS_PER_1K_ROWS.get(family, 1.0) * max(rows, 1000) / 1000
+
+    def _bag(self, fam: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray,  # noqa: N803
+             splits: list[tuple[np.ndarray, np.ndarray]], deadline: float, first: bool,
+             measured: dict[str, list[float]]) -> tuple[list[Family] | None, np.ndarray, float]:
+        """Train one candidate on every fold: its fold models, out-of-fold predictions and seconds taken."""
+        pred = np.zeros(len(y))
+        models: list[Family] = []
+        began = time.perf_counter()
+        for j, (tr, ho) in enumerate(splits):
+            if j and not first:
+                per_fold = (time.perf_counter() - began) / j
+                if time.perf_counter() + per_fold * (len(splits) - j) > deadline:
+                    return None, pred, time.perf_counter() - began
+            t0 = time.perf_counter()
+            member = self._member(fam, {**params, "seed": int(self.seed) + j})  # each fold model its own draw
+            if getattr(self, "layout_", None) is not None:
+                member.set_layout(self.layout_)
+            member.fit(X[tr], y[tr], X_val=X[ho], y_val=y[ho])  # early stopping on the held-out fold
+            pred[ho] = member.predict_proba(X[ho])[:, 1]
+            models.append(member)
+            measured.setdefault(fam, []).append(time.perf_counter() - t0)
+        return models, pred, time.perf_counter() - began
+
+    # ---- prediction --------------------------------------------------------------------------------
+    def held_out_validation(self) -> np.ndarray | None:
+        return getattr(self, "validation_oof_", None)
+
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+        X = self.checked(X)
+        p = np.zeros(len(X))
+        for name, weight in self.weights_.items():
+            models = self.members_[name]
+            p += weight * np.mean([m.predict_proba(X)[:, 1] for m in models], axis=0)
+        p = np.clip(p, 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def numpy_forward(self) -> Any:
+        """The members' own predictions on the compiled rows (every member family is safe and in-process)."""
+        self.check_is_fitted()
+        return lambda x: self.predict_proba(x)[:, 1]
+
+    def hyperparameters(self) -> dict[str, Any]:
+        out = dict(self.get_params(deep=False))
+        if hasattr(self, "leaderboard_"):
+            out.update(folds=self.folds_, weights=self.weights_, leaderboard=self.leaderboard_,
+                       search_seconds=self.search_seconds_)
+        return out
+
+    def imbalance_info(self) -> dict[str, Any]:
+        return {"strategy": self.imbalance, "class_weight_formula": None, "initial_bias": None}
+
+    # ---- persistence --------------------------------------------------------------------------------
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        """Each chosen candidate's fold models under ``members/NAME/fold-J`` in their own formats."""
+        for name, models in self.members_.items():
+            for j, m in enumerate(models):
+                m.save(directory / "members" / name / f"fold-{j}")
+        return {"params": self.get_params(), "n_features_in": self.n_features_in_, "folds": self.folds_,
+                "weights": self.weights_, "families": {n: self.families_[n] for n in self.weights_},
+                "leaderboard": self.leaderboard_, "search_seconds": self.search_seconds_}
+
+    @classmethod
+    def load_files(cls, directory: Path, meta: dict[str, Any]) -> AutoClassifier:
+        """Load each fold model with its own family's loader (no pickle anywhere)."""
+        est = cls(**meta["params"])
+        est.weights_ = {str(n): float(w) for n, w in meta["weights"].items()}
+        est.families_ = {str(n): str(f) for n, f in meta["families"].items()}
+        est.folds_, est.leaderboard_ = int(meta["folds"]), list(meta["leaderboard"])
+        est.search_seconds_ = float(meta.get("search_seconds") or 0.0)
+        if not est.weights_ or abs(sum(est.weights_.values()) - 1.0) > 1e-6 or min(est.weights_.values()) < 0:
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': member weights must be positive and sum to 1")
+        width = int(meta["n_features_in"])
+        est.members_ = {}
+        for name in est.weights_:
+            if not MEMBER_NAME.match(name) or name not in est.families_:
+                raise UptakeInputError(f"file '{directory / cls.sidecar}': {name!r} is not a member name")
+            fam = est.families_[name]
+            if fam not in MEMBER_FAMILIES:
+                raise UptakeInputError(f"file '{directory / cls.sidecar}': member {name!r} has family {fam!r}; "
+                                       f"members are {', '.join(MEMBER_FAMILIES)}")
+            models = [_family(fam).load(directory / "members" / name / f"fold-{j}") for j in range(est.folds_)]
+            if any(int(m.n_features_in_) != width for m in models):
+                raise UptakeInputError(f"file '{directory / 'members' / name}': the fold models take different inputs")
+            est.members_[name] = models
+        est.mark_fitted(width)
+        return est
+
+
+__all__ = ["CANDIDATES", "DEFAULT_TIME_LIMIT", "AutoClassifier"]

@@ -1,0 +1,95 @@
+"""``--model auto``: bagged candidates, greedy weights on out-of-fold predictions, one safe model directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_helpers import run_cli
+
+from uptake.errors import UptakeInputError
+from uptake.models.auto import CANDIDATES, AutoClassifier
+from uptake.models.selection import greedy_weights
+from uptake.pipeline import Model
+from uptake.train import TrainConfig, save, train
+
+
+@pytest.fixture(scope="module")
+def auto_model(bank_df, tmp_path_factory) -> tuple[object, Path]:  # noqa: ANN001
+    trained = train(bank_df, TrainConfig(model="auto", time_limit=30, seed=0))
+    return trained, save(trained, tmp_path_factory.mktemp("auto") / "m")
+
+
+def test_leaderboard_records_every_candidate_and_weights_sum_to_one(auto_model) -> None:  # noqa: ANN001
+    trained, path = auto_model
+    meta = json.loads((path / "estimator" / "auto.json").read_text())
+    board = meta["leaderboard"]
+    assert [e["name"] for e in board] == [c[0] for c in CANDIDATES]
+    trained_rows = [e for e in board if e["status"] == "trained"]
+    assert len(trained_rows) >= 3 and all(0.5 < e["oof_pr_auc"] <= 1 for e in trained_rows)
+    assert abs(sum(meta["weights"].values()) - 1) < 1e-9
+    assert set(meta["weights"]) <= {e["name"] for e in trained_rows}
+    # every fold model of every chosen member is saved in its family's own format, none of them pickled
+    for name in meta["weights"]:
+        folds = sorted((path / "estimator" / "members" / name).iterdir())
+        assert len(folds) == meta["folds"]
+    assert not [p for p in (path / "estimator").rglob("*") if p.is_file() and p.read_bytes()[:2] == b"\x80\x04"]
+    assert trained.test["pr_auc"] > 0.95
+    card = Model.load(path).card
+    assert card.model_type == "auto" and card.hyperparameters["leaderboard"] == board
+
+
+def test_greedy_selection_ignores_noise_and_mixes_independent_models() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.1).astype(int)
+    good = np.clip(y * 0.3 + rng.random(2000) * 0.7, 0, 1)  # informative, far from perfect
+    noise = rng.random(2000)
+    w = greedy_weights({"good": good, "noise": noise}, y)
+    assert w == {"good": 1.0}  # pure noise adds nothing, so it gets no weight
+    other = np.clip(y * 0.3 + rng.random(2000) * 0.7, 0, 1)  # as good, independent errors: both are used
+    w = greedy_weights({"good": good, "other": other}, y)
+    assert set(w) == {"good", "other"} and abs(sum(w.values()) - 1) < 1e-12
+
+
+def test_loads_scores_identically_and_serves_through_the_fast_path(auto_model, bank_df) -> None:  # noqa: ANN001
+    trained, path = auto_model
+    m = Model.load(path)
+    np.testing.assert_allclose(m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean),
+                               rtol=0, atol=1e-12)
+    assert m.compile_fast() is not None
+    rows = json.loads(bank_df[m.schema.feature_names].head(200).to_json(orient="records"))
+    p, _ = m.score_rows(rows)
+    np.testing.assert_allclose(p, m.score(bank_df.head(200)).probability, atol=1e-9)
+
+
+def test_a_tiny_time_limit_degrades_to_one_bagged_candidate(bank_df) -> None:  # noqa: ANN001
+    trained = train(bank_df, TrainConfig(model="auto", time_limit=0.3, seed=0))
+    est = trained.fitted.estimator
+    statuses = {e["name"]: e["status"] for e in est.leaderboard_}
+    assert statuses["lightgbm"] == "trained"
+    assert all(s.startswith("skipped") for n, s in statuses.items() if n != "lightgbm")
+    assert est.weights_ == {"lightgbm": 1.0} and trained.test["pr_auc"] > 0.9
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m["weights"].update({"lightgbm": 5.0}), "sum to 1"),
+    (lambda m: m.update(weights={"../../x": 1.0}, families={"../../x": "lightgbm"}), "not a member name"),
+    (lambda m: m["families"].update({next(iter(m["weights"])): "network"}), "members are"),
+])
+def test_a_tampered_sidecar_is_refused_in_one_line(auto_model, tmp_path, change, message) -> None:  # noqa: ANN001
+    est_dir = tmp_path / "estimator"
+    shutil.copytree(auto_model[1] / "estimator", est_dir)
+    meta = json.loads((est_dir / "auto.json").read_text())
+    change(meta)
+    (est_dir / "auto.json").write_text(json.dumps(meta))
+    with pytest.raises(UptakeInputError, match=message):
+        AutoClassifier.load(est_dir)
+
+
+def test_time_limit_belongs_to_auto_only(bank_csv, tmp_path, capsys) -> None:  # noqa: ANN001
+    code, _, err = run_cli(["train", str(bank_csv), "--model", "lightgbm", "--time-limit", "5",
+                            "--out", str(tmp_path / "m")], capsys)
+    assert code == 2 and "--time-limit: applies to --model auto" in err and "Traceback" not in err

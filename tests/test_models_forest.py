@@ -1,0 +1,57 @@
+"""The forest family: scikit-learn forests saved with skops against an exact allow-list."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from uptake.errors import UptakeInputError
+from uptake.models.forest import MODEL_FILE, ForestClassifier
+from uptake.pipeline import Model
+from uptake.train import TrainConfig, save, train
+
+
+@pytest.fixture(scope="module")
+def forest_model(bank_df, tmp_path_factory) -> tuple[object, Path]:  # noqa: ANN001
+    trained = train(bank_df, TrainConfig(model="forest", seed=0))
+    return trained, save(trained, tmp_path_factory.mktemp("forest") / "m")
+
+
+def test_scores_identically_after_loading_and_through_the_fast_path(forest_model, bank_df) -> None:  # noqa: ANN001
+    trained, path = forest_model
+    m = Model.load(path)
+    np.testing.assert_allclose(m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean),
+                               rtol=0, atol=1e-12)
+    assert trained.test["pr_auc"] > 0.95
+    assert m.compile_fast() is not None
+    rows = json.loads(bank_df[m.schema.feature_names].head(100).to_json(orient="records"))
+    np.testing.assert_allclose(m.score_rows(rows)[0], m.score(bank_df.head(100)).probability, atol=1e-9)
+
+
+def test_a_file_naming_another_type_is_refused_before_anything_is_built(forest_model, tmp_path) -> None:  # noqa: ANN001
+    est_dir = tmp_path / "estimator"
+    est_dir.mkdir()
+    src = forest_model[1] / "estimator"
+    (est_dir / "forest.json").write_text((src / "forest.json").read_text())
+    # the same archive with its tree type renamed to a function skops would otherwise build
+    with zipfile.ZipFile(src / MODEL_FILE) as zin, zipfile.ZipFile(est_dir / MODEL_FILE, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "schema.json":
+                data = data.replace(b'"sklearn.tree._tree"', b'"builtins"').replace(b'"Tree"', b'"eval"')
+            zout.writestr(item, data)
+    with pytest.raises(UptakeInputError, match="untrusted type|not a readable forest"):
+        ForestClassifier.load(est_dir)
+
+
+def test_extra_trees_and_bad_parameters(bank_df) -> None:  # noqa: ANN001
+    with pytest.raises(UptakeInputError, match="kind"):
+        ForestClassifier(kind="jungle").check_params()
+    X = np.random.default_rng(0).random((200, 4))
+    y = (X[:, 0] > 0.7).astype(int)
+    est = ForestClassifier(kind="extra-trees", n_estimators=20).fit(X, y)
+    assert type(est.model_).__name__ == "ExtraTreesClassifier" and est.predict_proba(X).shape == (200, 2)
