@@ -2,8 +2,8 @@
 
 Commands live in one module per stage (``train``: train and train-stream;
 ``apply``: predict and evaluate; ``decide``: tune-threshold; ``campaign``: plan;
-``compare``; ``report``; ``serve``: serve and the audit log; ``data``: synth and
-version) and register themselves on ``app`` (``uptake.cli.common``).
+``compare``; ``report``; ``serve``: serve and the audit log; ``monitor``: drift
+after training; ``data``: synth and version) and register themselves on ``app`` (``uptake.cli.common``).
 
 ``main`` is the console script: user mistakes surface as one line on stderr and exit
 code 2, usage mistakes as click's usage message and exit 2, Ctrl-C as one line and
@@ -30,6 +30,7 @@ from uptake.cli import report  # noqa: F401
 from uptake.cli import compare  # noqa: F401
 from uptake.cli import decide  # noqa: F401
 from uptake.cli import serve  # noqa: F401
+from uptake.cli import monitor  # noqa: F401
 from uptake.cli import data  # noqa: F401
 from uptake.cli.common import app, err_console
 from uptake.errors import UptakeInputError

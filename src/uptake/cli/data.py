@@ -17,19 +17,24 @@ def synth(
     rows: Annotated[int, typer.Option(min=1, help="Number of rows.")] = 5000,
     seed: Annotated[int, typer.Option(help="Same seed, same table.")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help=".csv, .parquet or .xlsx")] = Path("synthetic.csv"),
+    shift: Annotated[list[str] | None, typer.Option(help="Drift on purpose: COLUMN=AMOUNT adds AMOUNT to a numeric column, COLUMN=xFACTOR multiplies it (repeatable), for testing `uptake monitor`.")] = None,
 ) -> None:
     """Generate a synthetic table with the real schema, for demos and scale tests."""
     from uptake.synth import (  # imported when the command runs: `uptake --help` stays instant
         iter_table_chunks,
         make_table,
+        parse_shifts,
+        shifted,
         write_table,
     )
 
+    shifts = parse_shifts(shift or [], kind)
     if rows > 1_000_000 and out.suffix.lower() in (".csv", ".parquet"):
-        write_table(iter_table_chunks(kind, rows, seed), out)
+        write_table((shifted(c, shifts) for c in iter_table_chunks(kind, rows, seed)), out)
     else:
-        write_table(make_table(kind, rows, seed), out)
-    console.print(f"Wrote {rows:,} synthetic {kind} rows to {out}")
+        write_table(shifted(make_table(kind, rows, seed), shifts), out)
+    moved = "".join(f", {c} {'x' if op == 'x' else '+'}{v:g}" for c, (op, v) in shifts.items())
+    console.print(f"Wrote {rows:,} synthetic {kind} rows to {out}{moved}")
 
 
 @app.command()

@@ -22,9 +22,12 @@ an iterator atomically to .csv, .parquet or .xlsx.
 from __future__ import annotations
 
 from uptake.synth.generator import BLOCK_ROWS, FRAUD_COLUMNS, KINDS, LOAN_COLUMNS
+from uptake.synth.shift import parse_shifts, shifted
 from uptake.synth.tables import iter_table_chunks, make_fraud, make_loan, make_table, write_table
 
 __all__ = [
+    "parse_shifts",
+    "shifted",
     "BLOCK_ROWS",
     "FRAUD_COLUMNS",
     "KINDS",

@@ -13,8 +13,9 @@ from pathlib import Path
 import uptake
 from uptake.artifact import ESTIMATOR, PREPROCESSOR, ModelCard, save_model
 from uptake.decide.calibration import probability_note, save_calibrator
+from uptake.drift.profile import PROFILE
 from uptake.features import save_preprocessor
-from uptake.io.jsonable import jsonable
+from uptake.io.jsonable import jsonable, write_json
 from uptake.schema.target import positive_name
 from uptake.train.fit import Trained
 
@@ -78,6 +79,8 @@ def save(trained: Trained, out: str | Path) -> Path:
         fitted.estimator.save(tmp / ESTIMATOR)
         if fitted.calibrator is not None:
             save_calibrator(fitted.calibrator, tmp)
+        if trained.profile is not None:
+            write_json(tmp / PROFILE, trained.profile)
 
     history = fitted.estimator.training_history()
     return save_model(Path(out), build_card(trained), jsonable(history), parts)

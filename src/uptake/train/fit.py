@@ -20,6 +20,7 @@ import pandas as pd
 
 from uptake.decide.calibration import fit_calibrator
 from uptake.decide.metrics import metrics
+from uptake.drift.profile import build_reference
 from uptake.features import build_preprocessor, layout, transform
 from uptake.io.tables import file_sha256, read_descriptions, read_table
 from uptake.models import make_estimator
@@ -64,6 +65,8 @@ class Trained:
     split_rows: dict[str, int]
     source: str | None = None
     sha256: str | None = None
+    #: The training split's reference profile (``uptake.drift.profile``), saved as profile.json.
+    profile: dict[str, Any] | None = None
 
 
 def finish(pipeline: ScoringPipeline, y_val: np.ndarray, p_val_raw: np.ndarray, config: TrainConfig,
@@ -119,8 +122,10 @@ def train(df: pd.DataFrame, config: TrainConfig, source: str | Path | None = Non
     if fitted.calibration is not None:
         fitted.calibration["brier_test"] = {"before": metrics(y_test, raw, 0.5)["brier"], "after": test["brier"]}
     rows = {"train": len(idx_train), "validation": len(idx_val), "test": len(idx_test)}
+    train_rows = prepared.clean.iloc[idx_train]
+    profile = build_reference(prepared.schema, train_rows, fitted.pipeline.proba(train_rows))
     return Trained(prepared, fitted, config, test, rows, str(source) if source else None,
-                   file_sha256(source) if source else None)
+                   file_sha256(source) if source else None, profile)
 
 
 def train_file(path: str | Path, config: TrainConfig, sheet: str | None = None,

@@ -1,0 +1,163 @@
+"""``uptake monitor``: profile new rows (a file, streamed, or the audit log, in chunks) and compare.
+
+New rows are validated with the model's schema under a permissive policy (values
+outside the training range and unseen categories are exactly what monitoring must
+see, so they are counted, not refused); cells of the wrong type are counted as
+refused rows per column. The score is the model's probability: taken from a
+``probability`` column when the file is uptake's own scored output or the audit log,
+otherwise computed by the model on the rows it would accept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uptake.artifact import resolve
+from uptake.audit.read import iter_log
+from uptake.drift.compare import compare_profiles
+from uptake.drift.profile import PROFILE, Counter, build_reference, check_profile
+from uptake.errors import UptakeInputError
+from uptake.io.chunks import DEFAULT_CHUNK_ROWS, iter_chunks
+from uptake.io.jsonable import read_json
+from uptake.io.tables import read_table
+from uptake.pipeline import Model
+from uptake.schema import DEFAULT_POLICY
+from uptake.schema.kinds.base import LEARNING
+from uptake.schema.kinds.numeric import bounds
+
+#: The column of uptake's scored output (and the audit log) that holds the model's score.
+SCORE_COLUMN = "probability"
+
+
+@dataclass
+class Monitored:
+    """What ``monitor`` found: the drift report plus how the rows were read."""
+
+    drift: dict[str, Any]
+    source: str
+    rows_read: int
+    refused: dict[str, int] = field(default_factory=dict)
+    score_from: str = "model"
+    seconds: float = 0.0
+    reference: dict[str, Any] = field(default_factory=dict, repr=False)
+    now: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "rows_read": self.rows_read, "refused_cells": self.refused,
+                "score_from": self.score_from, "seconds": self.seconds, **self.drift}
+
+
+def reference_of(model: Model, reference_file: Path | None) -> dict[str, Any]:
+    """The model's saved profile, or one built once from the training file of an older model."""
+    saved = resolve(model.path) / PROFILE
+    if reference_file is None:
+        if not saved.is_file():
+            raise UptakeInputError(f"file '{model.path / PROFILE}': this model was saved without a reference profile "
+                                   "(before monitoring existed, or trained by train-stream); pass its training file "
+                                   "with --reference FILE")
+        return check_profile(read_json(saved), model.path / PROFILE)
+    df = read_table(reference_file)
+    clean, errors = model.schema.validate(df, source=reference_file, policy=LEARNING)
+    if errors:  # cells of the wrong type: those rows cannot describe what the model learnt from
+        keep = np.ones(len(clean), dtype=bool)
+        keep[sorted({e.row - int(df.attrs.get("row_offset", 1)) for e in errors})] = False
+        clean = clean.iloc[keep]
+    scored = clean.iloc[np.flatnonzero(_accepted(model, clean))]
+    return build_reference(model.schema, clean, model.proba(scored) if len(scored) else np.zeros(0))
+
+
+def _accepted(model: Model, clean: pd.DataFrame) -> np.ndarray:
+    """Rows the model's own policy would score (inside the widened range, known categories)."""
+    keep = np.ones(len(clean), dtype=bool)
+    for col in model.schema.columns:
+        if col.kind == "numeric":
+            lo, hi = bounds(col, DEFAULT_POLICY.range_margin)
+            if lo is not None:
+                v = pd.to_numeric(clean[col.name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+                with np.errstate(invalid="ignore"):
+                    keep &= ~(np.isfinite(v) & ((v < lo) | (v > hi)))
+        elif col.kind == "categorical" and not col.open:
+            known = {*col.categories, *col.rare}
+            text = clean[col.name]
+            keep &= (text.isna() | text.astype(str).isin(known)).to_numpy()
+    return keep
+
+
+class _Run:
+    def __init__(self, model: Model, reference: dict[str, Any]) -> None:
+        self.model = model
+        self.counter = Counter(reference)
+        self.refused: dict[str, int] = {}
+        self.rows = 0
+        self.score_from = "model"
+
+    def add(self, df: pd.DataFrame, row_offset: int) -> None:
+        self.rows += len(df)
+        clean, errors = self.model.schema.validate(df, row_offset=row_offset, policy=LEARNING)
+        if errors:
+            for e in errors:
+                self.refused[e.column] = self.refused.get(e.column, 0) + 1
+            bad = sorted({e.row - row_offset for e in errors})
+            keep = np.ones(len(clean), dtype=bool)
+            keep[bad] = False
+            clean, df = clean.iloc[keep], df.iloc[keep]
+        if SCORE_COLUMN in df.columns:
+            self.score_from = SCORE_COLUMN
+            scores = pd.to_numeric(df[SCORE_COLUMN], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            scores = np.full(len(clean), np.nan)
+            ok = _accepted(self.model, clean)
+            if ok.any():
+                scores[ok] = self.model.proba(clean.iloc[np.flatnonzero(ok)])
+        self.counter.add(clean, scores[np.isfinite(scores)])
+
+
+def _file_frames(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    for chunk in iter_chunks(path, chunk_rows=chunk_rows, skip_bad_lines=True):
+        yield chunk.table.to_pandas(), chunk.first_row + chunk.start
+
+
+def _log_frames(url: str, since: datetime | None, until: datetime | None,
+                version: str | None) -> Iterator[tuple[pd.DataFrame, int]]:
+    start = 1
+    for frame in iter_log(url, since, until):
+        if version is not None:
+            frame = frame[frame["model_version"] == version]
+        inputs = frame[[c for c in frame.columns if c not in ("id", "created_at", "request_id", "row_index",
+                                                              "source", "model_version", "decision", "threshold",
+                                                              "latency_ms")]]
+        inputs = inputs.rename(columns=lambda c: c.removeprefix("input."))
+        yield inputs.reset_index(drop=True), start
+        start += len(frame)
+
+
+def monitor(model_dir: str | Path, data: str | Path | None = None, *, db: str | None = None,
+            since: datetime | None = None, until: datetime | None = None, reference: str | Path | None = None,
+            model_version: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Monitored:
+    """Compare a file's rows, or the audit log's, with the model's training reference."""
+    if (data is None) == (db is None):
+        raise UptakeInputError("monitor: give a DATA file or --db URL (one of them)")
+    started = time.perf_counter()
+    model = Model.load(model_dir)
+    run = _Run(model, reference_of(model, Path(reference) if reference else None))
+    frames = _file_frames(Path(data), chunk_rows) if data is not None else _log_frames(str(db), since, until,
+                                                                                        model_version)
+    for df, offset in frames:
+        run.add(df, offset)
+    if run.rows == 0:
+        raise UptakeInputError(f"{data or db}: no rows to monitor" + (" in that time window" if db else ""))
+    now = run.counter.profile()
+    drift = compare_profiles(run.counter.reference, now)
+    return Monitored(drift, str(data or db), run.rows, run.refused, run.score_from,
+                     round(time.perf_counter() - started, 3), run.counter.reference, now)
+
+
+__all__ = ["SCORE_COLUMN", "Monitored", "monitor", "reference_of"]
