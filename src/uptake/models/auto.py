@@ -61,6 +61,8 @@ CANDIDATES: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 #: Seconds one fold takes per 1,000 training rows before any has been measured (2 cores).
 PRIOR_SECONDS_PER_1K_ROWS = {"lightgbm": 0.3, "catboost": 1.0, "forest": 0.4}
+#: Most rounds of bagging (each on new folds) while time is left; AutoGluon allows 20.
+MAX_REPEATS = 5
 #: Share of the limit the search may plan to use (the rest is selection and slack).
 PLANNED_SHARE = 0.9
 #: Families that may be members (not the combining families themselves).
@@ -175,6 +177,7 @@ class AutoClassifier(Family):
             raise UptakeInputError("--model auto: no candidate could be trained ("
                                    + "; ".join(f"{e['name']}: {e['status']}" for e in board) + ")")
         self.weights_ = greedy_weights(oof, y)
+        self._repeat(board, fitted, oof, X, y, k, deadline, measured)
         combined = sum(w * oof[n] for n, w in self.weights_.items())
         self.validation_oof_ = np.clip(combined[n_train:], 0.0, 1.0) if X_val is not None else None
         for entry in board:
@@ -187,6 +190,36 @@ class AutoClassifier(Family):
         self.mark_fitted(X.shape[1])
         return self
 
+    def _repeat(self, board: list[dict[str, Any]], fitted: dict[str, list[Family]], oof: dict[str, np.ndarray],
+                X: np.ndarray, y: np.ndarray, k: int, deadline: float, measured: dict[str, list[float]]) -> None:  # noqa: N803
+        """Bag the chosen candidates again on new folds while time is left (AutoGluon's repeated bagging).
+
+        Each repeat averages a candidate's out-of-fold predictions over more fold
+        models, which lowers their variance; the weights are chosen again after each.
+        """
+        entries = {e["name"]: e for e in board}
+        for r in range(1, MAX_REPEATS):
+            splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=int(self.seed) + 1000 * r).split(X, y))
+            added = False
+            for name in sorted(self.weights_, key=lambda n: -self.weights_[n]):
+                entry = entries[name]
+                if time.perf_counter() + k * self._fold_cost(entry["family"], len(y), measured) > deadline:
+                    continue
+                models, pred, seconds = self._bag(entry["family"], entry["params"], X, y, splits, deadline, False,
+                                                  measured, seed_offset=1000 * r)
+                if models is None:
+                    continue
+                done = len(fitted[name]) // k
+                fitted[name] = fitted[name] + models
+                oof[name] = (oof[name] * done + pred) / (done + 1)
+                entry["fit_seconds"] = round(entry["fit_seconds"] + seconds, 3)
+                entry["repeats"] = done + 1
+                entry["oof_pr_auc"] = float(average_precision_score(y, oof[name]))
+                added = True
+            if not added:
+                return
+            self.weights_ = greedy_weights(oof, y)
+
     @staticmethod
     def _fold_cost(family: str, rows: int, measured: Mapping[str, list[float]]) -> float:
         seen = measured.get(family)
@@ -196,7 +229,7 @@ class AutoClassifier(Family):
 
     def _bag(self, fam: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray,  # noqa: N803
              splits: list[tuple[np.ndarray, np.ndarray]], deadline: float, first: bool,
-             measured: dict[str, list[float]]) -> tuple[list[Family] | None, np.ndarray, float]:
+             measured: dict[str, list[float]], seed_offset: int = 0) -> tuple[list[Family] | None, np.ndarray, float]:
         """Train one candidate on every fold: its fold models, out-of-fold predictions and seconds taken."""
         pred = np.zeros(len(y))
         models: list[Family] = []
@@ -207,7 +240,7 @@ class AutoClassifier(Family):
                 if time.perf_counter() + per_fold * (len(splits) - j) > deadline:
                     return None, pred, time.perf_counter() - began
             t0 = time.perf_counter()
-            member = self._member(fam, {**params, "seed": int(self.seed) + j})  # each fold model its own draw
+            member = self._member(fam, {**params, "seed": int(self.seed) + seed_offset + j})  # each its own draw
             if getattr(self, "layout_", None) is not None:
                 member.set_layout(self.layout_)
             member.fit(X[tr], y[tr], X_val=X[ho], y_val=y[ho])  # early stopping on the held-out fold
@@ -252,6 +285,7 @@ class AutoClassifier(Family):
                 m.save(directory / "members" / name / f"fold-{j}")
         return {"params": self.get_params(), "n_features_in": self.n_features_in_, "folds": self.folds_,
                 "weights": self.weights_, "families": {n: self.families_[n] for n in self.weights_},
+                "member_folds": {n: len(self.members_[n]) for n in self.weights_},
                 "leaderboard": self.leaderboard_, "search_seconds": self.search_seconds_}
 
     @classmethod
@@ -273,7 +307,10 @@ class AutoClassifier(Family):
             if fam not in MEMBER_FAMILIES:
                 raise UptakeInputError(f"file '{directory / cls.sidecar}': member {name!r} has family {fam!r}; "
                                        f"members are {', '.join(MEMBER_FAMILIES)}")
-            models = [_family(fam).load(directory / "members" / name / f"fold-{j}") for j in range(est.folds_)]
+            count = int((meta.get("member_folds") or {}).get(name, est.folds_))
+            if not 1 <= count <= est.folds_ * MAX_REPEATS:
+                raise UptakeInputError(f"file '{directory / cls.sidecar}': member {name!r} has {count} fold models")
+            models = [_family(fam).load(directory / "members" / name / f"fold-{j}") for j in range(count)]
             if any(int(m.n_features_in_) != width for m in models):
                 raise UptakeInputError(f"file '{directory / 'members' / name}': the fold models take different inputs")
             est.members_[name] = models
