@@ -61,8 +61,12 @@ def body_schema(max_rows: int) -> dict[str, Any]:
 
 @router.post("/api/v1/predict", summary="Score one customer (a JSON object) or a list of them",
              response_model=PredictResponse, responses=ERRORS, openapi_extra=body_schema(1000))
-async def predict(request: Request, call: Annotated[Call, Depends(prediction_call)]) -> Response:
+async def predict(request: Request) -> Response:
+    # The hot path: ``prediction_call`` (auth, model choice, request id, the same functions the other
+    # routes take as FastAPI dependencies) is awaited here, because FastAPI's solving of even one
+    # dependency costs ~40 us a request, 15% of single-customer throughput (bench/serve_load.py).
     start = time.perf_counter()
+    call = await prediction_call(request)
     svc, source, served, rid, reasons = call.svc, call.source, call.served, call.rid, call.reasons
     if not is_json(request.headers.get("content-type")):
         # A cross-site form can post text/plain without a preflight; JSON it cannot.
