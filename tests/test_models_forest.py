@@ -55,3 +55,13 @@ def test_extra_trees_and_bad_parameters(bank_df) -> None:  # noqa: ANN001
     y = (X[:, 0] > 0.7).astype(int)
     est = ForestClassifier(kind="extra-trees", n_estimators=20).fit(X, y)
     assert type(est.model_).__name__ == "ExtraTreesClassifier" and est.predict_proba(X).shape == (200, 2)
+
+
+def test_big_tables_grow_each_tree_on_a_bounded_sample() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.random((30_000, 3))
+    y = (rng.random(30_000) < 0.005).astype(int)
+    est = ForestClassifier(kind="extra-trees", n_estimators=3).fit(X, y)
+    assert est.model_.bootstrap and est.model_.max_samples == pytest.approx(20_000 / 30_000)
+    small = ForestClassifier(n_estimators=3).fit(X[:2000], y[:2000])
+    assert small.model_.max_samples is None

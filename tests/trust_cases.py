@@ -68,12 +68,18 @@ class Case:
     needs_root: bool = False
 
 
+def _interruptible() -> None:
+    """Ctrl-C as at a terminal: a shell's background job (``cmd &``) starts with SIGINT ignored, which
+    the child would inherit (and rightly honour), so the Ctrl-C cases restore the default first."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(world: World, argv: list[Any], signal_after: tuple[int, Callable[[Path, Any], bool]] | None = None,
         folder: Path | None = None, timeout: float = 600) -> Outcome:
     env = {**os.environ, **world.env, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
     start = time.perf_counter()
     proc = subprocess.Popen([UPTAKE, *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            env=env, preexec_fn=_interruptible)
     if signal_after is not None:
         sig, ready = signal_after
         deadline = time.monotonic() + 120

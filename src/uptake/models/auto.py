@@ -12,6 +12,11 @@ chosen on the validation rows' out-of-fold predictions
 (:meth:`~uptake.models.base.Family.held_out_validation`): never on rows a model
 trained on, and never on test rows.
 
+A table too big to bag within the limit (the first candidate's estimated ``k`` folds
+alone would not fit) is searched on one holdout instead: each candidate trained once
+on the training rows, stopping early on, weighted on and thresholded on the
+validation rows, as the single families are.
+
 The time limit is kept by estimating each fold before starting it (from the
 candidate's earlier folds, else from a per-family prior scaled by the data's size):
 a candidate that would not finish is not started, or, if its first folds show it is
@@ -63,6 +68,8 @@ CANDIDATES: tuple[tuple[str, str, dict[str, Any]], ...] = (
 PRIOR_SECONDS_PER_1K_ROWS = {"lightgbm": 0.3, "catboost": 1.0, "forest": 0.4}
 #: Most rounds of bagging (each on new folds) while time is left; AutoGluon allows 20.
 MAX_REPEATS = 5
+#: Families whose cost stops growing with the rows (a forest grows each tree on at most 20,000 rows).
+PRIOR_ROWS_CAP = {"forest": 20_000}
 #: Share of the limit the search may plan to use (the rest is selection and slack).
 PLANNED_SHARE = 0.9
 #: Families that may be members (not the combining families themselves).
@@ -150,6 +157,13 @@ class AutoClassifier(Family):
         k = int(self.folds or (8 if len(y) < 20_000 else 5 if len(y) < 100_000 else 3))
         k = max(2, min(k, int(np.bincount(y, minlength=2).min())))
         splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=int(self.seed)).split(X, y))
+        scored = np.arange(len(y))  # the rows every candidate has a held-out prediction for
+        first_cost = k * self._fold_cost(CANDIDATES[0][1], len(y) * (k - 1) // k, {})
+        if X_val is not None and time.perf_counter() + first_cost > deadline:
+            # too big to bag within the limit: one holdout, trained on the training rows and stopped,
+            # weighted and thresholded on the validation rows, as the single families are
+            splits = [(np.arange(n_train), np.arange(n_train, len(y)))]
+            scored, k = splits[0][1], 1
         oof: dict[str, np.ndarray] = {}
         fitted: dict[str, list[Family]] = {}
         board: list[dict[str, Any]] = []
@@ -159,7 +173,7 @@ class AutoClassifier(Family):
                                      "fit_seconds": 0.0, "weight": 0.0, "status": "trained"}
             board.append(entry)
             first = not fitted
-            if not first and time.perf_counter() + k * self._fold_cost(fam, len(y), measured) > deadline:
+            if not first and time.perf_counter() + len(splits) * self._fold_cost(fam, len(y), measured) > deadline:
                 entry["status"] = "skipped: not enough time left"
                 continue
             try:
@@ -171,15 +185,18 @@ class AutoClassifier(Family):
             if models is None:
                 entry["status"] = "dropped: slower than the time left"
                 continue
-            fitted[name], oof[name] = models, pred
-            entry["oof_pr_auc"] = float(average_precision_score(y, pred)) if len(np.unique(y)) > 1 else None
+            fitted[name], oof[name] = models, pred[scored]
+            entry["oof_pr_auc"] = float(average_precision_score(y[scored], pred[scored])) \
+                if len(np.unique(y[scored])) > 1 else None
         if not fitted:
             raise UptakeInputError("--model auto: no candidate could be trained ("
                                    + "; ".join(f"{e['name']}: {e['status']}" for e in board) + ")")
-        self.weights_ = greedy_weights(oof, y)
-        self._repeat(board, fitted, oof, X, y, k, deadline, measured)
+        self.weights_ = greedy_weights(oof, y[scored])
+        if k > 1:
+            self._repeat(board, fitted, oof, X, y, k, deadline, measured)
         combined = sum(w * oof[n] for n, w in self.weights_.items())
-        self.validation_oof_ = np.clip(combined[n_train:], 0.0, 1.0) if X_val is not None else None
+        held_out = combined[n_train:] if k > 1 else combined  # holdout: the scored rows are the validation rows
+        self.validation_oof_ = np.clip(held_out, 0.0, 1.0) if X_val is not None else None
         for entry in board:
             entry["weight"] = round(self.weights_.get(entry["name"], 0.0), 6)
         self.members_ = {n: fitted[n] for n in self.weights_}
@@ -225,6 +242,7 @@ class AutoClassifier(Family):
         seen = measured.get(family)
         if seen:
             return float(np.mean(seen))
+        rows = min(rows, PRIOR_ROWS_CAP.get(family, rows))
         return PRIOR_SECONDS_PER_1K_ROWS.get(family, 1.0) * max(rows, 1000) / 1000
 
     def _bag(self, fam: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray,  # noqa: N803
