@@ -126,7 +126,7 @@ def test_cv_reads_repeats_then_folds() -> None:
 
 @pytest.mark.parametrize(
     ("models", "message"),
-    [("logreg,forest", "choose from"), ("ensemble,lightgbm", "needs 'lightgbm' and at least one network"),
+    [("logreg,jungle", "choose from"), ("ensemble,lightgbm", "needs 'lightgbm' and at least one network"),
      ("seed,ensemble", "needs 'lightgbm'")],
 )
 def test_bad_model_lists_are_refused(models: str, message: str) -> None:
@@ -161,7 +161,7 @@ def test_compare_command_prints_the_table_and_saves_files(bank_csv: Path, tmp_pa
     ("args", "message"),
     [
         (["--cv", "5"], "--cv '5'"),
-        (["--models", "logreg,forest"], "--models"),
+        (["--models", "logreg,jungle"], "--models"),
         (["--target", "Nope"], "column 'Nope'"),
     ],
 )

@@ -139,7 +139,7 @@ def test_choose_weight_prefers_the_plain_average_on_ties_and_follows_the_better_
         (TrainConfig(model="logreg", learning_rate=0.1), "--learning-rate: applies to networks"),
         (TrainConfig(model="lightgbm", imbalance="smote"), "LightGBM supports none, class-weight"),
         (TrainConfig(model="logreg", imbalance="oversample"), "logistic regression supports"),
-        (TrainConfig(model="forest"), "choose one of"),
+        (TrainConfig(model="jungle"), "choose one of"),
     ],
 )
 def test_bad_family_options_fail_with_one_clear_message(bank_df, cfg: TrainConfig, message: str) -> None:

@@ -68,18 +68,22 @@ class Case:
     needs_root: bool = False
 
 
-def _interruptible() -> None:
-    """Ctrl-C as at a terminal: a shell's background job (``cmd &``) starts with SIGINT ignored, which
-    the child would inherit (and rightly honour), so the Ctrl-C cases restore the default first."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+#: Ctrl-C as at a terminal: a shell's background job (``cmd &``) starts with SIGINT ignored, which the
+#: child would inherit (and rightly honour), so the signal cases restore the default, then exec uptake
+#: (the same process: the signal goes to its pid). Not a preexec_fn: forking a process that runs JAX's
+#: threads and then running Python in the child can deadlock.
+INTERRUPTIBLE = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                 "os.execv(sys.argv[1], sys.argv[1:])")
 
 
 def run(world: World, argv: list[Any], signal_after: tuple[int, Callable[[Path, Any], bool]] | None = None,
         folder: Path | None = None, timeout: float = 600) -> Outcome:
     env = {**os.environ, **world.env, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
     start = time.perf_counter()
-    proc = subprocess.Popen([UPTAKE, *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, preexec_fn=_interruptible)
+    command = [UPTAKE, *map(str, argv)]
+    if signal_after is not None:
+        command = [sys.executable, "-c", INTERRUPTIBLE, *command]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if signal_after is not None:
         sig, ready = signal_after
         deadline = time.monotonic() + 120
