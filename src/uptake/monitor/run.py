@@ -29,9 +29,7 @@ from uptake.io.chunks import DEFAULT_CHUNK_ROWS, iter_chunks
 from uptake.io.jsonable import read_json
 from uptake.io.tables import read_table
 from uptake.pipeline import Model
-from uptake.schema import DEFAULT_POLICY
 from uptake.schema.kinds.base import LEARNING
-from uptake.schema.kinds.numeric import bounds
 
 #: The column of uptake's scored output (and the audit log) that holds the model's score.
 SCORE_COLUMN = "probability"
@@ -70,25 +68,8 @@ def reference_of(model: Model, reference_file: Path | None) -> dict[str, Any]:
         keep = np.ones(len(clean), dtype=bool)
         keep[sorted({e.row - int(df.attrs.get("row_offset", 1)) for e in errors})] = False
         clean = clean.iloc[keep]
-    scored = clean.iloc[np.flatnonzero(_accepted(model, clean))]
+    scored = model.validate(df, source=reference_file, skip_invalid=True).clean
     return build_reference(model.schema, clean, model.proba(scored) if len(scored) else np.zeros(0))
-
-
-def _accepted(model: Model, clean: pd.DataFrame) -> np.ndarray:
-    """Rows the model's own policy would score (inside the widened range, known categories)."""
-    keep = np.ones(len(clean), dtype=bool)
-    for col in model.schema.columns:
-        if col.kind == "numeric":
-            lo, hi = bounds(col, DEFAULT_POLICY.range_margin)
-            if lo is not None:
-                v = pd.to_numeric(clean[col.name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-                with np.errstate(invalid="ignore"):
-                    keep &= ~(np.isfinite(v) & ((v < lo) | (v > hi)))
-        elif col.kind == "categorical" and not col.open:
-            known = {*col.categories, *col.rare}
-            text = clean[col.name]
-            keep &= (text.isna() | text.astype(str).isin(known)).to_numpy()
-    return keep
 
 
 class _Run:
@@ -112,11 +93,9 @@ class _Run:
         if SCORE_COLUMN in df.columns:
             self.score_from = SCORE_COLUMN
             scores = pd.to_numeric(df[SCORE_COLUMN], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            scores = np.full(len(clean), np.nan)
-            ok = _accepted(self.model, clean)
-            if ok.any():
-                scores[ok] = self.model.proba(clean.iloc[np.flatnonzero(ok)])
+        else:  # the rows the model's own policy accepts, as predict would score them
+            accepted = self.model.validate(df, row_offset=row_offset, skip_invalid=True).clean
+            scores = self.model.proba(accepted) if len(accepted) else np.zeros(0)
         self.counter.add(clean, scores[np.isfinite(scores)])
 
 
