@@ -81,7 +81,8 @@ def full_report(quick_model: Path, bank_csv: Path, tmp_path_factory: pytest.Temp
         {"model": "network:default", "pr_auc_mean": 0.93, "pr_auc_std": 0.015, "roc_auc_mean": 0.99, "f1_mean": 0.86},
     ]}))
     out = out_dir / "report.html"
-    build_report(quick_model, out, data=bank_csv, compare=compare, contact_cost=4, accept_value=120)
+    build_report(quick_model, out, data=bank_csv, compare=compare, contact_cost=4, accept_value=120,
+                 groups=["Family", "Age:35,45,55"])
     return out
 
 
@@ -294,3 +295,12 @@ def test_reasons_survive_an_isotonic_calibrator(calibrated_lightgbm: Path, bank_
     assert all(len(rs[i]) >= 1 for i in range(200) if flat[i])
     assert sum(len(rs[i]) == 3 for i in range(200) if flat[i]) > 0.8 * flat.sum()
     assert all(abs(r["probability_change"]) <= 1 for row in rs for r in row)
+
+
+def test_the_fairness_section_compares_the_groups_asked_for(full_report: Path) -> None:
+    html = full_report.read_text(encoding="utf-8")
+    section = html.split('<section id="fairness"')[1].split("</section>")[0]
+    assert "By Family (" in section and "By Age:35,45,55 (" in section
+    for label in ("under 35", "35-45", "45-55", "55 and over"):
+        assert f"<td>{label}</td>" in section
+    assert "four-fifths" in section

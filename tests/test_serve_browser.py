@@ -210,3 +210,19 @@ def test_page_with_api_key_signs_in_then_scores(quick_model, browser, tmp_path) 
             shot(pg, "10-signed-in-result", full=False)
         finally:
             context.close()
+
+
+def test_the_monitor_page_in_a_browser(server, page, bank_df) -> None:  # noqa: ANN001
+    rows = bank_df.drop(columns=["Personal Loan", "ZIP Code", "ID"]).head(300).to_dict(orient="records")
+    assert httpx.post(f"{server.url}/api/v1/predict", json=rows, timeout=30).status_code == 200
+    assert server.audit.flush(30)
+    page.goto(f"{server.url}/monitor?window=all")
+    assert page.locator("h1").inner_text() == "Monitor"
+    assert page.locator("#drift .light").count() >= 12  # a light per column, the score and the worst band
+    assert page.locator("#traffic img.chart").count() == 2
+    shot(page, "11-monitor")
+    page.select_option("#group", "Family")
+    page.click("#monitor-window button[type=submit]")
+    page.wait_for_url(re.compile(r".*group=Family.*"))
+    assert "no prediction has an imported outcome" in page.locator("#outcomes").inner_text()
+    shot(page, "12-monitor-no-outcomes", full=False)

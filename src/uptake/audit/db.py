@@ -42,6 +42,21 @@ predictions = sa.Table(
     sa.Column("decision", sa.SmallInteger(), nullable=False),
     sa.Column("threshold", sa.Float(), nullable=False),
     sa.Column("latency_ms", sa.Float(), nullable=False),
+    # Revision 0003: who was scored (a request's ``id`` field, a file's id column) and in which batch.
+    sa.Column("customer_id", sa.String(128), nullable=True, index=True),
+    sa.Column("batch_id", sa.String(64), nullable=True, index=True),
+)
+
+#: Realised outcomes: who actually accepted, imported after the campaign (``uptake outcomes import``).
+outcomes = sa.Table(
+    "uptake_outcomes",
+    metadata,
+    sa.Column("customer_id", sa.String(128), primary_key=True),
+    sa.Column("outcome", sa.SmallInteger(), nullable=False),
+    sa.Column("observed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("import_id", sa.String(64), nullable=False, index=True),
+    sa.Column("source", sa.String(256), nullable=False),
 )
 
 
@@ -127,4 +142,4 @@ def migrate(engine: sa.Engine) -> None:
 
 
 __all__ = ["DEFAULT_DB", "TABLE", "VERSION_TABLE", "JSONText", "alembic_config", "make_engine", "metadata",
-           "migrate", "normalize_url", "predictions", "revoked_sessions"]
+           "migrate", "normalize_url", "outcomes", "predictions", "revoked_sessions"]

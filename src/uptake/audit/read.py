@@ -34,9 +34,9 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
 def _query(engine: sa.Engine, since: datetime | None, until: datetime | None) -> Any:
     query = sa.select(predictions).order_by(predictions.c.id)
     if since is not None:
-        query = query.where(predictions.c.created_at >= _db_time(engine, since))
+        query = query.where(predictions.c.created_at >= db_time(engine, since))
     if until is not None:
-        query = query.where(predictions.c.created_at < _db_time(engine, until))
+        query = query.where(predictions.c.created_at < db_time(engine, until))
     return query
 
 
@@ -78,7 +78,7 @@ def _as_dict(v: Any) -> dict[str, Any]:
     return json.loads(v) if isinstance(v, str) else dict(v or {})
 
 
-def _db_time(engine: sa.Engine, when: datetime) -> datetime:
+def db_time(engine: sa.Engine, when: datetime) -> datetime:
     """SQLite keeps naive UTC strings; PostgreSQL compares aware times."""
     when = when.astimezone(UTC)
     return when.replace(tzinfo=None) if engine.dialect.name == "sqlite" else when
@@ -93,4 +93,4 @@ def count_rows(url: str) -> int:
         engine.dispose()
 
 
-__all__ = ["count_rows", "iter_log", "parse_since", "read_log"]
+__all__ = ["count_rows", "db_time", "iter_log", "parse_since", "read_log"]

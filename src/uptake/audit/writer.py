@@ -49,6 +49,8 @@ class Entry:
     probability: np.ndarray
     decision: np.ndarray
     rows: Sequence[int] | None = None
+    customer_ids: Sequence[str | None] | None = None
+    batch_id: str | None = None
 
     def __len__(self) -> int:
         return len(self.probability)
@@ -62,10 +64,12 @@ class Entry:
         else:
             inputs = [jsonable(dict(r)) for r in self.inputs]
         rows = self.rows if self.rows is not None else range(len(self.probability))
+        ids = self.customer_ids if self.customer_ids is not None else [None] * len(self.probability)
         fixed = {"created_at": when, "request_id": self.request_id, "source": self.source,
-                 "model_version": self.model_version, "threshold": self.threshold, "latency_ms": self.latency_ms}
-        for inp, p, d, r in zip(inputs, self.probability.tolist(), self.decision.tolist(), rows):
-            yield {**fixed, "row_index": int(r), "inputs": inp, "probability": p, "decision": int(d)}
+                 "model_version": self.model_version, "threshold": self.threshold, "latency_ms": self.latency_ms,
+                 "batch_id": self.batch_id}
+        for inp, p, d, r, c in zip(inputs, self.probability.tolist(), self.decision.tolist(), rows, ids):
+            yield {**fixed, "row_index": int(r), "inputs": inp, "probability": p, "decision": int(d), "customer_id": c}
 
 
 class AuditLog:

@@ -31,6 +31,8 @@ from uptake.cli import compare  # noqa: F401
 from uptake.cli import decide  # noqa: F401
 from uptake.cli import serve  # noqa: F401
 from uptake.cli import monitor  # noqa: F401
+from uptake.cli import outcomes  # noqa: F401
+from uptake.cli import fairness  # noqa: F401
 from uptake.cli import data  # noqa: F401
 from uptake.cli.common import app, err_console
 from uptake.errors import UptakeInputError

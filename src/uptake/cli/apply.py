@@ -55,6 +55,7 @@ def predict(
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address tcp://HOST:PORT (default: start a local 2-worker cluster).")] = None,
     rank: Annotated[bool, typer.Option("--rank/--no-rank", help="Add the exact global rank (a second pass over the input); --no-rank writes in one pass.")] = True,
     chunk_rows: Annotated[int | None, typer.Option(min=1, help="Rows scored at a time when streaming (memory grows with this, not the file).")] = None,
+    db: Annotated[str | None, typer.Option(help="Also record every scored row (with its customer id) in this audit database, as `uptake serve --db` does, so outcomes can be joined later.")] = None,
 ) -> None:
     """Score new customers: probability, decision at the model's threshold, and rank (1 = most likely).
 
@@ -76,9 +77,16 @@ def predict(
         raise UptakeInputError("--scheduler needs --engine dask")
     kind = check_input(data)
     check_output(out, inputs=(data,))
+    if db is not None:  # a wrong URL is said before the scoring, not after it
+        from uptake.audit.db import make_engine, migrate  # only with --db
+
+        engine_ = make_engine(db)
+        migrate(engine_)
+        engine_.dispose()
     m = Model.load(model)
     if not explain and kind in ("csv", "parquet"):
         _stream(m, model, data, out, skip_invalid, engine, scheduler, rank, chunk_rows or DEFAULT_CHUNK_ROWS)
+        _record(m, out, db)
         return
     if engine != "local" or not rank:
         raise UptakeInputError("--engine dask and --no-rank apply to CSV and Parquet inputs without --explain")
@@ -95,6 +103,19 @@ def predict(
         + (f"; skipped {len(scored.invalid_rows):,} invalid rows" if scored.invalid_rows else "")
         + f" -> {out}"
     )
+    _record(m, out, db)
+
+
+def _record(m: Model, out: Path, db: str | None) -> None:
+    if db is None:
+        return
+    from uptake.audit.batch import record_scored  # imported when the command runs: `uptake --help` stays instant
+
+    batch, rows, ids_at = record_scored(db, out, model_version=m.version, threshold=m.threshold,
+                                        features=m.schema.feature_names, dropped=m.schema.dropped)
+    console.print(f"Recorded {rows:,} rows in the audit log as batch {batch}"
+                  + (f" (customer ids from column '{ids_at}')" if ids_at else
+                     " (no id column found: outcomes cannot be joined to these rows)"), soft_wrap=True)
 
 
 def _stream(m: Model, model: Path, data: Path, out: Path, skip_invalid: bool, engine: str, scheduler: str | None,

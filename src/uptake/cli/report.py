@@ -20,6 +20,7 @@ def report(
     accept_value: Annotated[float, typer.Option("--accept-value", help="Money per accepted offer, for the campaign section (> 0).")] = 100.0,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
     shap: Annotated[bool, typer.Option("--shap/--no-shap", help="Also compute SHAP importance (slow).")] = False,
+    group: Annotated[list[str] | None, typer.Option(help="Fairness section: compare groups by this column, optionally cut at edges (Family, Age:35,45,55; repeatable).")] = None,
 ) -> None:
     """Write one self-contained HTML report (figures embedded) for a manager: data, model, campaign, model card."""
     from uptake.report import (
@@ -27,7 +28,7 @@ def report(
     )
 
     result = build_report(model, out, data=data, compare=compare, contact_cost=contact_cost,
-                          accept_value=accept_value, sheet=sheet, shap=shap)
+                          accept_value=accept_value, sheet=sheet, shap=shap, groups=group)
     console.print(f"Report written to {result.path} ({len(result.figures)} figures, also in {result.files_dir}/)")
 
 

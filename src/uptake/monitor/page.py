@@ -8,36 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from matplotlib.figure import Figure
 
 from uptake.io.atomic import write_text
 
-LIGHT = {"stable": "#2e7d32", "watch": "#f9a825", "act": "#c62828"}
 
-TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>uptake monitor: {{ model }}</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
-table{border-collapse:collapse;margin:1rem 0}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}
-.light{display:inline-block;width:.9rem;height:.9rem;border-radius:50%;vertical-align:middle;margin-right:.4rem}
-.grid{display:flex;flex-wrap:wrap;gap:1rem}.grid figure{margin:0;width:22rem}.grid img{width:100%}
-</style></head><body>
-<h1>Drift of {{ source }}</h1>
-<p>Model <code>{{ model }}</code>. {{ rows_now }} rows now against {{ rows_reference }} training rows.
-Worst band: <span class="light" style="background:{{ light[worst] }}"></span><strong>{{ worst }}</strong>.
-PSI below 0.1 is stable, 0.1 to 0.25 watch, above 0.25 act.</p>
-<table><thead><tr><th>column</th><th>band</th><th>PSI</th><th>test</th><th>p-value</th>
-<th>missing (train, now)</th><th>outside training range / new categories</th></tr></thead><tbody>
-{% for r in rows %}<tr><td>{{ r.name }}</td>
-<td><span class="light" style="background:{{ light[r.band] }}"></span>{{ r.band }}</td>
-<td>{{ "%.3f"|format(r.psi) }}</td><td>{{ r.test }}</td><td>{{ "%.3g"|format(r.p_value) }}</td>
-<td>{{ r.missing }}</td><td>{{ r.extra }}</td></tr>{% endfor %}
-</tbody></table>
-<div class="grid">{% for f in figures %}<figure><img alt="{{ f.name }}: reference against now" src="data:image/png;base64,{{ f.png }}">
-<figcaption>{{ f.name }}</figcaption></figure>{% endfor %}</div>
-</body></html>
-"""
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def _png(fig: Figure) -> str:
@@ -71,7 +48,9 @@ def _labels(entry: dict[str, Any]) -> list[str]:
     return [str(c) for c in entry["categories"]]
 
 
-def render(report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any], model: str) -> str:
+def drift_rows(report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any]) -> tuple[list[dict[str, Any]],
+                                                                                            list[dict[str, Any]]]:
+    """The table's rows and one reference-vs-now chart per column and for the score."""
     rows, figures = [], []
     for name, d in report["columns"].items():
         extra = (f"{d['out_of_range_reference']:.1%} / {d['out_of_range_now']:.1%}" if d["kind"] == "numeric"
@@ -88,15 +67,59 @@ def render(report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any
         labels = _labels({"kind": "numeric", "edges": reference["score"]["edges"]})
         figures.append({"name": "score", "png": _bars("score", labels, np.asarray(s["reference_shares"]),
                                                       np.asarray(s["now_shares"]))})
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    return env.from_string(TEMPLATE).render(rows=rows, figures=figures, light=LIGHT, model=model,
-                                            source=report.get("source", ""), worst=report["worst"],
-                                            rows_now=f"{report['rows_now']:,}",
-                                            rows_reference=f"{report['rows_reference']:,}")
+    return rows, figures
 
 
-def write_page(out: Path, report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any], model: str) -> None:
-    write_text(out, render(report, reference, now, model))
+def traffic_png(activity: dict[str, Any]) -> str | None:
+    """Rows scored per day, one line per model version."""
+    if not activity["traffic"]:
+        return None
+    fig = Figure(figsize=(6.4, 2.6))
+    ax = fig.subplots()
+    for version, days in activity["traffic"].items():
+        ax.plot(list(days), [d["rows"] for d in days.values()], marker="o", label=version)
+    ax.set_ylabel("customers scored")
+    ax.set_title("Traffic per day", fontsize=10)
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    ax.legend(fontsize=7)
+    return _png(fig)
 
 
-__all__ = ["render", "write_page"]
+def scores_png(activity: dict[str, Any]) -> str | None:
+    """Median score per week with the middle half shaded, per model version."""
+    if not activity["scores"]:
+        return None
+    fig = Figure(figsize=(6.4, 2.6))
+    ax = fig.subplots()
+    for version, weeks in activity["scores"].items():
+        x = list(weeks)
+        ax.plot(x, [w["median"] for w in weeks.values()], marker="o", label=f"{version} median")
+        ax.fill_between(x, [w["q25"] for w in weeks.values()], [w["q75"] for w in weeks.values()], alpha=0.25)
+    ax.set_ylabel("probability")
+    ax.set_title("Score distribution per week (median, middle half)", fontsize=10)
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def drift_context(report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """What ``_drift.html`` shows (the CLI's page and the service's ``/monitor``)."""
+    rows, figures = drift_rows(report, reference, now)
+    return {"rows": rows, "figures": figures, "worst": report["worst"], "rows_now": f"{report['rows_now']:,}",
+            "rows_reference": f"{report['rows_reference']:,}"}
+
+
+def render(report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any], model: str,
+           positive_name: str = "acceptors") -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
+    return env.get_template("page.html").render(
+        drift=drift_context(report, reference, now), model=model, source=report.get("source", ""),
+        outcomes=report.get("outcomes"), fairness=report.get("fairness"), positive_name=positive_name)
+
+
+def write_page(out: Path, report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any], model: str,
+               positive_name: str = "acceptors") -> None:
+    write_text(out, render(report, reference, now, model, positive_name))
+
+
+__all__ = ["TEMPLATES", "drift_context", "drift_rows", "render", "scores_png", "traffic_png", "write_page"]

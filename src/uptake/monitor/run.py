@@ -139,4 +139,26 @@ def monitor(model_dir: str | Path, data: str | Path | None = None, *, db: str | 
                      round(time.perf_counter() - started, 3), run.counter.reference, now)
 
 
-__all__ = ["SCORE_COLUMN", "Monitored", "monitor", "reference_of"]
+def realised_report(model_dir: str | Path, url: str, since: datetime | None = None, until: datetime | None = None,
+                    model_version: str | None = None, contact_cost: float | None = None,
+                    accept_value: float | None = None) -> dict[str, Any]:
+    """``monitor --outcomes``: realised figures per version and week; the given model's card is the promise."""
+    from uptake.decide.money import check_amount  # sklearn's metrics behind realised: only with --outcomes
+    from uptake.monitor.realised import joined, realised
+
+    model = Model.load(model_dir)
+    rule = model.card.threshold_rule
+    contact_cost = check_amount("--contact-cost", contact_cost if contact_cost is not None else rule.contact_cost)
+    accept_value = check_amount("--accept-value", accept_value if accept_value is not None else rule.accept_value)
+    frame = joined(url, since, until, model_version)
+    if frame.empty:
+        raise UptakeInputError(f"--db {url!r}: no prediction has an imported outcome"
+                               + (" in that time window" if since or until else "")
+                               + ": import them with `uptake outcomes import FILE --id COLUMN --outcome COLUMN`")
+    test = model.card.metrics.test
+    promised = {model.version: {"precision": test.precision, "recall": test.recall, "pr_auc": test.pr_auc,
+                                "threshold": test.threshold}}
+    return realised(frame, promised, contact_cost, accept_value)
+
+
+__all__ = ["SCORE_COLUMN", "Monitored", "monitor", "realised_report", "reference_of"]

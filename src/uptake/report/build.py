@@ -62,6 +62,7 @@ def build_report(
     accept_value: float = DEFAULT_ACCEPT_VALUE,
     sheet: str | None = None,
     shap: bool = False,
+    groups: list[str] | None = None,
 ) -> ReportResult:
     """Build the report for a saved model and write it (and its figures) atomically.
 
@@ -82,6 +83,7 @@ def build_report(
     ev = load_evaluation(model, Path(data), sheet) if data is not None else None
     timer.lap("score data")
     ctx = Context(model, ev, contact_cost, accept_value, board, shap, timer)
+    ctx.groups = list(groups or [])
     sections = []
     for builder in BUILDERS:
         sections.append(builder(ctx))

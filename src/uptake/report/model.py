@@ -28,6 +28,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("campaign", "Campaign planning: gains, lift and profit"),
     ("calibration", "Are the probabilities honest? Calibration"),
     ("importance", "What drives the score"),
+    ("fairness", "Fairness across groups"),
     ("comparison", "Model comparison"),
     ("model-card", "Model card"),
 )
@@ -126,6 +127,7 @@ class Context:
         self.timer = timer
         self.labelled = ev is not None and ev.y is not None and len(np.unique(ev.y)) == 2
         self.positives = model.card.positive_name
+        self.groups: list[str] = []  # --group: columns the fairness section compares groups by
 
     def title(self) -> str:
         preset = f" ({self.card.preset} preset)" if self.card.preset else ""

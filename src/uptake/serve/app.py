@@ -35,9 +35,10 @@ from uptake.audit.writer import AuditLog
 from uptake.errors import UptakeInputError
 from uptake.serve.config import API_KEY_ENV, CONFIG_ENV, LOCAL_HOSTS, ServeConfig
 from uptake.serve.deps import Service
+from uptake.serve.metrics import Metrics, Timing
 from uptake.serve.middleware import BodyLimit
 from uptake.serve.models import load_models
-from uptake.serve.routes import docs, meta, page, predict
+from uptake.serve.routes import docs, meta, monitor, page, predict
 
 HERE = Path(__file__).parent
 
@@ -61,8 +62,10 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
     app.state.models, app.state.champion, app.state.audit, app.state.config = models, svc.champion, audit, config
     app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for router in (predict.router, meta.router, page.router, docs.router):
+    routers = (predict.router, meta.router, page.router, monitor.router, docs.router)
+    for router in routers:
         app.include_router(router)
+    svc.metrics = Metrics(audit, endpoints=[getattr(r, "path", "") for router in routers for r in router.routes])
 
     @app.exception_handler(UptakeInputError)
     async def _input_error(_request: Request, exc: UptakeInputError) -> JSONResponse:
@@ -71,6 +74,7 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
     app.openapi = lambda: openapi(app, svc)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, default=config.max_body_bytes, upload=config.max_upload_bytes,
                        upload_path="/api/v1/predict/file")
+    app.add_middleware(Timing, metrics=svc.metrics)
     # Outermost: a request naming another host (a DNS-rebinding page) is refused before anything else runs.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts or LOCAL_HOSTS))
     return app

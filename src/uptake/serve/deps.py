@@ -37,6 +37,7 @@ class Service:
     counters: dict[str, float] = field(default_factory=dict)
     limiter: FailureLimiter = field(default_factory=FailureLimiter)
     revoked: RevokedSessions | None = None
+    metrics: Any = None
 
     @property
     def api_key(self) -> str | None:

@@ -20,9 +20,11 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
+from typing_extensions import NotRequired, TypedDict
 
+from uptake.audit.ids import ID_FIELD, MAX_ID_LENGTH, customer_key
 from uptake.io.jsonable import jsonable
 from uptake.schema import KINDS, Policy, Schema
 from uptake.schema.kinds import DEFAULT_MARGIN, FieldSpec, bounds
@@ -38,6 +40,13 @@ class RequestModels:
     many: TypeAdapter[Any]
     fields: list[FieldSpec]
     max_rows: int
+    id_field: str = ID_FIELD
+
+    def pop_ids(self, rows: list[dict[str, Any]]) -> list[str | None] | None:
+        """Take each row's customer id out of it (the audit log keeps it apart); None when no row has one."""
+        if not any(self.id_field in r for r in rows):
+            return None
+        return [r.pop(self.id_field, None) for r in rows]
 
     def customer_schema(self, ref_template: str = "#/components/schemas/{model}") -> dict[str, Any]:
         return self.one.json_schema(ref_template=ref_template)
@@ -65,11 +74,29 @@ def build_request_models(
     for col in schema.columns:
         annotations[col.name], spec = KINDS[col.kind].request_field(col, policy)
         specs.append(spec)
+    id_field = ID_FIELD if ID_FIELD not in annotations else "customer_id"
+    annotations[id_field] = NotRequired[id_annotation()]
     customer = TypedDict(title, annotations)  # type: ignore[misc] - names are the table's own, spaces and all
     customer.__doc__ = "One customer: a field per feature column of the model's training table."
     one = TypeAdapter(customer)
     many = TypeAdapter(Annotated[list[customer], Field(min_length=1, max_length=max_rows)])  # type: ignore[valid-type]
-    return RequestModels(one, many, specs, max_rows)
+    return RequestModels(one, many, specs, max_rows, id_field)
+
+
+def id_annotation() -> Any:
+    """The optional customer id of a request row: text or an integer, kept in the audit log to join outcomes."""
+    def parse(value: Any) -> str | None:
+        if value is not None and not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise PydanticCustomError("customer_id", "a customer id is text or an integer")
+        try:
+            return customer_key(value)
+        except ValueError as exc:
+            raise PydanticCustomError("customer_id", str(exc)) from None
+
+    return Annotated[str | None, BeforeValidator(parse),
+                     Field(title="Customer id", description="Optional: who this is, kept in the audit log so that "
+                           "realised outcomes can be joined to the prediction (`uptake outcomes import`).",
+                           json_schema_extra={"maxLength": MAX_ID_LENGTH})]
 
 
 def error_details(exc: ValidationError, prefix: tuple[Any, ...] = ("body",)) -> list[dict[str, Any]]:

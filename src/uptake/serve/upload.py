@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import UploadFile
 
+from uptake.audit.ids import id_column, keys_of
 from uptake.errors import UptakeInputError
 from uptake.io.tables import check_input, read_table
 from uptake.io.writer import csv_bytes
@@ -36,6 +37,7 @@ class UploadResult:
     rows: list[int]
     skipped: int
     first_error: str | None = None
+    customer_ids: list[str | None] | None = None
 
 
 #: How much larger than the upload itself a decompressed table may be (Parquet and Excel are compressed).
@@ -115,7 +117,10 @@ def score_upload(served: ServedModel, upload: UploadFile, skip_invalid: bool, ou
     else:  # pyarrow's CSV writer: about ten times pandas' on 100k rows, and still plain CSV
         content = csv_bytes(pa.Table.from_pandas(ranked, preserve_index=False))
     first = scored.errors[0].message(name) if scored.errors else None
-    return UploadResult(content, inputs, scored.probability, scored.decision, rows, len(scored.invalid_rows), first)
+    ids_at = id_column(df.columns, model.schema.dropped)
+    ids = None if ids_at is None else keys_of(frame[ids_at], name, ids_at)
+    return UploadResult(content, inputs, scored.probability, scored.decision, rows, len(scored.invalid_rows), first,
+                        ids)
 
 
 __all__ = ["UPLOAD_SUFFIXES", "UploadResult", "score_upload"]

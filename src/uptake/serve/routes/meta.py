@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+import hmac
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 import uptake
 from uptake.serve.deps import Service, caller, service
+from uptake.serve.metrics import CONTENT_TYPE
 
 router = APIRouter()
 
@@ -47,6 +50,22 @@ async def health(svc: Annotated[Service, Depends(service)]) -> JSONResponse:
         "uptime_s": round(time.time() - svc.counters["started"], 1),
         "version": uptake.__version__,
     })
+
+
+@router.get("/metrics", tags=["service"], summary="Prometheus metrics: requests, latency, scores, audit backlog",
+            response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+async def metrics(request: Request, svc: Annotated[Service, Depends(service)]) -> Response:
+    """Open when the server has no API key; with one, send it as X-API-Key or ``Authorization: Bearer KEY``
+    (what Prometheus' ``authorization`` scrape setting sends)."""
+    if svc.api_key is not None:
+        client = svc.check_not_locked_out(request)
+        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not given or not hmac.compare_digest(given.encode(), svc.api_key.encode()):
+            if given:
+                svc.limiter.failed(client)
+            raise HTTPException(401, "missing or wrong API key: send X-API-Key or Authorization: Bearer KEY",
+                                headers={"WWW-Authenticate": "Bearer"})
+    return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
 
 
 __all__ = ["router"]

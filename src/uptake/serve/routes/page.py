@@ -16,7 +16,9 @@ from uptake.serve.config import SESSION_COOKIE
 from uptake.serve.deps import Service, service
 from uptake.serve.sessions import session_expiry, session_token, session_valid
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+#: The page's templates, and the monitoring sections it shares with `uptake monitor --html`.
+TEMPLATES = Jinja2Templates(directory=[str(Path(__file__).resolve().parents[1] / "templates"),
+                                       str(Path(__file__).resolve().parents[2] / "monitor" / "templates")])
 router = APIRouter(include_in_schema=False)
 
 

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from uptake.audit.writer import Entry
 from uptake.serve.deps import Call, Service, caller, chosen_model, prediction_call, request_id, service
 from uptake.serve.encode import dumps
+from uptake.serve.metrics import MODEL_KEY
 from uptake.serve.models import ServedModel
 from uptake.serve.requests import ErrorResponse, PredictResponse, error_details, error_message
 from uptake.serve.upload import score_upload
@@ -78,6 +79,7 @@ async def predict(request: Request) -> Response:
         details = error_details(exc)
         return Response(dumps({"detail": details, "message": error_message(details)}), 422,
                         media_type="application/json")
+    ids = served.requests.pop_ids(rows)
     if served.fast is not None and len(rows) <= INLINE_ROWS:
         p, decision = served.score(rows)  # microseconds: cheaper than a thread hop
     else:
@@ -92,7 +94,10 @@ async def predict(request: Request) -> Response:
     }
     out = dumps(payload)
     latency = (time.perf_counter() - start) * 1000.0
-    svc.audit.record(Entry(time.time(), rid, source, served.key, served.threshold, latency, rows, p, decision))
+    svc.audit.record(Entry(time.time(), rid, source, served.key, served.threshold, latency, rows, p, decision,
+                           customer_ids=ids))
+    request.scope[MODEL_KEY] = served.key
+    svc.metrics.scored(served.key, source, p)
     svc.counters["served"] = svc.counters.get("served", 0) + len(rows)
     return Response(out, media_type="application/json", headers={"X-Request-ID": rid})
 
@@ -105,6 +110,7 @@ async def predict(request: Request) -> Response:
                                "description": "The input's rows plus probability, decision and rank."}},
 )
 async def predict_file(
+    request: Request,
     file: Annotated[UploadFile, File(description="A .csv, .xlsx or .parquet table with the model's columns.")],
     source: Annotated[str, Depends(caller)],
     served: Annotated[ServedModel, Depends(chosen_model)],
@@ -117,7 +123,10 @@ async def predict_file(
     result = await in_thread(svc, score_upload, served, file, skip_invalid, output, svc.config.max_file_rows)
     latency = (time.perf_counter() - start) * 1000.0
     svc.audit.record(Entry(time.time(), rid, "file" if source == "api" else "page", served.key, served.threshold,
-                           latency, result.inputs, result.probability, result.decision, rows=result.rows))
+                           latency, result.inputs, result.probability, result.decision, rows=result.rows,
+                           customer_ids=result.customer_ids, batch_id=rid))
+    request.scope[MODEL_KEY] = served.key
+    svc.metrics.scored(served.key, "file" if source == "api" else "page", result.probability)
     svc.counters["served"] = svc.counters.get("served", 0) + len(result.probability)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file.filename or "upload").stem)[:80] or "upload"
     headers = {

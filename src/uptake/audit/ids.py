@@ -1,0 +1,78 @@
+"""Customer ids: one spelling for the audit log and the outcomes table, whoever supplies them.
+
+A served request may carry an ``id`` field; an uploaded table, an id column (the
+column the model dropped as ID-like, such as the bank table's ``ID``, or one named
+``id`` / ``customer_id``); ``uptake outcomes import`` reads one with ``--id``.
+Each value becomes the same text key: integers (and integral floats, as a column
+with a gap reads) as decimal digits, text stripped. Anything else is refused with
+its location, never guessed: ``17.5`` as an id is a mistake, not customer 17.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uptake.errors import UptakeInputError, where
+
+#: The field of a JSON request that names the customer (``customer_id`` if a feature is called ``id``).
+ID_FIELD = "id"
+MAX_ID_LENGTH = 128
+#: Column names taken as a table's customer ids when the model names none (case-insensitive).
+ID_NAMES = ("id", "customer_id", "customerid", "customer id", "client_id")
+
+
+def customer_key(value: Any) -> str | None:
+    """The id's text key; ``None`` for a missing id. Raises ``ValueError`` saying why a value is not an id."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError("a true/false value is not a customer id")
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return None
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError("a fractional number is not a customer id")
+        return str(int(value))
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if len(text) > MAX_ID_LENGTH:
+            raise ValueError(f"longer than {MAX_ID_LENGTH} characters")
+        return text
+    raise ValueError(f"a {type(value).__name__} is not a customer id")
+
+
+def keys_of(values: pd.Series, source: object, column: str, row_offset: int = 1) -> list[str | None]:
+    """Every cell's key, or ``UptakeInputError`` naming the first cell that is not an id."""
+    out: list[str | None] = []
+    for i, v in enumerate(values.tolist()):
+        try:
+            out.append(customer_key(v))
+        except ValueError as exc:
+            raise UptakeInputError(f"{where(file=source, column=column, row=i + row_offset, value=v)}: "
+                                   f"{exc}") from None
+    return out
+
+
+def id_column(columns: Iterable[str], dropped: Iterable[dict[str, str]] = ()) -> str | None:
+    """The table's customer-id column: the one the model dropped as ID-like, else a conventional name."""
+    present = list(columns)
+    for d in dropped:
+        if d.get("reason", "").startswith("ID-like") and d.get("column") in present:
+            return d["column"]
+    lowered = {c.lower().strip(): c for c in present}
+    for name in ID_NAMES:
+        if name in lowered:
+            return lowered[name]
+    return None
+
+
+__all__ = ["ID_FIELD", "ID_NAMES", "MAX_ID_LENGTH", "customer_key", "id_column", "keys_of"]

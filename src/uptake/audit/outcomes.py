@@ -1,0 +1,193 @@
+"""Realised outcomes: who actually accepted, imported after the campaign and joined to the audit log by id.
+
+``import_outcomes`` checks every row before it writes any: ids that are missing or
+not ids, outcomes that are not yes/no, ids given twice, customers the audit log
+never scored, outcomes dated before the customer's first prediction, and ids
+already imported with the other outcome. Each problem is counted and listed with
+its row. With problems, nothing is imported unless ``skip_problems`` is set; then
+the clean rows go in, in one transaction, and the problems are still reported.
+Importing the same outcome twice is a no-op (counted as already imported).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from uptake.audit.db import make_engine, migrate, outcomes, predictions
+from uptake.audit.ids import customer_key
+from uptake.errors import UptakeInputError, where
+from uptake.io.tables import read_table
+from uptake.schema.target import FALSE_WORDS, TRUE_WORDS, label_text
+
+#: Problems, in the order they are checked and reported.
+PROBLEMS = {
+    "missing_id": "no customer id",
+    "invalid_id": "not a customer id",
+    "invalid_outcome": "outcome is not yes/no (1/0, true/false)",
+    "invalid_date": "date cannot be read",
+    "duplicate_id": "the same id appears on more than one row",
+    "never_scored": "the audit log never scored this customer",
+    "before_prediction": "outcome dated before the customer's first prediction",
+    "conflict": "already imported with the other outcome",
+}
+#: Ids looked up in the audit log per query.
+LOOKUP_CHUNK = 5000
+
+
+@dataclass
+class Problem:
+    kind: str
+    row: int
+    customer_id: Any
+    value: Any = None
+
+    def line(self, source: object) -> str:
+        return f"{where(file=source, row=self.row, value=self.value)}: {PROBLEMS[self.kind]} (id {self.customer_id!r})"
+
+
+@dataclass
+class ImportReport:
+    source: str
+    rows: int
+    imported: int = 0
+    already: int = 0
+    positives: int = 0
+    import_id: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    written: bool = False
+
+    def counts(self) -> dict[str, int]:
+        out = {k: 0 for k in PROBLEMS}
+        for p in self.problems:
+            out[p.kind] += 1
+        return {k: v for k, v in out.items() if v}
+
+    def to_dict(self, examples: int = 20) -> dict[str, Any]:
+        return {"source": self.source, "rows": self.rows, "imported": self.imported, "already_imported": self.already,
+                "positives": self.positives, "import_id": self.import_id, "written": self.written,
+                "problems": self.counts(),
+                "examples": [{"kind": p.kind, "row": p.row, "id": p.customer_id, "value": p.value}
+                             for p in self.problems[:examples]]}
+
+
+def parse_outcome(value: Any, positive: str | None) -> int | None:
+    """1, 0, or None for a value that is not an outcome."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    text = label_text(value)
+    if positive is not None:
+        return 1 if text == positive else (None if not text else 0)
+    low = text.lower()
+    return 1 if low in TRUE_WORDS else 0 if low in FALSE_WORDS else None
+
+
+def _columns(df: pd.DataFrame, source: Path, names: Iterable[str | None]) -> None:
+    for name in names:
+        if name is not None and name not in df.columns:
+            raise UptakeInputError(f"{where(file=source, column=name)}: no such column (the file has "
+                                   f"{', '.join(map(str, list(df.columns)[:12]))})")
+
+
+def _first_scored(conn: sa.Connection, ids: list[str]) -> dict[str, datetime]:
+    """Each id's first prediction time in the audit log (ids never scored are absent)."""
+    found: dict[str, datetime] = {}
+    for i in range(0, len(ids), LOOKUP_CHUNK):
+        part = ids[i:i + LOOKUP_CHUNK]
+        q = (sa.select(predictions.c.customer_id, sa.func.min(predictions.c.created_at))
+             .where(predictions.c.customer_id.in_(part)).group_by(predictions.c.customer_id))
+        for cid, when in conn.execute(q):
+            found[cid] = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return found
+
+
+def _imported(conn: sa.Connection, ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i in range(0, len(ids), LOOKUP_CHUNK):
+        q = sa.select(outcomes.c.customer_id, outcomes.c.outcome).where(outcomes.c.customer_id.in_(ids[i:i + LOOKUP_CHUNK]))
+        found.update({cid: int(o) for cid, o in conn.execute(q)})
+    return found
+
+
+def import_outcomes(url: str, path: Path, id_column: str, outcome_column: str, *, date_column: str | None = None,
+                    positive: str | None = None, skip_problems: bool = False, sheet: str | None = None) -> ImportReport:
+    """Check a file of outcomes against the audit log and store the good rows (all or, with problems, none)."""
+    df = read_table(path, sheet=sheet)
+    _columns(df, path, (id_column, outcome_column, date_column))
+    offset = int(df.attrs.get("row_offset", 1))
+    report = ImportReport(str(path), len(df), import_id="import-" + uuid.uuid4().hex[:16])
+    dates = (pd.to_datetime(df[date_column], errors="coerce", utc=True, format="mixed") if date_column
+             else pd.Series([pd.NaT] * len(df)))
+    good: dict[str, tuple[int, int, Any]] = {}  # id -> (row, outcome, observed_at)
+    seen: dict[str, int] = {}
+    for i, (raw_id, raw_out, when) in enumerate(zip(df[id_column].tolist(), df[outcome_column].tolist(), dates)):
+        row = i + offset
+        try:
+            cid = customer_key(raw_id)
+        except ValueError:
+            report.problems.append(Problem("invalid_id", row, raw_id, raw_id))
+            continue
+        if cid is None:
+            report.problems.append(Problem("missing_id", row, None))
+            continue
+        outcome = parse_outcome(raw_out, positive)
+        if outcome is None:
+            report.problems.append(Problem("invalid_outcome", row, cid, raw_out))
+            continue
+        if date_column and pd.isna(when) and not pd.isna(df[date_column].iloc[i]):
+            report.problems.append(Problem("invalid_date", row, cid, df[date_column].iloc[i]))
+            continue
+        if cid in seen:
+            report.problems.append(Problem("duplicate_id", row, cid, f"also row {seen[cid]}"))
+            if good.pop(cid, None) is not None:  # neither row is trusted, and the first is listed too
+                report.problems.append(Problem("duplicate_id", seen[cid], cid, f"also row {row}"))
+            continue
+        seen[cid] = row
+        good[cid] = (row, outcome, None if pd.isna(when) else when.to_pydatetime())
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        with engine.begin() as conn:
+            ids = list(good)
+            first = _first_scored(conn, ids)
+            before = _imported(conn, ids)
+            rows_in = []
+            now = datetime.now(UTC)
+            for cid, (row, outcome, when) in good.items():
+                if cid not in first:
+                    report.problems.append(Problem("never_scored", row, cid))
+                elif when is not None and when < first[cid]:
+                    report.problems.append(Problem("before_prediction", row, cid,
+                                                   f"{when.isoformat()} < {first[cid].isoformat()}"))
+                elif cid in before and before[cid] != outcome:
+                    report.problems.append(Problem("conflict", row, cid, f"{outcome} (stored {before[cid]})"))
+                elif cid in before:
+                    report.already += 1
+                else:
+                    rows_in.append({"customer_id": cid, "outcome": outcome, "observed_at": when, "imported_at": now,
+                                    "import_id": report.import_id, "source": Path(path).name[:256]})
+            report.problems.sort(key=lambda p: p.row)
+            if report.problems and not skip_problems:
+                return report  # nothing written: the transaction commits no rows
+            for i in range(0, len(rows_in), 10_000):
+                conn.execute(outcomes.insert(), rows_in[i:i + 10_000])
+            report.imported = len(rows_in)
+            report.positives = sum(r["outcome"] for r in rows_in)
+            report.written = True
+    except sa.exc.DBAPIError as exc:
+        first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot import outcomes "
+                               f"({first_line}); nothing was imported") from None
+    finally:
+        engine.dispose()
+    return report
+
+
+__all__ = ["PROBLEMS", "ImportReport", "Problem", "import_outcomes", "parse_outcome"]

@@ -1,0 +1,170 @@
+"""Fairness of the decisions across groups of customers (fairlearn's ``MetricFrame``).
+
+Per group: customers, acceptors, the share called (selection rate), recall among
+acceptors (equal opportunity) and precision of the calls, each with its ratio to the
+best-treated group. The four-fifths rule flags a group whose selection rate, or
+recall, is below 80% of the best group's. Groups too small to say anything (fewer
+than ``MIN_GROUP`` customers or ``MIN_POSITIVES`` acceptors) are shown, not flagged.
+
+A group column is taken as it is (``Family``, ``Education``) or cut into ranges at
+given edges (``Age:25,35,45,55,65``: under 25, 25-35, ..., 65 and over). A number
+column with many values and no edges is refused: its groups would be meaningless.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uptake.errors import UptakeInputError, where
+
+FOUR_FIFTHS = 0.8
+MIN_GROUP = 30
+MIN_POSITIVES = 5
+#: Most distinct values a group column may have without edges.
+MAX_GROUPS = 20
+MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    column: str
+    edges: tuple[float, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.column + (":" + ",".join(num(e) for e in self.edges) if self.edges else "")
+
+
+def parse_group(text: str) -> GroupSpec:
+    """``Family`` or ``Age:25,35,45``; the column name may itself contain spaces (not colons)."""
+    column, _, edges = text.rpartition(":") if ":" in text else (text, "", "")
+    column = column.strip()
+    if not column:
+        raise UptakeInputError(f"--group {text!r}: name a column, optionally with edges (Age:25,35,45)")
+    if not edges.strip():
+        return GroupSpec(column)
+    try:
+        values = tuple(float(e) for e in edges.split(",") if e.strip())
+    except ValueError:
+        raise UptakeInputError(f"--group {text!r}: the edges after ':' must be numbers separated by commas") from None
+    if not values or any(not math.isfinite(v) for v in values) or list(values) != sorted(set(values)):
+        raise UptakeInputError(f"--group {text!r}: the edges must be finite numbers in increasing order")
+    return GroupSpec(column, values)
+
+
+def num(edge: float) -> str:
+    """An edge as short as it can be written without becoming another number (``25``, not ``25.0``)."""
+    text = f"{edge:g}"
+    return text if float(text) == edge else repr(float(edge))
+
+
+def _label(lo: float | None, hi: float | None) -> str:
+    if lo is None:
+        return f"under {num(hi)}"  # type: ignore[arg-type]
+    if hi is None:
+        return f"{num(lo)} and over"
+    return f"{num(lo)}-{num(hi)}"
+
+
+def group_labels(values: pd.Series, spec: GroupSpec, source: object | None = None) -> pd.Series:
+    """Each row's group name (text), ranges in order; missing values are their own group."""
+    if spec.edges:
+        nums = pd.to_numeric(values, errors="coerce")
+        bad = nums.isna() & values.notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UptakeInputError(f"{where(file=source, column=spec.column, row=i + 1, value=values.iloc[i])}: "
+                                   "edges cut numbers; this value is not one")
+        bounds = [None, *spec.edges, None]
+        names = [_label(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        codes = np.searchsorted(np.asarray(spec.edges), nums.to_numpy(dtype=float, na_value=np.nan), side="right")
+        out = pd.Series(pd.Categorical.from_codes(np.where(nums.isna(), -1, codes), categories=names),
+                        index=values.index).astype(object)
+        return out.where(nums.notna(), MISSING)
+    labels = values.map(lambda v: MISSING if v is None or (isinstance(v, float) and math.isnan(v))
+                        else (str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)))
+    distinct = labels.nunique()
+    if distinct > MAX_GROUPS:
+        raise UptakeInputError(f"{where(file=source, column=spec.column)}: {distinct} distinct values are too many "
+                               f"groups; cut it into ranges, e.g. --group '{spec.column}:25,35,45'")
+    return labels
+
+
+def fairness_table(y: np.ndarray, decision: np.ndarray, groups: pd.Series, spec: GroupSpec) -> dict[str, Any]:
+    """Per-group figures and ratios to the best-treated group, with the four-fifths flags."""
+    from fairlearn.metrics import MetricFrame, count, selection_rate  # 2 s of imports: only when fairness is asked
+    from sklearn.metrics import precision_score, recall_score
+
+    y = np.asarray(y, dtype=np.int64)
+    decision = np.asarray(decision, dtype=np.int64)
+    frame = MetricFrame(
+        metrics={"customers": count, "selection_rate": selection_rate,
+                 "recall": lambda t, p: recall_score(t, p, zero_division=np.nan),
+                 "precision": lambda t, p: precision_score(t, p, zero_division=np.nan)},
+        y_true=y, y_pred=decision, sensitive_features=pd.Series(groups.to_numpy(), name=spec.column),
+    )
+    by = frame.by_group
+    acceptors = pd.Series(y).groupby(groups.to_numpy()).sum()
+    order = _order(list(by.index), spec)
+    judged = [g for g in order if by.loc[g, "customers"] >= MIN_GROUP and acceptors.get(g, 0) >= MIN_POSITIVES]
+    best = {k: max((by.loc[g, k] for g in judged if not np.isnan(by.loc[g, k])), default=np.nan)
+            for k in ("selection_rate", "recall", "precision")}
+    rows = []
+    for g in order:
+        small = g not in judged
+        row: dict[str, Any] = {"group": str(g), "customers": int(by.loc[g, "customers"]),
+                               "acceptors": int(acceptors.get(g, 0)), "small": small}
+        row["base_rate"] = row["acceptors"] / row["customers"] if row["customers"] else None
+        for k in ("selection_rate", "recall", "precision"):
+            v = float(by.loc[g, k])
+            row[k] = None if np.isnan(v) else v
+            ratio = v / best[k] if not small and best[k] and not np.isnan(v) and not np.isnan(best[k]) else None
+            row[f"{k}_ratio"] = ratio
+        row["flags"] = [] if small else [name for k, name in (("selection_rate", "selection rate"),
+                                                              ("recall", "equal opportunity"))
+                                         if row[f"{k}_ratio"] is not None and row[f"{k}_ratio"] < FOUR_FIFTHS]
+        rows.append(row)
+    flagged = [r["group"] for r in rows if r["flags"]]
+    overall = frame.overall
+    return {"group": spec.text, "column": spec.column, "customers": int(len(y)), "rule": f"four-fifths ({FOUR_FIFTHS:g})",
+            "overall": {"selection_rate": float(overall["selection_rate"]),
+                        "recall": None if np.isnan(overall["recall"]) else float(overall["recall"]),
+                        "precision": None if np.isnan(overall["precision"]) else float(overall["precision"])},
+            "groups": rows, "flagged": flagged,
+            "summary": _summary(spec, rows, flagged)}
+
+
+def _order(groups: list[Any], spec: GroupSpec) -> list[Any]:
+    if spec.edges:
+        bounds = [None, *spec.edges, None]
+        names = [_label(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])] + [MISSING]
+        return [n for n in names if n in groups]
+
+    def key(g: Any) -> tuple[int, float, str]:
+        try:
+            return (0, float(g), "")
+        except ValueError:
+            return (1 if g != MISSING else 2, 0.0, str(g))
+
+    return sorted(groups, key=key)
+
+
+def _summary(spec: GroupSpec, rows: list[dict[str, Any]], flagged: list[str]) -> str:
+    small = [r["group"] for r in rows if r["small"]]
+    note = f" ({len(small)} group(s) too small to judge: {', '.join(small)})" if small else ""
+    if not flagged:
+        return f"By {spec.text}: no group below four-fifths of the best-treated group{note}."
+    parts = []
+    for r in rows:
+        for flag in r["flags"]:
+            k = "selection_rate" if flag == "selection rate" else "recall"
+            parts.append(f"{r['group']} ({flag} {r[f'{k}_ratio']:.2f} of the best)")
+    return f"By {spec.text}: below four-fifths: " + "; ".join(parts) + note + "."
+
+
+__all__ = ["FOUR_FIFTHS", "GroupSpec", "num", "fairness_table", "group_labels", "parse_group"]
