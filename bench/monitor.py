@@ -47,10 +47,10 @@ def run(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([UPTAKE, *args], capture_output=True, text=True, **kw)  # noqa: S603
 
 
-def peak_rss(cmd: list[str]) -> tuple[float, float, int]:
+def peak_rss(cmd: list[str], stdout: object = None) -> tuple[float, float, int]:
     """Seconds and peak RSS (MiB, process tree) of a command, and its exit code."""
     start = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = psutil.Popen(cmd, stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     while proc.poll() is None:
         try:
@@ -92,8 +92,12 @@ def speed(work: Path, model: Path, rows: int) -> dict:
     scored = work / "big-scored.parquet"
     run(["synth", "--rows", str(rows), "--seed", "5", "--out", str(data)], check=True)
     run(["predict", str(model), str(data), "--out", str(scored), "--no-rank"], check=True)
-    seconds, rss, code = peak_rss([UPTAKE, "monitor", str(model), str(scored), "--json"])
-    return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "peak_rss_mib": rss, "exit": code}
+    report = work / "report.json"
+    with report.open("w") as out:
+        seconds, rss, code = peak_rss([UPTAKE, "monitor", str(model), str(scored), "--json"], stdout=out)
+    inside = json.loads(report.read_text())["seconds"]  # the command's own clock: start-up (imports) excluded
+    return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "monitor_seconds": inside,
+            "rows_per_second_after_startup": rows / inside, "peak_rss_mib": rss, "exit": code}
 
 
 def audit(work: Path, model: Path, rows: int) -> list[dict]:
@@ -153,8 +157,10 @@ def main() -> None:
               f"{', '.join(r['other_columns_flagged']) or '-'} |")
     print("| input | rows | seconds | rows/s | peak RSS MiB | target |")
     print("|---|---|---|---|---|---|")
-    print(f"| Parquet (scored) | {s['rows']:,} | {s['seconds']:.1f} | {s['rows_per_second']:,.0f} | "
+    print(f"| Parquet (scored), whole command | {s['rows']:,} | {s['seconds']:.1f} | {s['rows_per_second']:,.0f} | "
           f"{s['peak_rss_mib']:.0f} | >= 1M rows/s, <= 2048 MiB |")
+    print(f"| Parquet (scored), start-up excluded | {s['rows']:,} | {s['monitor_seconds']:.1f} | "
+          f"{s['rows_per_second_after_startup']:,.0f} | | >= 1M rows/s |")
     for r in au:
         print(f"| audit log, {r['database']} | {r['rows']:,} | {r['monitor_seconds']:.1f} | "
               f"{r['rows'] / r['monitor_seconds']:,.0f} | {r['peak_rss_mib']:.0f} | <= 30 s |")

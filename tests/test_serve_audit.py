@@ -150,3 +150,20 @@ def test_log_export_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001
     assert done.returncode == 2
     assert done.stderr.strip().startswith("error: --db") and "does not exist" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_reading_the_log_back_keeps_every_cell_as_written(kind, tmp_path) -> None:  # noqa: ANN001
+    """The bulk JSON parse falls back to row by row where a column mixes types, and never turns text into dates."""
+    plain = [customer(Age=30 + i) for i in range(5)]
+    mixed = [customer(Age=40), {**customer(), "Age": "forty"}, {**customer(), "Note": "2026-01-01"}]
+    with database(kind, tmp_path) as url:
+        log = AuditLog(url)
+        p = np.full(5, 0.25)
+        log.record(Entry(time.time(), "plain", "api", "v1", 0.5, 1.0, plain, p, np.zeros(5, dtype=np.int8)))
+        log.record(Entry(time.time(), "mixed", "api", "v1", 0.5, 1.0, mixed, p[:3], np.zeros(3, dtype=np.int8)))
+        log.close()
+        frame = read_log(url)
+    assert frame["Age"].tolist() == [30, 31, 32, 33, 34, 40, "forty", 45]
+    assert frame["Note"].dropna().tolist() == ["2026-01-01"] and isinstance(frame["Note"].dropna().iloc[0], str)
+    assert frame["probability"].tolist() == [0.25] * 8 and frame["request_id"].tolist() == ["plain"] * 5 + ["mixed"] * 3

@@ -252,6 +252,14 @@ def skipped_one_scored_rest(world: World, folder: Path, o: Outcome) -> None:
     assert "skipped 1 invalid rows" in o.stdout and "skipped invalid row: file" in o.stderr
 
 
+SECRET = "s3cret-pw"
+
+
+def no_secret(world: World, folder: Path, o: Outcome) -> None:
+    assert SECRET not in o.stderr + o.stdout, o.stderr
+    one_line(world, folder, o)
+
+
 def one_line(world: World, folder: Path, o: Outcome) -> None:
     assert len([line for line in o.stderr.splitlines() if line.strip()]) == 1, o.stderr
 
@@ -371,6 +379,17 @@ def _cases() -> list[Case]:
         Case("log export from a file that is not a database", "input shapes",
              lambda w, f: ["log", "export", "--db", f"sqlite:///{text_file(f)}", "--out", f / "log.csv"],
              2, "cannot read the audit database (file is not a database)"),
+        Case("monitor an unreachable database: the password is never printed", "input shapes",
+             lambda w, f: ["monitor", w.lightgbm, "--db", f"postgresql://root:{SECRET}@127.0.0.1:1/test"],
+             2, "cannot read the audit database", no_secret),
+        Case("monitor --outcomes on an unreachable database: the password is never printed", "input shapes",
+             lambda w, f: ["monitor", w.lightgbm, "--db", f"postgresql://root:{SECRET}@127.0.0.1:1/test",
+                           "--outcomes"],
+             2, "cannot read the audit database", no_secret),
+        Case("outcomes import into an unreachable database: the password is never printed", "input shapes",
+             lambda w, f: ["outcomes", "import", csv_of(w, f, "in.csv"), "--id", "ID", "--outcome", "Personal Loan",
+                           "--db", f"postgresql://root:{SECRET}@127.0.0.1:1/test"],
+             2, "--db 'postgresql+psycopg://root:***@127.0.0.1:1/test'", no_secret),
         Case("serve with a database driver that is not installed", "input shapes",
              lambda w, f: ["serve", w.lightgbm, "--db", "mysql://u@127.0.0.1/audit", "--port", 0],
              2, "no driver for this database is installed"),

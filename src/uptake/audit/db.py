@@ -7,6 +7,8 @@ The table is created and upgraded by the Alembic migrations shipped in
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,36 @@ def _engine(parsed: sa.engine.URL) -> sa.Engine:
     return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_serializer)
 
 
+def shown(target: sa.Engine | str) -> str:
+    """An engine's URL, or a URL, for messages: password hidden (a URL that does not parse is shown as given)."""
+    if isinstance(target, sa.Engine):
+        return target.url.render_as_string(hide_password=True)
+    try:
+        return sa.engine.make_url(normalize_url(target)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return target
+
+
+@contextmanager
+def database_errors(engine: sa.Engine, doing: str, after: str = "") -> Iterator[None]:
+    """A driver error inside the block (not a database, unreachable, no permission) as one line naming the URL.
+
+    ``doing`` says what failed ("read the audit database"); ``after`` what it means
+    ("; nothing was imported"). The password never appears in the message.
+    """
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise database_error(engine, exc, doing, after) from None
+
+
+def database_error(engine: sa.Engine, exc: sa.exc.DBAPIError, doing: str, after: str = "") -> UptakeInputError:
+    """The one-line error for a driver error; see :func:`database_errors`."""
+    text = str(exc.orig).strip()
+    first = text.splitlines()[0] if text else type(exc.orig).__name__
+    return UptakeInputError(f"--db {shown(engine)!r}: cannot {doing} ({first}){after}")
+
+
 def alembic_config(connection: sa.Connection | None = None) -> Any:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -130,16 +162,12 @@ def alembic_config(connection: sa.Connection | None = None) -> Any:
 def migrate(engine: sa.Engine) -> None:
     """Create or upgrade the audit table to the newest migration (idempotent)."""
     try:
-        with engine.begin() as conn:
+        with database_errors(engine, "open the audit database"), engine.begin() as conn:
             command.upgrade(alembic_config(conn), "head")
     except CommandError as exc:  # e.g. a revision this release does not know: written by a newer uptake
-        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot upgrade the audit "
-                               f"database ({str(exc).splitlines()[0]}); was it written by a newer uptake?") from None
-    except sa.exc.DBAPIError as exc:  # not a database, unreachable, no permission
-        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot open the audit "
-                               f"database ({first})") from None
+        raise UptakeInputError(f"--db {shown(engine)!r}: cannot upgrade the audit database "
+                               f"({str(exc).splitlines()[0]}); was it written by a newer uptake?") from None
 
 
-__all__ = ["DEFAULT_DB", "TABLE", "VERSION_TABLE", "JSONText", "alembic_config", "make_engine", "metadata",
-           "migrate", "normalize_url", "outcomes", "predictions", "revoked_sessions"]
+__all__ = ["DEFAULT_DB", "TABLE", "VERSION_TABLE", "JSONText", "alembic_config", "database_error", "database_errors", "make_engine",
+           "metadata", "migrate", "normalize_url", "outcomes", "predictions", "revoked_sessions", "shown"]

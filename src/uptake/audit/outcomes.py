@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from uptake.audit.db import make_engine, migrate, outcomes, predictions
+from uptake.audit.db import database_error, make_engine, migrate, outcomes, predictions
 from uptake.audit.ids import customer_key
 from uptake.errors import UptakeInputError, where
 from uptake.io.tables import read_table
@@ -182,9 +182,7 @@ def import_outcomes(url: str, path: Path, id_column: str, outcome_column: str, *
             report.positives = sum(r["outcome"] for r in rows_in)
             report.written = True
     except sa.exc.DBAPIError as exc:
-        first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot import outcomes "
-                               f"({first_line}); nothing was imported") from None
+        raise database_error(engine, exc, "import outcomes", "; nothing was imported") from None
     finally:
         engine.dispose()
     return report

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pa_json
 import sqlalchemy as sa
 
-from uptake.audit.db import TABLE, make_engine, predictions
+from uptake.audit.db import TABLE, database_error, make_engine, predictions, shown
 from uptake.errors import UptakeInputError
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -31,8 +34,14 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+#: The audit table's own columns (everything but the inputs' JSON), in the table's order.
+FIXED = tuple(c.name for c in predictions.columns if c.name != "inputs")
+
+
 def _query(engine: sa.Engine, since: datetime | None, until: datetime | None) -> Any:
-    query = sa.select(predictions).order_by(predictions.c.id)
+    # The inputs as their JSON text: parsed in bulk per chunk, not row by row by the driver's JSON type.
+    columns = [predictions.c[name] for name in FIXED] + [sa.cast(predictions.c.inputs, sa.Text).label("inputs")]
+    query = sa.select(*columns).order_by(predictions.c.id)
     if since is not None:
         query = query.where(predictions.c.created_at >= db_time(engine, since))
     if until is not None:
@@ -40,10 +49,24 @@ def _query(engine: sa.Engine, since: datetime | None, until: datetime | None) ->
     return query
 
 
+def _inputs(texts: Sequence[Any]) -> pd.DataFrame:
+    """The inputs' JSON objects as one table: Arrow parses a chunk at once (~7x json.loads per row)."""
+    if texts and all(isinstance(t, str) for t in texts):
+        try:
+            table = pa_json.read_json(io.BytesIO("\n".join(texts).encode()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # mixed types in a column, NaN tokens: row by row
+            table = None
+        # Arrow reads ISO-looking text as timestamps: keep the cells as they were written instead.
+        if table is not None and len(table) == len(texts) and not any(
+                pa.types.is_timestamp(f.type) or pa.types.is_nested(f.type) for f in table.schema):
+            return table.to_pandas()
+    return pd.DataFrame([_as_dict(t) for t in texts])
+
+
 def _frame(result: Sequence[Any]) -> pd.DataFrame:
-    fixed = [c.name for c in predictions.columns if c.name != "inputs"]
-    frame = pd.DataFrame([{k: r[k] for k in fixed} for r in result], columns=fixed)
-    inputs = pd.DataFrame([_as_dict(r["inputs"]) for r in result], index=frame.index)
+    frame = pd.DataFrame.from_records([tuple(r[:-1]) for r in result], columns=list(FIXED), nrows=len(result))
+    inputs = _inputs([r[-1] for r in result])
+    inputs.index = frame.index
     inputs = inputs.rename(columns={c: f"input.{c}" for c in inputs.columns if c in frame.columns})
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     return pd.concat([frame, inputs], axis=1)
@@ -56,14 +79,12 @@ def iter_log(url: str, since: datetime | None = None, until: datetime | None = N
     try:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table(TABLE):
-                raise UptakeInputError(f"--db {url!r}: no audit log in this database (has `uptake serve` run with it?)")
-            result = conn.execution_options(yield_per=chunk_rows).execute(_query(engine, since, until)).mappings()
+                raise UptakeInputError(f"--db {shown(url)!r}: no audit log in this database (has `uptake serve` run with it?)")
+            result = conn.execution_options(yield_per=chunk_rows).execute(_query(engine, since, until))
             for part in result.partitions(chunk_rows):
                 yield _frame(part)
     except sa.exc.DBAPIError as exc:  # not a database, unreachable, no permission
-        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        raise UptakeInputError(f"--db {engine.url.render_as_string(hide_password=True)!r}: cannot read the "
-                               f"audit database ({first})") from None
+        raise database_error(engine, exc, "read the audit database") from None
     finally:
         engine.dispose()
 
@@ -93,4 +114,4 @@ def count_rows(url: str) -> int:
         engine.dispose()
 
 
-__all__ = ["count_rows", "db_time", "iter_log", "parse_since", "read_log"]
+__all__ = ["FIXED", "count_rows", "db_time", "iter_log", "parse_since", "read_log"]

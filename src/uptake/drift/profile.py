@@ -21,7 +21,7 @@ import pandas as pd
 
 from uptake.errors import UptakeInputError
 from uptake.schema import Schema
-from uptake.schema.values import category_text
+from uptake.schema.values import category_factors, category_text
 
 FORMAT = "uptake-profile"
 VERSION = 1
@@ -84,23 +84,29 @@ class Counter:
                         entry["below"] += int((v < ref["min"]).sum())
                         entry["above"] += int((v > ref["max"]).sum())
             else:
-                text = category_text(clean[name], codes=ref.get("codes", False))
-                missing = text.isna()
-                entry["missing"] += int(missing.sum())
-                present = text[~missing].astype(str)
-                position = {c: i for i, c in enumerate(ref["categories"])}
-                codes = present.map(position)
-                known = codes.notna()
-                entry["counts"] += np.bincount(codes[known].astype(np.int64), minlength=len(ref["categories"]))
-                for value, n in present[~known].value_counts().items():
-                    if value in entry["new"] or len(entry["new"]) < MAX_NEW_CATEGORIES:
-                        entry["new"][value] = entry["new"].get(value, 0) + int(n)
-                    else:
-                        entry["new_other"] += int(n)
+                self._count_categories(entry, ref, clean[name])
         if scores is not None:
             counts, missing = bin_counts(scores, self.reference["score"]["edges"])
             self.score["counts"] += counts
             self.score["missing"] += missing
+
+    @staticmethod
+    def _count_categories(entry: dict[str, Any], ref: Mapping[str, Any], column: pd.Series) -> None:
+        # Factorise once, then count per distinct value: a per-row map of text cost ~3 s per million rows.
+        values, labels = category_factors(column, codes=ref.get("codes", False))
+        per_code = np.bincount(values + 1, minlength=len(labels) + 1)  # slot 0 is missing (code -1)
+        entry["missing"] += int(per_code[0])
+        position = {c: i for i, c in enumerate(ref["categories"])}
+        # The most frequent new values first, so the ones remembered by name are the common ones.
+        for n, label in sorted(zip(per_code[1:].tolist(), labels, strict=True), key=lambda t: -t[0]):
+            if n == 0:
+                continue
+            if label in position:
+                entry["counts"][position[label]] += n
+            elif label in entry["new"] or len(entry["new"]) < MAX_NEW_CATEGORIES:
+                entry["new"][label] = entry["new"].get(label, 0) + n
+            else:
+                entry["new_other"] += n
 
     def profile(self) -> dict[str, Any]:
         """The counted rows as a profile with the reference's bins."""

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from uptake.audit.db import TABLE, make_engine, predictions
+from uptake.audit.db import TABLE, database_error, make_engine, predictions, shown
 from uptake.audit.read import db_time
 from uptake.errors import UptakeInputError
 
@@ -34,7 +34,7 @@ def activity(url: str, since: datetime | None = None, until: datetime | None = N
     try:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table(TABLE):
-                raise UptakeInputError(f"--db {url!r}: no audit log in this database")
+                raise UptakeInputError(f"--db {shown(url)!r}: no audit log in this database")
             if since is not None:
                 q = q.where(p.created_at >= db_time(engine, since))
             if until is not None:
@@ -56,9 +56,8 @@ def activity(url: str, since: datetime | None = None, until: datetime | None = N
                     sample = quantile_rows.setdefault(key, [])
                     if sum(len(s) for s in sample) < 200_000:  # quartiles from the first 200k of a week suffice
                         sample.append(g["probability"].to_numpy())
-    except sa.exc.DBAPIError as exc:
-        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        raise UptakeInputError(f"--db {url!r}: cannot read the audit database ({first})") from None
+    except sa.exc.DBAPIError as exc:  # the password is hidden in the message
+        raise database_error(engine, exc, "read the audit database") from None
     finally:
         engine.dispose()
     traffic: dict[str, dict[str, dict[str, int]]] = {}

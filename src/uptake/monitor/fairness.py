@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from uptake.audit.db import shown
 from uptake.decide.fairness import GroupSpec, fairness_table, group_labels, parse_group
 from uptake.errors import UptakeInputError
 from uptake.monitor.realised import joined
@@ -24,7 +25,7 @@ def fairness_log(url: str, model: Model, group: str, since: datetime | None = No
                                f"({', '.join(names)})")
     frame = joined(url, since, until, model_version=model.version)
     if frame.empty:
-        raise UptakeInputError(f"--db {url!r}: no decisions of model {model.version} have an imported outcome"
+        raise UptakeInputError(f"--db {shown(url)!r}: no decisions of model {model.version} have an imported outcome"
                                + (" in that time window" if since or until else ""))
     values = pd.Series([(json.loads(v) if isinstance(v, str) else dict(v or {})).get(spec.column)
                         for v in frame["inputs"]])

@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sklearn.metrics import average_precision_score
 
-from uptake.audit.db import TABLE, make_engine, outcomes, predictions
+from uptake.audit.db import TABLE, database_error, make_engine, outcomes, predictions, shown
 from uptake.audit.read import db_time
 from uptake.errors import UptakeInputError
 
@@ -36,7 +36,7 @@ def joined(url: str, since: datetime | None = None, until: datetime | None = Non
     try:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table(TABLE) or not sa.inspect(conn).has_table(outcomes.name):
-                raise UptakeInputError(f"--db {url!r}: no outcomes in this database: import them with "
+                raise UptakeInputError(f"--db {shown(url)!r}: no outcomes in this database: import them with "
                                        "`uptake outcomes import FILE --id COLUMN --outcome COLUMN --db URL`")
             p, o = predictions.c, outcomes.c
             q = (sa.select(p.id, p.created_at, p.model_version, p.customer_id, p.probability, p.decision, p.threshold,
@@ -50,9 +50,8 @@ def joined(url: str, since: datetime | None = None, until: datetime | None = Non
             frame = pd.DataFrame(conn.execute(q).mappings().all(),
                                  columns=["id", "created_at", "model_version", "customer_id", "probability", "decision",
                                           "threshold", "inputs", "outcome"])
-    except sa.exc.DBAPIError as exc:
-        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        raise UptakeInputError(f"--db {url!r}: cannot read the audit database ({first})") from None
+    except sa.exc.DBAPIError as exc:  # the password is hidden in the message
+        raise database_error(engine, exc, "read the audit database") from None
     finally:
         engine.dispose()
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)

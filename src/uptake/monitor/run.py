@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from uptake.artifact import resolve
-from uptake.audit.read import iter_log
+from uptake.audit.db import shown
+from uptake.audit.read import FIXED, iter_log
 from uptake.drift.compare import compare_profiles
 from uptake.drift.profile import PROFILE, Counter, build_reference, check_profile
 from uptake.errors import UptakeInputError
@@ -110,9 +111,8 @@ def _log_frames(url: str, since: datetime | None, until: datetime | None,
     for frame in iter_log(url, since, until):
         if version is not None:
             frame = frame[frame["model_version"] == version]
-        inputs = frame[[c for c in frame.columns if c not in ("id", "created_at", "request_id", "row_index",
-                                                              "source", "model_version", "decision", "threshold",
-                                                              "latency_ms")]]
+        # the audit table's own columns are not inputs; its probability is the score
+        inputs = frame[[c for c in frame.columns if c == SCORE_COLUMN or c not in FIXED]]
         inputs = inputs.rename(columns=lambda c: c.removeprefix("input."))
         yield inputs.reset_index(drop=True), start
         start += len(frame)
@@ -152,7 +152,7 @@ def realised_report(model_dir: str | Path, url: str, since: datetime | None = No
     accept_value = check_amount("--accept-value", accept_value if accept_value is not None else rule.accept_value)
     frame = joined(url, since, until, model_version)
     if frame.empty:
-        raise UptakeInputError(f"--db {url!r}: no prediction has an imported outcome"
+        raise UptakeInputError(f"--db {shown(url)!r}: no prediction has an imported outcome"
                                + (" in that time window" if since or until else "")
                                + ": import them with `uptake outcomes import FILE --id COLUMN --outcome COLUMN`")
     test = model.card.metrics.test

@@ -54,13 +54,15 @@ def code_text(value: Any) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
-def category_text(raw: pd.Series, codes: bool) -> pd.Series:
-    """Cells as category text (object dtype, NaN for missing).
+def category_factors(raw: pd.Series, codes: bool) -> tuple[np.ndarray, list[str]]:
+    """Cells as category text, factorised: an int code per row (-1 missing) and the distinct labels.
 
     ``codes``: the column holds number codes (Education 1/2/3), so numeric-looking
     text is read as its number (``'2.0'`` is ``'2'``); other text is kept for
     validation to name. Otherwise cells are compared as stripped text. Each distinct
     value is formatted once: a per-row map cost ~4 s per million rows when scoring.
+    Two distinct raw values may give one label (``2`` and ``'2.0'``); counting per
+    label (not per code) is the caller's part.
     """
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values, uniques = pd.factorize(raw.astype(float))
@@ -70,6 +72,12 @@ def category_text(raw: pd.Series, codes: bool) -> pd.Series:
         text = text.where(text.fillna("") != "", None)
         values, uniques = pd.factorize(text)
         labels = [code_text(v) if codes else str(v) for v in uniques]
+    return np.asarray(values, dtype=np.int64), labels
+
+
+def category_text(raw: pd.Series, codes: bool) -> pd.Series:
+    """Cells as category text (object dtype, NaN for missing); see :func:`category_factors`."""
+    values, labels = category_factors(raw, codes)
     table = np.asarray([*labels, np.nan], dtype=object)  # code -1 (missing) picks the last entry
     # NaN, not None: scikit-learn's imputers treat only NaN as missing in object columns.
     return pd.Series(table[values], index=raw.index, name=raw.name, dtype=object)
@@ -93,4 +101,4 @@ def plain(v: Any) -> Any:
     return v
 
 
-__all__ = ["category_text", "code_text", "is_missing", "is_text", "natural_key", "plain", "to_number"]
+__all__ = ["category_factors", "category_text", "code_text", "is_missing", "is_text", "natural_key", "plain", "to_number"]
