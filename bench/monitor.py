@@ -120,7 +120,7 @@ def audit(work: Path, model: Path, rows: int) -> list[dict]:
             from uptake.audit.db import TABLE, VERSION_TABLE
             eng = sa.create_engine(url)
             with eng.begin() as conn:
-                conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}, {VERSION_TABLE}, uptake_revoked_sessions"))
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}, {VERSION_TABLE}, uptake_revoked_sessions, uptake_outcomes"))
             eng.dispose()
         log = AuditLog(url, batch_rows=20_000)
         t0 = time.perf_counter()

@@ -65,3 +65,27 @@ def test_big_tables_grow_each_tree_on_a_bounded_sample() -> None:
     assert est.model_.bootstrap and est.model_.max_samples == pytest.approx(20_000 / 30_000)
     small = ForestClassifier(n_estimators=3).fit(X[:2000], y[:2000])
     assert small.model_.max_samples is None
+
+
+@pytest.mark.parametrize("kind", ["random-forest", "extra-trees"])
+def test_one_customer_walks_all_trees_together_with_the_same_scores(kind) -> None:  # noqa: ANN001
+    """The flat walk (one or a few customers) gives scikit-learn's probabilities bit for bit, also after a refit."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(600, 5))
+    y = (X[:, 0] + rng.normal(size=600) > 1.2).astype(int)
+    est = ForestClassifier(kind=kind, n_estimators=25).fit(X, y)
+    for i in range(40):
+        one = est.predict_proba(X[i:i + 1])[:, 1]  # the flat path
+        x = X[i:i + 1].astype(np.float32)
+        tree_by_tree = 0.0
+        for tree in est.model_.estimators_:  # scikit-learn's own walk, tree after tree
+            v = tree.tree_.predict(x)
+            tree_by_tree += v[0, 1] / v[0].sum()
+        assert one[0] == tree_by_tree / len(est.model_.estimators_)
+        np.testing.assert_allclose(one, est.model_.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
+    assert est.flat_ is not None
+    est.fit(X, 1 - y)  # a refit must not keep the old trees' flat copy
+    assert est.predict_proba(X[:1])[0, 1] == pytest.approx(est.model_.predict_proba(X[:1].astype(np.float32))[0, 1])
+    with_nan = X[:1].copy()
+    with_nan[0, 2] = np.nan  # missing values: scikit-learn's own walk, which knows where they go
+    assert np.isfinite(est.predict_proba(with_nan)).all()

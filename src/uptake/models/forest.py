@@ -23,11 +23,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from uptake.errors import UptakeInputError
 from uptake.models.base import Family
+from uptake.models.flat_trees import FlatTrees
 
 MODEL_FILE = "forest.skops"
 KINDS = {"random-forest": RandomForestClassifier, "extra-trees": ExtraTreesClassifier}
 #: Rows one tree is grown on at most (a bootstrap sample of bigger tables): the forest's cost stops growing.
 MAX_TREE_ROWS = 20_000
+#: Up to this many rows, the trees are walked together (flat_trees: ~4x faster for one row, slower past ~8).
+FLAT_ROWS = 4
 #: The only type in a saved forest that skops does not trust by itself: the tree arrays' holder.
 TRUSTED = frozenset({"sklearn.tree._tree.Tree"})
 
@@ -90,6 +93,7 @@ class ForestClassifier(Family):
             bootstrap=self.kind == "random-forest" or sample < 1.0, max_samples=sample if sample < 1.0 else None,
             random_state=int(self.seed), n_jobs=int(self.n_jobs))
         self.model_.fit(X, y)
+        self.flat_ = None  # the flat copy of the trees is built from these trees on first use
         self.mark_fitted(X.shape[1])
         return self
 
@@ -97,7 +101,9 @@ class ForestClassifier(Family):
         X = self.checked(X).astype(np.float32)
         if len(X) == 0:
             return np.zeros((0, 2))
-        if len(X) >= 10_000:
+        if len(X) <= FLAT_ROWS and not np.isnan(X).any():  # one customer: all trees walked together
+            p = self._flat().positive_share(X)
+        elif len(X) >= 10_000:
             p = np.asarray(self.model_.predict_proba(X)[:, 1], dtype=np.float64)
         else:  # a few customers: each tree's own traversal, without joblib's ~40 us per tree
             p = np.zeros(len(X))
@@ -106,6 +112,12 @@ class ForestClassifier(Family):
                 p += v[:, 1] / v.sum(axis=1)
             p /= len(self.model_.estimators_)
         return np.column_stack([1.0 - p, p])
+
+    def _flat(self) -> FlatTrees:
+        flat = getattr(self, "flat_", None)
+        if flat is None:  # built on first use (~10 ms for 150 deep trees), kept for the next customer
+            flat = self.flat_ = FlatTrees([tree.tree_ for tree in self.model_.estimators_])
+        return flat
 
     def numpy_forward(self) -> Any:
         """scikit-learn's own tree traversal on the compiled rows."""
