@@ -56,9 +56,9 @@ def _inputs(texts: Sequence[Any]) -> pd.DataFrame:
             table = pa_json.read_json(io.BytesIO("\n".join(texts).encode()))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # mixed types in a column, NaN tokens: row by row
             table = None
-        # Arrow reads ISO-looking text as timestamps: keep the cells as they were written instead.
+        # Arrow reads ISO-looking text as dates or times: keep the cells as they were written instead.
         if table is not None and len(table) == len(texts) and not any(
-                pa.types.is_timestamp(f.type) or pa.types.is_nested(f.type) for f in table.schema):
+                pa.types.is_temporal(f.type) or pa.types.is_nested(f.type) for f in table.schema):
             return table.to_pandas()
     return pd.DataFrame([_as_dict(t) for t in texts])
 
