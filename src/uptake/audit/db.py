@@ -97,14 +97,14 @@ def make_engine(url: str) -> sa.Engine:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
         raise UptakeInputError(f"--db {url!r}: not a database URL ({exc})") from None
-    shown = parsed.render_as_string(hide_password=True)
+    label = shown(url)  # password hidden
     try:
         return _engine(parsed)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
-        raise UptakeInputError(f"--db {shown!r}: no driver for this database is installed ({exc}); uptake "
+        raise UptakeInputError(f"--db {label!r}: no driver for this database is installed ({exc}); uptake "
                                "installs the drivers for sqlite:/// and postgresql://") from None
     except sa.exc.ArgumentError as exc:
-        raise UptakeInputError(f"--db {shown!r}: not a usable database URL ({exc})") from None
+        raise UptakeInputError(f"--db {label!r}: not a usable database URL ({exc})") from None
 
 
 def _engine(parsed: sa.engine.URL) -> sa.Engine:
