@@ -19,7 +19,7 @@ from uptake.train import TrainConfig, save, train
 
 @pytest.fixture(scope="module")
 def auto_model(bank_df, tmp_path_factory) -> tuple[object, Path]:  # noqa: ANN001
-    trained = train(bank_df, TrainConfig(model="auto", time_limit=30, seed=0))
+    trained = train(bank_df, TrainConfig(model="auto", time_limit=20, seed=0))
     return trained, save(trained, tmp_path_factory.mktemp("auto") / "m")
 
 
@@ -32,10 +32,15 @@ def test_leaderboard_records_every_candidate_and_weights_sum_to_one(auto_model) 
     assert len(trained_rows) >= 3 and all(0.5 < e["oof_pr_auc"] <= 1 for e in trained_rows)
     assert abs(sum(meta["weights"].values()) - 1) < 1e-9
     assert set(meta["weights"]) <= {e["name"] for e in trained_rows}
-    # every fold model of every chosen member is saved in its family's own format, none of them pickled
+    # refit by default: every chosen candidate is one model trained on all rows, for its folds' mean rounds
     for name in meta["weights"]:
-        folds = sorted((path / "estimator" / "members" / name).iterdir())
-        assert len(folds) == meta["member_folds"][name] and len(folds) % meta["folds"] == 0  # whole repeats
+        entry = next(e for e in board if e["name"] == name)
+        models = sorted((path / "estimator" / "members" / name).iterdir())
+        assert isinstance(entry["refit"], dict), entry.get("refit")  # 20 s leaves the refits seconds to spare
+        assert len(models) == meta["member_folds"][name] == 1
+        assert entry["refit"]["rows"] == sum(trained.split_rows[s] for s in ("train", "validation"))
+        if entry["family"] == "lightgbm":
+            assert 1 <= entry["refit"]["n_estimators"] < 2000  # the folds stopped early; so does the refit
     assert not [p for p in (path / "estimator").rglob("*") if p.is_file() and p.read_bytes()[:2] == b"\x80\x04"]
     assert trained.test["pr_auc"] > 0.95
     card = Model.load(path).card
@@ -65,6 +70,36 @@ def test_loads_scores_identically_and_serves_through_the_fast_path(auto_model, b
     np.testing.assert_allclose(p, m.score(bank_df.head(200)).probability, atol=1e-9)
 
 
+def test_bagged_keeps_every_fold_model_and_old_directories_load_as_bagged(tmp_path) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 5))
+    y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=3000) > 1.8).astype(int)
+    est = AutoClassifier(time_limit=8, folds=3, refit_full=False, seed=0).fit(X[:2400], y[:2400], X_val=X[2400:],
+                                                                              y_val=y[2400:])
+    est.save(tmp_path / "est")
+    meta = json.loads((tmp_path / "est" / "auto.json").read_text())
+    assert meta["folds"] == 3 and meta["params"]["refit_full"] is False
+    for name in meta["weights"]:
+        folds = sorted((tmp_path / "est" / "members" / name).iterdir())
+        assert len(folds) == meta["member_folds"][name] and len(folds) % 3 == 0  # whole repeats of k fold models
+        assert "refit" not in next(e for e in meta["leaderboard"] if e["name"] == name)
+    del meta["params"]["refit_full"]  # as the release before refitting wrote it
+    (tmp_path / "est" / "auto.json").write_text(json.dumps(meta))
+    loaded = AutoClassifier.load(tmp_path / "est")
+    assert loaded.refit_full is False
+    np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), rtol=0, atol=1e-12)
+    # the same search refit: one model per chosen candidate, trained on all 3,000 rows, unless time ran out for it
+    refit = AutoClassifier(time_limit=8, folds=3, seed=0).fit(X[:2400], y[:2400], X_val=X[2400:], y_val=y[2400:])
+    chosen = [e for e in refit.leaderboard_ if e["name"] in refit.weights_]
+    assert refit.search_seconds_ <= 8 * 1.1
+    for e in chosen:
+        if isinstance(e["refit"], dict):
+            assert len(refit.members_[e["name"]]) == 1 and e["refit"]["rows"] == 3000
+        else:
+            assert e["refit"].startswith("skipped") and len(refit.members_[e["name"]]) % 3 == 0
+    assert any(isinstance(e["refit"], dict) for e in chosen)  # the refits' time is reserved before repeats
+
+
 def test_a_tiny_time_limit_degrades_to_one_candidate_on_a_holdout(bank_df) -> None:  # noqa: ANN001
     trained = train(bank_df, TrainConfig(model="auto", time_limit=0.3, seed=0))
     est = trained.fitted.estimator
@@ -83,6 +118,7 @@ def test_a_tiny_time_limit_degrades_to_one_candidate_on_a_holdout(bank_df) -> No
     (lambda m: m["weights"].update({"lightgbm": 5.0}), "sum to 1"),
     (lambda m: m.update(weights={"../../x": 1.0}, families={"../../x": "lightgbm"}), "not a member name"),
     (lambda m: m["families"].update({next(iter(m["weights"])): "network"}), "members are"),
+    (lambda m: m["params"].update(stacker="ridge"), "parameters stacker are unknown to this release"),
 ])
 def test_a_tampered_sidecar_is_refused_in_one_line(auto_model, tmp_path, change, message) -> None:  # noqa: ANN001
     est_dir = tmp_path / "estimator"
@@ -98,3 +134,5 @@ def test_time_limit_belongs_to_auto_only(bank_csv, tmp_path, capsys) -> None:  #
     code, _, err = run_cli(["train", str(bank_csv), "--model", "lightgbm", "--time-limit", "5",
                             "--out", str(tmp_path / "m")], capsys)
     assert code == 2 and "--time-limit: applies to --model auto" in err and "Traceback" not in err
+    code, _, err = run_cli(["train", str(bank_csv), "--model", "forest", "--bagged", "--out", str(tmp_path / "m")], capsys)
+    assert code == 2 and "--refit-full/--bagged: applies to --model auto" in err and "Traceback" not in err

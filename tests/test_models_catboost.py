@@ -56,6 +56,15 @@ def test_fast_path_replays_it_exactly(catboost_model, bank_df) -> None:  # noqa:
     np.testing.assert_allclose(p, m.score(bank_df.head(300)).probability, atol=1e-9)
 
 
+def test_a_few_rows_score_exactly_as_in_a_batch(catboost_model, bank_df) -> None:  # noqa: ANN001
+    m = Model.load(catboost_model[1])
+    x = m.features(m.validate(bank_df.head(300)).clean)
+    batch = m.estimator.predict_proba(x)[:, 1]  # through a DataFrame
+    one_by_one = [m.estimator.predict_proba(x[i:i + 1])[0, 1] for i in range(40)]  # through lists (serving)
+    np.testing.assert_array_equal(one_by_one, batch[:40])
+    np.testing.assert_array_equal(m.estimator.predict_proba(x[:16])[:, 1], batch[:16])
+
+
 def test_shap_values_add_up_to_the_log_odds(catboost_model, bank_df) -> None:  # noqa: ANN001
     m = Model.load(catboost_model[1])
     x = m.features(m.validate(bank_df.head(200)).clean)

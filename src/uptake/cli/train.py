@@ -51,6 +51,7 @@ def train(
     batch_size: Annotated[int | None, typer.Option(min=1, help="Override the preset's batch size.")] = None,
     learning_rate: LearningRate = None,
     time_limit: Annotated[float | None, typer.Option(min=0.001, help="--model auto: seconds the search over families may take (default 60: about a minute on the 5,000-row bank table, 2 cores).")] = None,
+    refit_full: Annotated[bool | None, typer.Option("--refit-full/--bagged", help="--model auto: serve one model per chosen candidate refit on all rows (default; fast scoring), or the bagged fold models the weights were chosen on.")] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden layer widths, e.g. 256,256,256.")] = None,
     dropout: Annotated[float | None, typer.Option(min=0.0, max=0.99, help="Dropout after each hidden layer.")] = None,
     imbalance: Annotated[str | None, typer.Option(help="none | class-weight | oversample | balanced-batches | smote.")] = None,
@@ -80,7 +81,7 @@ def train(
     config = TrainConfig(
         target=target, positive=positive, positive_name=positive_name, drop=tuple(drop or ()), kinds=parse_kinds(kind),
         model=model, preset=preset, hidden=hidden, dropout=dropout, learning_rate=learning_rate, batch_size=batch_size,
-        epochs=epochs, time_limit=time_limit, imbalance=imbalance, class_weight_formula=class_weight_formula,
+        epochs=epochs, time_limit=time_limit, refit_full=refit_full, imbalance=imbalance, class_weight_formula=class_weight_formula,
         initial_bias=initial_bias, threshold=threshold, min_recall=min_recall, min_precision=min_precision, contact_cost=contact_cost,
         accept_value=accept_value, calibrate=calibrate, seed=seed,
         checkpoint_dir=str(out.parent / f"{out.name}-checkpoints") if checkpoint_every_epoch else None,

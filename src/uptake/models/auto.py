@@ -23,6 +23,15 @@ a candidate that would not finish is not started, or, if its first folds show it
 slower than expected, dropped. The first candidate always runs, so a tiny limit gives
 one bagged LightGBM instead of a crash.
 
+With ``refit_full`` (the default), each chosen candidate is then trained once more
+on all the rows, for the mean number of rounds its fold models kept (AutoGluon's
+``refit_full``): one model per candidate instead of ``k`` per repeat, so a single
+customer is scored by three or four models rather than forty. The out-of-fold
+predictions that chose the weights, the threshold and the calibrator stay those of the
+bagged models, which is what makes them honest; the refit models' own quality is the
+test split's to measure. A candidate whose refit would overrun the limit keeps its
+fold models.
+
 Saved as ``auto.json`` (the leaderboard, with every candidate's out-of-fold PR-AUC,
 time and weight) plus one sub-directory per fold model of each chosen candidate, each
 in its family's own safe format. All members share one preprocessor (standardised
@@ -72,6 +81,10 @@ MAX_REPEATS = 5
 PRIOR_ROWS_CAP = {"forest": 20_000}
 #: Share of the limit the search may plan to use (the rest is selection and slack).
 PLANNED_SHARE = 0.9
+#: Share of the limit new candidates may plan to use when the chosen ones are refit afterwards; repeats
+#: of the bagging then stop short of PLANNED_SHARE by the refits' estimated cost, and the refits may use
+#: the whole limit.
+BAGGING_SHARE_WITH_REFIT = 0.8
 #: Families that may be members (not the combining families themselves).
 MEMBER_FAMILIES = ("lightgbm", "catboost", "forest")
 #: A member's name is a directory name under ``members/``: nothing that could climb out of it.
@@ -92,34 +105,39 @@ class AutoClassifier(Family):
         folds: ``k`` of the bagging; ``None`` chooses 8 below 20,000 rows (as AutoGluon's
             best quality), 5 below 100,000, else 3.
         imbalance: passed to every member (``none`` keeps probabilities calibrated).
+        refit_full: train each chosen candidate once more on all rows and serve that
+            instead of its fold models (fast scoring; see the module docstring).
         seed: fixes the folds and every member's randomness.
     """
 
     name = "auto"
     sidecar = "auto.json"
     format = "uptake-auto"
-    accepts: ClassVar[frozenset[str]] = frozenset({"time_limit"})
+    accepts: ClassVar[frozenset[str]] = frozenset({"time_limit", "refit_full"})
     label = "auto"
     imbalance_options = ("none", "class-weight")
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "time_limit": [Interval(Real, 0, None, closed="neither")],
         "folds": [Interval(Integral, 2, 20, closed="both"), None],
         "imbalance": [StrOptions({"none", "class-weight"})],
+        "refit_full": ["boolean"],
         "seed": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(self, time_limit: float = DEFAULT_TIME_LIMIT, folds: int | None = None, imbalance: str = "none",
-                 seed: int = 0) -> None:
+                 refit_full: bool = True, seed: int = 0) -> None:
         self.time_limit = time_limit
         self.folds = folds
         self.imbalance = imbalance
+        self.refit_full = refit_full
         self.seed = seed
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> AutoClassifier:
         limit = options.get("time_limit")
+        refit = options.get("refit_full")
         return cls(time_limit=DEFAULT_TIME_LIMIT if limit is None else float(limit), seed=options.get("seed", 0),
-                   imbalance=options.get("imbalance") or "none")
+                   imbalance=options.get("imbalance") or "none", refit_full=True if refit is None else bool(refit))
 
     def numeric_encoding(self) -> str:
         return "raw"
@@ -145,7 +163,9 @@ class AutoClassifier(Family):
         """Search, bag and weight within ``time_limit``; see the module docstring."""
         self.check_params()
         start = time.perf_counter()
-        deadline = start + PLANNED_SHARE * float(self.time_limit)
+        limit = float(self.time_limit)
+        end = start + (1.0 if self.refit_full else PLANNED_SHARE) * limit  # the refits may use the slack
+        deadline = start + (BAGGING_SHARE_WITH_REFIT if self.refit_full else PLANNED_SHARE) * limit
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y).astype(int).reshape(-1)
         if (X_val is None) != (y_val is None):
@@ -193,13 +213,15 @@ class AutoClassifier(Family):
                                    + "; ".join(f"{e['name']}: {e['status']}" for e in board) + ")")
         self.weights_ = greedy_weights(oof, y[scored])
         if k > 1:
-            self._repeat(board, fitted, oof, X, y, k, deadline, measured)
+            self._repeat(board, fitted, oof, X, y, k, start + PLANNED_SHARE * limit, measured)
         combined = sum(w * oof[n] for n, w in self.weights_.items())
         held_out = combined[n_train:] if k > 1 else combined  # holdout: the scored rows are the validation rows
         self.validation_oof_ = np.clip(held_out, 0.0, 1.0) if X_val is not None else None
         for entry in board:
             entry["weight"] = round(self.weights_.get(entry["name"], 0.0), 6)
         self.members_ = {n: fitted[n] for n in self.weights_}
+        if self.refit_full and k > 1:  # the holdout search's members never saw the validation rows: no time to refit
+            self._refit(board, X, y, k, end, measured)
         self.families_ = {e["name"]: e["family"] for e in board}
         self.leaderboard_ = board
         self.folds_ = k
@@ -220,9 +242,12 @@ class AutoClassifier(Family):
             added = False
             for name in sorted(self.weights_, key=lambda n: -self.weights_[n]):
                 entry = entries[name]
-                if time.perf_counter() + k * self._fold_cost(entry["family"], len(y), measured) > deadline:
+                reserve = sum(self._refit_cost(entries[n]["family"], len(y), k, measured) for n in self.weights_) \
+                    if self.refit_full else 0.0  # the refits are planned; more repeats are not
+                room = deadline - reserve
+                if time.perf_counter() + k * self._fold_cost(entry["family"], len(y), measured) > room:
                     continue
-                models, pred, seconds = self._bag(entry["family"], entry["params"], X, y, splits, deadline, False,
+                models, pred, seconds = self._bag(entry["family"], entry["params"], X, y, splits, room, False,
                                                   measured, seed_offset=1000 * r)
                 if models is None:
                     continue
@@ -236,6 +261,33 @@ class AutoClassifier(Family):
             if not added:
                 return
             self.weights_ = greedy_weights(oof, y)
+
+    def _refit(self, board: list[dict[str, Any]], X: np.ndarray, y: np.ndarray, k: int, end: float,  # noqa: N803
+               measured: Mapping[str, list[float]]) -> None:
+        """Replace each chosen candidate's fold models by one trained on all rows, heaviest weight first."""
+        entries = {e["name"]: e for e in board}
+        for name in sorted(self.weights_, key=lambda n: -self.weights_[n]):
+            entry, folds = entries[name], self.members_[name]
+            if time.perf_counter() + self._refit_cost(entry["family"], len(y), k, measured) > end:
+                entry["refit"] = "skipped: not enough time left (its fold models serve)"
+                continue
+            sizes = [m.refit_params() for m in folds]
+            params = {key: int(round(float(np.mean([size[key] for size in sizes])))) for key in sizes[0]}
+            t0 = time.perf_counter()
+            member = self._member(entry["family"], {**entry["params"], **params, "seed": int(self.seed)})
+            if getattr(self, "layout_", None) is not None:
+                member.set_layout(self.layout_)
+            try:
+                member.fit(X, y)
+            except UptakeInputError as exc:
+                entry["refit"] = f"failed: {one_line(exc)} (its fold models serve)"
+                continue
+            self.members_[name] = [member]
+            entry["refit"] = {"rows": len(y), "seconds": round(time.perf_counter() - t0, 3), **params}
+
+    @classmethod
+    def _refit_cost(cls, family: str, rows: int, k: int, measured: Mapping[str, list[float]]) -> float:
+        return cls._fold_cost(family, rows, measured) * k / (k - 1)  # all rows, not k-1 folds of them
 
     @staticmethod
     def _fold_cost(family: str, rows: int, measured: Mapping[str, list[float]]) -> float:
@@ -309,7 +361,7 @@ class AutoClassifier(Family):
     @classmethod
     def load_files(cls, directory: Path, meta: dict[str, Any]) -> AutoClassifier:
         """Load each fold model with its own family's loader (no pickle anywhere)."""
-        est = cls(**meta["params"])
+        est = cls(**{"refit_full": False, **meta["params"]})  # models saved before refitting existed were bagged
         est.weights_ = {str(n): float(w) for n, w in meta["weights"].items()}
         est.families_ = {str(n): str(f) for n, f in meta["families"].items()}
         est.folds_, est.leaderboard_ = int(meta["folds"]), list(meta["leaderboard"])

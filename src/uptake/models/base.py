@@ -12,7 +12,8 @@ A family is a scikit-learn classifier over preprocessed float32 arrays that:
   and loads without running code from the files;
 * says what it needs and offers through plain methods with defaults
   (``numeric_encoding``, ``training_history``, ``imbalance_info``,
-  ``held_out_validation``, ``numpy_forward``, ``contributions``) instead of being probed with ``getattr``.
+  ``held_out_validation``, ``numpy_forward``, ``contributions``, ``refit_params``)
+  instead of being probed with ``getattr``.
 
 Adding a family: one module with a ``Family`` subclass and one line in
 ``uptake.models.FAMILIES`` (docs/architecture.md walks through it).
@@ -35,7 +36,7 @@ from uptake.io.jsonable import dumps
 
 #: Training options that only some families honour; a family refuses the ones it ignores.
 FAMILY_OPTIONS = ("hidden", "dropout", "learning_rate", "batch_size", "epochs", "class_weight_formula", "initial_bias",
-                  "time_limit")
+                  "time_limit", "refit_full")
 
 
 class Unsupported(Exception):
@@ -89,8 +90,9 @@ class Family(ClassifierMixin, BaseEstimator):
         """An option this family ignores would be silently dropped; say so instead."""
         for name in FAMILY_OPTIONS:
             if name not in cls.accepts and options.get(name) is not None:
-                users = "--model auto" if name == "time_limit" else "networks"
-                raise UptakeInputError(f"--{name.replace('_', '-')}: applies to {users}, not to --model {cls.name}")
+                users = "--model auto" if name in ("time_limit", "refit_full") else "networks"
+                flag = "--refit-full/--bagged" if name == "refit_full" else f"--{name.replace('_', '-')}"
+                raise UptakeInputError(f"{flag}: applies to {users}, not to --model {cls.name}")
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> Family:
@@ -174,6 +176,14 @@ class Family(ClassifierMixin, BaseEstimator):
         """Preprocessed rows -> positive-class probability in plain numpy, for the serving fast path."""
         raise Unsupported(f"{self.name} has no numpy forward pass")
 
+    def refit_params(self) -> dict[str, Any]:
+        """Parameters that train a model this size again without validation rows (``auto``'s refit on all rows).
+
+        Families that stop early return the rounds they kept (LightGBM ``n_estimators``,
+        CatBoost ``iterations``); the others need nothing.
+        """
+        return {}
+
     def contributions(self, X: np.ndarray) -> np.ndarray | None:  # noqa: N803
         """Exact per-input contributions to the log-odds (rows x inputs + bias), where the library offers them."""
         return None
@@ -194,6 +204,11 @@ class Family(ClassifierMixin, BaseEstimator):
     def load(cls, directory: str | Path) -> Family:
         directory = Path(directory)
         meta = read_sidecar(directory, cls)
+        params = meta.get("params")
+        unknown = sorted(set(params) - set(cls._get_param_names())) if isinstance(params, dict) else []
+        if unknown:
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': parameters {', '.join(unknown)} are unknown "
+                                   "to this release of uptake: was the model saved by a newer one?")
         try:
             return cls.load_files(directory, meta)
         except UptakeInputError:

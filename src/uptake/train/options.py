@@ -31,6 +31,7 @@ class TrainConfig:
     batch_size: int | None = None
     epochs: int | None = None
     time_limit: float | None = None
+    refit_full: bool | None = None
     imbalance: str | None = None
     class_weight_formula: str | None = None
     initial_bias: bool | None = None
