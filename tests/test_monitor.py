@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from uptake.audit.writer import AuditLog, Entry
-from uptake.drift.compare import band, psi
+from uptake.drift.compare import band, binned_ks, chi_square, psi
 from uptake.drift.profile import PROFILE
 from uptake.pipeline import Model
 from uptake.synth import make_loan, shifted
@@ -46,6 +46,26 @@ def test_the_reference_is_counts_only(model_dir: Path) -> None:
     assert sum(income["counts"]) + income["missing"] == 3200 and len(income["counts"]) == len(income["edges"]) + 1
     assert profile["columns"]["Education"]["categories"] == ["1", "2", "3"]
     assert "profile.json" in Model.load(model_dir).card.parts  # checksummed like every part
+
+
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1, max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_the_tests_match_scipy_stats(pairs: list[tuple[int, int]]) -> None:
+    from scipy import stats  # the reference implementation the lighter scipy.special formulas must agree with
+
+    e, a = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    d, p_ks = binned_ks(e, a)
+    if e.sum() and a.sum():
+        n, m = e.sum(), a.sum()
+        assert p_ks == pytest.approx(stats.kstwobign.sf(d * np.sqrt(n * m / (n + m))), rel=1e-9, abs=1e-300)
+    chi2, p_chi = chi_square(e, a)
+    table = np.vstack([e, a])[:, (e + a) > 0]
+    if table.shape[1] >= 2 and e.sum() and a.sum():
+        ref_chi2, ref_p, _, _ = stats.chi2_contingency(table, correction=False)
+        assert chi2 == pytest.approx(ref_chi2, rel=1e-9, abs=1e-9)
+        assert p_chi == pytest.approx(ref_p, rel=1e-9, abs=1e-300)
+    else:
+        assert (chi2, p_chi) == (0.0, 1.0)
 
 
 @given(st.lists(st.integers(0, 1000), min_size=2, max_size=12))

@@ -29,7 +29,7 @@ def fairness(
 ) -> None:
     """Per group: share called (selection rate), recall among acceptors (equal opportunity), precision, and each
     as a ratio to the best-treated group; groups below four-fifths (0.8) are flagged."""
-    from uptake.audit.read import parse_since  # imported when the command runs: `uptake --help` stays instant
+    from uptake.audit.window import parse_since  # imported when the command runs: `uptake --help` stays instant
     from uptake.pipeline import Model
 
     if not group:

@@ -34,10 +34,9 @@ def monitor(
     group: Annotated[list[str] | None, typer.Option(help="With --outcomes: also fairness of the logged decisions by this column (Family, or Age:25,35,45; repeatable), as `uptake fairness --db`.")] = None,
 ) -> None:
     """Drift of every input column and of the score against the training reference (PSI bands, KS / chi-square)."""
-    from uptake.audit.read import parse_since  # imported when the command runs: `uptake --help` stays instant
+    from uptake.audit.window import parse_since  # imported when the command runs: `uptake --help` stays instant
     from uptake.drift.compare import BANDS
     from uptake.io.outputs import check_output
-    from uptake.monitor.page import write_page
     from uptake.monitor.run import monitor as run_monitor
 
     if fail_on is not None and fail_on not in ("watch", "act"):
@@ -68,6 +67,8 @@ def monitor(
         report["fairness"] = [fairness_log(str(db), loaded, g, since=parse_since(since), until=parse_since(until))
                               for g in group]
     if html is not None:
+        from uptake.monitor.page import write_page  # matplotlib: only with --html
+
         write_page(html, report, result.reference, result.now, str(model), positive)
     if as_json:
         typer.echo(json.dumps(report, allow_nan=False, default=float))

@@ -6,6 +6,11 @@ see, so they are counted, not refused); cells of the wrong type are counted as
 refused rows per column. The score is the model's probability: taken from a
 ``probability`` column when the file is uptake's own scored output or the audit log,
 otherwise computed by the model on the rows it would accept.
+
+Only the model card (its schema) and the reference profile are read up front; the
+preprocessor and estimator are loaded the first time a chunk has rows to score, so
+monitoring scored output or the audit log never imports scikit-learn or the model's
+library (a second or two of start-up on a run that takes ten).
 """
 
 from __future__ import annotations
@@ -15,22 +20,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from uptake.artifact import resolve
-from uptake.audit.db import shown
-from uptake.audit.read import FIXED, iter_log
+from uptake.artifact import ModelCard, read_card, resolve, verify_parts
 from uptake.drift.compare import compare_profiles
 from uptake.drift.profile import PROFILE, Counter, build_reference, check_profile
 from uptake.errors import UptakeInputError
 from uptake.io.chunks import DEFAULT_CHUNK_ROWS, iter_chunks
 from uptake.io.jsonable import read_json
 from uptake.io.tables import read_table
-from uptake.pipeline import Model
 from uptake.schema.kinds.base import LEARNING
+
+if TYPE_CHECKING:
+    from uptake.pipeline import Model
 
 #: The column of uptake's scored output (and the audit log) that holds the model's score.
 SCORE_COLUMN = "probability"
@@ -54,15 +59,23 @@ class Monitored:
                 "score_from": self.score_from, "seconds": self.seconds, **self.drift}
 
 
-def reference_of(model: Model, reference_file: Path | None) -> dict[str, Any]:
+def _load(model_dir: Path) -> Model:
+    from uptake.pipeline import Model  # scikit-learn, skops and the model's library: only when rows need scoring
+
+    return Model.load(model_dir)
+
+
+def reference_of(model: Model | Path, reference_file: Path | None) -> dict[str, Any]:
     """The model's saved profile, or one built once from the training file of an older model."""
-    saved = resolve(model.path) / PROFILE
+    path = Path(model) if isinstance(model, (str, Path)) else model.path
+    saved = resolve(path) / PROFILE
     if reference_file is None:
         if not saved.is_file():
-            raise UptakeInputError(f"file '{model.path / PROFILE}': this model was saved without a reference profile "
+            raise UptakeInputError(f"file '{path / PROFILE}': this model was saved without a reference profile "
                                    "(before monitoring existed, or trained by train-stream); pass its training file "
                                    "with --reference FILE")
-        return check_profile(read_json(saved), model.path / PROFILE)
+        return check_profile(read_json(saved), path / PROFILE)
+    model = _load(path) if isinstance(model, (str, Path)) else model
     df = read_table(reference_file)
     clean, errors = model.schema.validate(df, source=reference_file, policy=LEARNING)
     if errors:  # cells of the wrong type: those rows cannot describe what the model learnt from
@@ -74,8 +87,8 @@ def reference_of(model: Model, reference_file: Path | None) -> dict[str, Any]:
 
 
 class _Run:
-    def __init__(self, model: Model, reference: dict[str, Any]) -> None:
-        self.model = model
+    def __init__(self, model_dir: Path, card: ModelCard, reference: dict[str, Any]) -> None:
+        self.model_dir, self.schema, self._model = model_dir, card.schema, None
         self.counter = Counter(reference)
         self.refused: dict[str, int] = {}
         self.rows = 0
@@ -83,7 +96,7 @@ class _Run:
 
     def add(self, df: pd.DataFrame, row_offset: int) -> None:
         self.rows += len(df)
-        clean, errors = self.model.schema.validate(df, row_offset=row_offset, policy=LEARNING)
+        clean, errors = self.schema.validate(df, row_offset=row_offset, policy=LEARNING)
         if errors:
             for e in errors:
                 self.refused[e.column] = self.refused.get(e.column, 0) + 1
@@ -95,8 +108,9 @@ class _Run:
             self.score_from = SCORE_COLUMN
             scores = pd.to_numeric(df[SCORE_COLUMN], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         else:  # the rows the model's own policy accepts, as predict would score them
-            accepted = self.model.validate(df, row_offset=row_offset, skip_invalid=True).clean
-            scores = self.model.proba(accepted) if len(accepted) else np.zeros(0)
+            self._model = self._model or _load(self.model_dir)
+            accepted = self._model.validate(df, row_offset=row_offset, skip_invalid=True).clean
+            scores = self._model.proba(accepted) if len(accepted) else np.zeros(0)
         self.counter.add(clean, scores[np.isfinite(scores)])
 
 
@@ -107,6 +121,8 @@ def _file_frames(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, in
 
 def _log_frames(url: str, since: datetime | None, until: datetime | None,
                 version: str | None) -> Iterator[tuple[pd.DataFrame, int]]:
+    from uptake.audit.read import FIXED, iter_log  # SQLAlchemy: only with --db
+
     start = 1
     for frame in iter_log(url, since, until):
         if version is not None:
@@ -125,8 +141,11 @@ def monitor(model_dir: str | Path, data: str | Path | None = None, *, db: str | 
     if (data is None) == (db is None):
         raise UptakeInputError("monitor: give a DATA file or --db URL (one of them)")
     started = time.perf_counter()
-    model = Model.load(model_dir)
-    run = _Run(model, reference_of(model, Path(reference) if reference else None))
+    model_dir = Path(model_dir)
+    version = resolve(model_dir)
+    card = read_card(version, model_dir)
+    verify_parts(version, card, model_dir)  # the profile and the parts are the ones the card was saved with
+    run = _Run(model_dir, card, reference_of(model_dir, Path(reference) if reference else None))
     frames = _file_frames(Path(data), chunk_rows) if data is not None else _log_frames(str(db), since, until,
                                                                                         model_version)
     for df, offset in frames:
@@ -143,10 +162,11 @@ def realised_report(model_dir: str | Path, url: str, since: datetime | None = No
                     model_version: str | None = None, contact_cost: float | None = None,
                     accept_value: float | None = None) -> dict[str, Any]:
     """``monitor --outcomes``: realised figures per version and week; the given model's card is the promise."""
-    from uptake.decide.money import check_amount  # sklearn's metrics behind realised: only with --outcomes
+    from uptake.audit.db import shown  # SQLAlchemy and sklearn's metrics behind realised: only with --outcomes
+    from uptake.decide.money import check_amount
     from uptake.monitor.realised import joined, realised
 
-    model = Model.load(model_dir)
+    model = _load(Path(model_dir))
     rule = model.card.threshold_rule
     contact_cost = check_amount("--contact-cost", contact_cost if contact_cost is not None else rule.contact_cost)
     accept_value = check_amount("--accept-value", accept_value if accept_value is not None else rule.accept_value)
