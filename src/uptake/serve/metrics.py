@@ -107,9 +107,13 @@ class Metrics:
         self.registry.register(self.scores)
         self.registry.register(AuditCollector(audit))
         self._children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        self._scored: dict[tuple[str, str], Any] = {}
 
     def scored(self, model: str, source: str, p: np.ndarray) -> None:
-        self.predictions.labels(model, source, self.worker).inc(len(p))
+        child = self._scored.get((model, source))
+        if child is None:  # as in observe(): one labels() lookup per label set, not per request
+            child = self._scored[(model, source)] = self.predictions.labels(model, source, self.worker)
+        child.inc(len(p))
         self.scores.add(model, p)
 
     def observe(self, endpoint: str, method: str, status: int, model: str, seconds: float) -> None:
