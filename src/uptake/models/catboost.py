@@ -147,7 +147,9 @@ class CatBoostClassifier(Family):
         X = self.checked(X)
         if len(X) == 0:
             return np.zeros((0, 2))
-        p = np.asarray(self.model_.predict(self._pool(X), prediction_type="Probability")[:, 1], dtype=np.float64)
+        threads = {"thread_count": 1} if len(X) <= FEW_ROWS else {}  # a few rows: no thread pool to wake
+        p = np.asarray(self.model_.predict(self._pool(X), prediction_type="Probability", **threads)[:, 1],
+                       dtype=np.float64)
         return np.column_stack([1.0 - p, p])
 
     def numpy_forward(self) -> Any:
