@@ -9,7 +9,7 @@ wall time, how many candidates ran, and the test PR-AUC. Each limit is trained t
 ``--bagged`` (the fold models the weights were chosen on), and each model is timed
 scoring one customer through the serving fast path (``Model.compile_fast`` then
 ``score_rows``, p50 of 500 calls after warm-up; target 3 ms) and a 100,000-row
-synthetic file in process (``Model.score``; target 50,000 rows/s).
+synthetic file in process (``Model.score``, best of three; target 50,000 rows/s).
 
     python bench/auto_time.py [--limits 5,15,30,60,120] [--modes refit-full,bagged]
 
@@ -50,11 +50,13 @@ def scoring_speed(model_dir: Path, data: Path) -> dict[str, float]:
         m.score_rows([rows[i % len(rows)]])
         times.append(time.perf_counter() - t0)
     big = make_loan(100_000, seed=1)
-    t0 = time.perf_counter()
-    m.score(big)
+    seconds = []
+    for _ in range(3):  # best of three: one pass is at the mercy of whatever else the 2 cores are doing
+        t0 = time.perf_counter()
+        m.score(big)
+        seconds.append(time.perf_counter() - t0)
     return {"fast_path": fast, "single_p50_ms": float(np.median(times) * 1000),
-            "single_p99_ms": float(np.quantile(times, 0.99) * 1000),
-            "file_rows_per_s": 100_000 / (time.perf_counter() - t0)}
+            "single_p99_ms": float(np.quantile(times, 0.99) * 1000), "file_rows_per_s": 100_000 / min(seconds)}
 
 
 def main() -> None:
