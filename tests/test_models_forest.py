@@ -84,6 +84,8 @@ def test_one_customer_walks_all_trees_together_with_the_same_scores(kind) -> Non
         assert one[0] == tree_by_tree / len(est.model_.estimators_)
         np.testing.assert_allclose(one, est.model_.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
     assert est.flat_ is not None
+    four = est.predict_proba(X[:4])[:, 1]  # a few rows walk together; the walk ends when the last one lands
+    np.testing.assert_array_equal(four, [est.predict_proba(X[i:i + 1])[0, 1] for i in range(4)])
     est.fit(X, 1 - y)  # a refit must not keep the old trees' flat copy
     assert est.predict_proba(X[:1])[0, 1] == pytest.approx(est.model_.predict_proba(X[:1].astype(np.float32))[0, 1])
     with_nan = X[:1].copy()

@@ -3,8 +3,8 @@
 scikit-learn scores a forest tree by tree (with joblib's overhead per tree); for one
 customer that is ~20 us per tree, most of it Python. Here all trees' nodes are laid
 end to end in flat arrays and the row walks every tree together, one level per
-numpy step, leaves pointing to themselves so every walk lasts the deepest tree's
-depth. The comparison is scikit-learn's (``x <= threshold``, float32 inputs against
+numpy step, leaves pointing to themselves; the walk stops once no row's node moves
+(usually well before the deepest tree's depth). The comparison is scikit-learn's (``x <= threshold``, float32 inputs against
 float64 thresholds) and the per-tree probabilities are summed in the same order, so
 the scores are bit-identical to ``tree_.predict``'s.
 """
@@ -35,9 +35,11 @@ class FlatTrees:
             prob.append(v[:, 1] / v.sum(axis=1))
             roots.append(offset)
             offset += n
-        index = np.int32 if offset < 2**31 else np.int64  # ~28 bytes a node with int32
-        self.left = np.concatenate(left).astype(index)
-        self.right = np.concatenate(right).astype(index)
+        index = np.int32 if 2 * offset < 2**31 else np.int64  # ~28 bytes a node with int32 (2i + 1 must fit)
+        # node i's children at 2i (x <= threshold) and 2i + 1: one gather a level instead of a where over two
+        self.children = np.empty(2 * offset, dtype=index)
+        self.children[0::2] = np.concatenate(left)
+        self.children[1::2] = np.concatenate(right)
         self.feature = np.concatenate(feature).astype(index)
         self.threshold = np.concatenate(threshold).astype(np.float64)
         self.prob = np.concatenate(prob).astype(np.float64)
@@ -49,8 +51,10 @@ class FlatTrees:
         rows = np.arange(len(X))[:, None]
         node = np.broadcast_to(self.roots, (len(X), len(self.roots))).copy()
         for _ in range(self.depth):
-            go_left = X[rows, self.feature[node]] <= self.threshold[node]
-            node = np.where(go_left, self.left[node], self.right[node])
+            step = self.children[2 * node + (X[rows, self.feature[node]] > self.threshold[node])]
+            if np.array_equal(step, node):  # every walk has reached its leaf
+                break
+            node = step
         # cumsum adds tree after tree, as a loop over the trees does: the same float64 sum, bit for bit
         return np.cumsum(self.prob[node], axis=1)[:, -1] / len(self.roots)
 
