@@ -157,7 +157,10 @@ class AutoClassifier(Family):
             options.setdefault("seed", int(self.seed))
         if "imbalance" in defaults:
             options.setdefault("imbalance", self.imbalance)
-        return cls(**options)
+        member = cls(**options)
+        if getattr(self, "layout_", None) is not None:
+            member.set_layout(self.layout_)
+        return member
 
     def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> AutoClassifier:  # noqa: N803
         """Search, bag and weight within ``time_limit``; see the module docstring."""
@@ -275,8 +278,6 @@ class AutoClassifier(Family):
             params = {key: int(round(float(np.mean([size[key] for size in sizes])))) for key in sizes[0]}
             t0 = time.perf_counter()
             member = self._member(entry["family"], {**entry["params"], **params, "seed": int(self.seed)})
-            if getattr(self, "layout_", None) is not None:
-                member.set_layout(self.layout_)
             try:
                 member.fit(X, y)
             except UptakeInputError as exc:
@@ -311,8 +312,6 @@ class AutoClassifier(Family):
                     return None, pred, time.perf_counter() - began
             t0 = time.perf_counter()
             member = self._member(fam, {**params, "seed": int(self.seed) + seed_offset + j})  # each its own draw
-            if getattr(self, "layout_", None) is not None:
-                member.set_layout(self.layout_)
             member.fit(X[tr], y[tr], X_val=X[ho], y_val=y[ho])  # early stopping on the held-out fold
             pred[ho] = member.predict_proba(X[ho])[:, 1]
             models.append(member)

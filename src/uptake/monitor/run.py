@@ -59,23 +59,26 @@ class Monitored:
                 "score_from": self.score_from, "seconds": self.seconds, **self.drift}
 
 
-def _load(model_dir: Path) -> Model:
+def _load(model_dir: Path, version: Path | None = None) -> Model:
+    """The whole model, loaded when rows need scoring; the version whose card was read, or a one-line error."""
     from uptake.pipeline import Model  # scikit-learn, skops and the model's library: only when rows need scoring
 
-    return Model.load(model_dir)
+    model = Model.load(model_dir)
+    if version is not None and model.version_dir != version:
+        raise UptakeInputError(f"file '{model_dir}': the model was replaced while monitoring ran; run it again")
+    return model
 
 
-def reference_of(model: Model | Path, reference_file: Path | None) -> dict[str, Any]:
+def reference_of(path: Path, reference_file: Path | None, version: Path | None = None) -> dict[str, Any]:
     """The model's saved profile, or one built once from the training file of an older model."""
-    path = Path(model) if isinstance(model, (str, Path)) else model.path
-    saved = resolve(path) / PROFILE
+    saved = (version or resolve(path)) / PROFILE
     if reference_file is None:
         if not saved.is_file():
             raise UptakeInputError(f"file '{path / PROFILE}': this model was saved without a reference profile "
                                    "(before monitoring existed, or trained by train-stream); pass its training file "
                                    "with --reference FILE")
         return check_profile(read_json(saved), path / PROFILE)
-    model = _load(path) if isinstance(model, (str, Path)) else model
+    model = _load(path, version)
     df = read_table(reference_file)
     clean, errors = model.schema.validate(df, source=reference_file, policy=LEARNING)
     if errors:  # cells of the wrong type: those rows cannot describe what the model learnt from
@@ -87,8 +90,8 @@ def reference_of(model: Model | Path, reference_file: Path | None) -> dict[str, 
 
 
 class _Run:
-    def __init__(self, model_dir: Path, card: ModelCard, reference: dict[str, Any]) -> None:
-        self.model_dir, self.schema, self._model = model_dir, card.schema, None
+    def __init__(self, model_dir: Path, version: Path, card: ModelCard, reference: dict[str, Any]) -> None:
+        self.model_dir, self.version, self.schema, self._model = model_dir, version, card.schema, None
         self.counter = Counter(reference)
         self.refused: dict[str, int] = {}
         self.rows = 0
@@ -108,7 +111,7 @@ class _Run:
             self.score_from = SCORE_COLUMN
             scores = pd.to_numeric(df[SCORE_COLUMN], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         else:  # the rows the model's own policy accepts, as predict would score them
-            self._model = self._model or _load(self.model_dir)
+            self._model = self._model or _load(self.model_dir, self.version)
             accepted = self._model.validate(df, row_offset=row_offset, skip_invalid=True).clean
             scores = self._model.proba(accepted) if len(accepted) else np.zeros(0)
         self.counter.add(clean, scores[np.isfinite(scores)])
@@ -145,7 +148,7 @@ def monitor(model_dir: str | Path, data: str | Path | None = None, *, db: str | 
     version = resolve(model_dir)
     card = read_card(version, model_dir)
     verify_parts(version, card, model_dir)  # the profile and the parts are the ones the card was saved with
-    run = _Run(model_dir, card, reference_of(model_dir, Path(reference) if reference else None))
+    run = _Run(model_dir, version, card, reference_of(model_dir, Path(reference) if reference else None, version))
     frames = _file_frames(Path(data), chunk_rows) if data is not None else _log_frames(str(db), since, until,
                                                                                         model_version)
     for df, offset in frames:
