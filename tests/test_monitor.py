@@ -14,9 +14,12 @@ from cli_helpers import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from uptake.artifact import resolve
 from uptake.audit.writer import AuditLog, Entry
 from uptake.drift.compare import band, binned_ks, chi_square, psi
 from uptake.drift.profile import PROFILE
+from uptake.errors import UptakeInputError
+from uptake.monitor.run import _load
 from uptake.pipeline import Model
 from uptake.synth import make_loan, shifted
 from uptake.train import TrainConfig, save, train
@@ -169,3 +172,14 @@ def test_bad_options_are_one_line(model_dir: Path, tmp_path: Path, capsys, args,
     make_loan(100, seed=1).to_csv(data, index=False)
     code, _, err = _monitor([str(model_dir), str(data), *args], capsys)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_model_replaced_while_monitoring_is_not_scored_silently(tmp_path: Path) -> None:
+    df = make_loan(600, seed=3)
+    path = save(train(df, TrainConfig(model="logreg", seed=0)), tmp_path / "m")
+    first = resolve(path)
+    assert _load(path, first).version_dir == first
+    save(train(df, TrainConfig(model="logreg", seed=1)), path)  # another training replaces it under the run
+    assert resolve(path) != first
+    with pytest.raises(UptakeInputError, match="replaced while monitoring ran"):
+        _load(path, first)
