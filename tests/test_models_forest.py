@@ -91,3 +91,47 @@ def test_one_customer_walks_all_trees_together_with_the_same_scores(kind) -> Non
     with_nan = X[:1].copy()
     with_nan[0, 2] = np.nan  # missing values: scikit-learn's own walk, which knows where they go
     assert np.isfinite(est.predict_proba(with_nan)).all()
+
+
+def _rare(rows: int, rate: float, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 4))
+    score = X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.5, size=rows)
+    return X, (score > np.quantile(score, 1 - rate)).astype(int)
+
+
+def test_rare_events_grow_each_tree_on_every_positive_and_as_many_negatives(tmp_path: Path) -> None:
+    X, y = _rare(80_000, 0.004)
+    X, y, X_new, y_new = X[:60_000], y[:60_000], X[60_000:], y[60_000:]  # under 1% on more than 50,000 rows
+    est = ForestClassifier(n_estimators=100).fit(X, y)
+    positives = int(y.sum())
+    for tree in est.model_.estimators_:  # a bootstrap of the balanced sample: 2 x positives rows in all
+        assert tree.tree_.weighted_n_node_samples[0] == 2 * positives
+    assert type(est.model_).__name__ == "RandomForestClassifier"
+    assert est.odds_factor_ == pytest.approx(positives / (len(y) - positives))
+    # on new rows the scores are probabilities again: their mean is near the base rate, not the balanced trees'
+    p = est.predict_proba(X_new)[:, 1]
+    assert 0.7 * y_new.mean() < p.mean() < 1.4 * y_new.mean()
+    raw = est.model_.predict_proba(X_new.astype(np.float32))[:, 1]
+    assert raw.mean() > 5 * y_new.mean() and np.array_equal(np.argsort(p, kind="stable"), np.argsort(raw, kind="stable"))
+    np.testing.assert_allclose(est.predict_proba(X_new[:1])[:, 1], p[:1], rtol=0, atol=1e-12)  # the flat walk too
+    est.save(tmp_path / "est")
+    back = ForestClassifier.load(tmp_path / "est")
+    np.testing.assert_array_equal(back.predict_proba(X[:500]), est.predict_proba(X[:500]))
+    meta = json.loads((tmp_path / "est" / "forest.json").read_text())
+    meta["odds_factor"] = -1
+    (tmp_path / "est" / "forest.json").write_text(json.dumps(meta))
+    with pytest.raises(UptakeInputError, match="odds_factor"):
+        ForestClassifier.load(tmp_path / "est")
+
+
+def test_common_events_and_extra_trees_keep_the_uniform_sample() -> None:
+    X, y = _rare(60_000, 0.05)
+    assert ForestClassifier(n_estimators=3).fit(X, y).odds_factor_ == 1.0
+    X, y = _rare(60_000, 0.004)
+    extra = ForestClassifier(kind="extra-trees", n_estimators=3).fit(X, y)
+    assert extra.odds_factor_ == 1.0 and type(extra.model_).__name__ == "ExtraTreesClassifier"
+    bootstrap = ForestClassifier(n_estimators=3, sampling="bootstrap").fit(X, y)
+    assert bootstrap.odds_factor_ == 1.0 and bootstrap.model_.min_samples_leaf == 5
+    small = ForestClassifier(n_estimators=3, sampling="balanced").fit(X[:3000], y[:3000])  # asked for by name
+    assert small.odds_factor_ < 0.01

@@ -3,9 +3,15 @@
 Averaged deep trees make different mistakes from boosted ones, which is what a
 weighted ensemble needs (``--model auto`` uses both), and on a few thousand rows a
 plain forest ranks customers about as well as boosting. Defaults follow the data: on
-more than 20,000 rows each tree grows on a bootstrap sample of 20,000, and below a 1%
-base rate on more than 50,000 rows leaves hold at least 5 rows. Saved with skops, loaded
-against an exact allow-list (the forest, its trees and the tree structure; no pickle).
+more than 20,000 rows each tree grows on a bootstrap sample of 20,000. Below a 1% base
+rate on more than 50,000 rows (card fraud) a uniform sample would give each tree a few
+dozen positives, so a random forest grows each tree on every positive and as many
+negatives drawn at random (imbalanced-learn's balanced random forest; Chen, Liaw and
+Breiman, 2004); its scores are mapped back to the table's base rate (Dal Pozzolo et
+al., 2015: ``p = r*s / (r*s - s + 1)``, ``r`` the share of negatives a tree saw over
+the share of positives; on new rows their mean is the base rate again, tested). Saved
+with skops, loaded against an exact allow-list (the forest, its trees and the tree
+structure; no pickle).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 import skops.io as sio
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from imblearn.ensemble import BalancedRandomForestClassifier
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from uptake.errors import UptakeInputError
@@ -29,6 +36,10 @@ MODEL_FILE = "forest.skops"
 KINDS = {"random-forest": RandomForestClassifier, "extra-trees": ExtraTreesClassifier}
 #: Rows one tree is grown on at most (a bootstrap sample of bigger tables): the forest's cost stops growing.
 MAX_TREE_ROWS = 20_000
+#: The rare-event regime: a base rate below this on more than RARE_ROWS rows.
+RARE_RATE, RARE_ROWS = 0.01, 50_000
+#: What a fitted random forest carries over from imbalanced-learn's balanced one (the rest is its samplers).
+FITTED = ("estimator_", "estimators_", "classes_", "n_classes_", "n_outputs_", "n_features_in_")
 #: Up to this many rows, the trees are walked together (flat_trees: ~4x faster for one row, slower past ~8).
 FLAT_ROWS = 4
 #: The only type in a saved forest that skops does not trust by itself: the tree arrays' holder.
@@ -42,6 +53,9 @@ class ForestClassifier(Family):
         kind: ``random-forest`` (bootstrap rows, best split) or ``extra-trees`` (all rows, random splits).
         n_estimators, max_features, min_samples_leaf, criterion: scikit-learn's knobs.
         imbalance: ``none`` or ``class-weight`` (``class_weight="balanced_subsample"``).
+        sampling: what each random-forest tree grows on: ``bootstrap`` (rows drawn uniformly),
+            ``balanced`` (every positive and as many negatives) or ``auto`` (balanced in the rare-event
+            regime, else bootstrap). Extra trees always use all rows (or a uniform sample of big tables).
         seed, n_jobs: randomness and threads.
     """
 
@@ -57,19 +71,21 @@ class ForestClassifier(Family):
         "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
         "criterion": [StrOptions({"gini", "entropy"})],
         "imbalance": [StrOptions({"none", "class-weight"})],
+        "sampling": [StrOptions({"auto", "bootstrap", "balanced"})],
         "seed": [Interval(Integral, 0, None, closed="left")],
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(self, kind: str = "random-forest", n_estimators: int = 300, max_features: float | str = "sqrt",
-                 min_samples_leaf: int = 1, criterion: str = "gini", imbalance: str = "none", seed: int = 0,
-                 n_jobs: int = 2) -> None:
+                 min_samples_leaf: int = 1, criterion: str = "gini", imbalance: str = "none", sampling: str = "auto",
+                 seed: int = 0, n_jobs: int = 2) -> None:
         self.kind = kind
         self.n_estimators = n_estimators
         self.max_features = max_features
         self.min_samples_leaf = min_samples_leaf
         self.criterion = criterion
         self.imbalance = imbalance
+        self.sampling = sampling
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -82,20 +98,48 @@ class ForestClassifier(Family):
         self.check_params()
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y).astype(int).reshape(-1)
-        # at a base rate far below 1%, single-row leaves memorise the few positives
-        leaf = max(int(self.min_samples_leaf), 5 if y.mean() < 0.01 and len(y) > 50_000 else 1)
-        # each tree sees at most MAX_TREE_ROWS rows (a bootstrap sample), so a tree costs the same on
-        # 5,000 or 5,000,000 rows; below that, the usual full bootstrap (forest) or all rows (extra trees)
-        sample = min(1.0, MAX_TREE_ROWS / max(len(y), 1))
-        self.model_ = KINDS[self.kind](
-            n_estimators=int(self.n_estimators), max_features=self.max_features, min_samples_leaf=leaf,
-            criterion=self.criterion, class_weight="balanced_subsample" if self.imbalance == "class-weight" else None,
-            bootstrap=self.kind == "random-forest" or sample < 1.0, max_samples=sample if sample < 1.0 else None,
-            random_state=int(self.seed), n_jobs=int(self.n_jobs))
-        self.model_.fit(X, y)
+        rare = y.mean() < RARE_RATE and len(y) > RARE_ROWS
+        self.odds_factor_ = 1.0  # the table's odds over the odds the trees were grown on
+        if self.kind == "random-forest" and (self.sampling == "balanced" or (self.sampling == "auto" and rare)):
+            self._fit_balanced(X, y)
+        else:
+            # at a base rate far below 1%, single-row leaves memorise the few positives
+            leaf = max(int(self.min_samples_leaf), 5 if rare else 1)
+            # each tree sees at most MAX_TREE_ROWS rows (a bootstrap sample), so a tree costs the same on
+            # 5,000 or 5,000,000 rows; below that, the usual full bootstrap (forest) or all rows (extra trees)
+            sample = min(1.0, MAX_TREE_ROWS / max(len(y), 1))
+            self.model_ = KINDS[self.kind](
+                n_estimators=int(self.n_estimators), max_features=self.max_features, min_samples_leaf=leaf,
+                criterion=self.criterion, class_weight=self._class_weight(),
+                bootstrap=self.kind == "random-forest" or sample < 1.0, max_samples=sample if sample < 1.0 else None,
+                random_state=int(self.seed), n_jobs=int(self.n_jobs))
+            self.model_.fit(X, y)
         self.flat_ = None  # the flat copy of the trees is built from these trees on first use
         self.mark_fitted(X.shape[1])
         return self
+
+    def _class_weight(self) -> str | None:
+        return "balanced_subsample" if self.imbalance == "class-weight" else None
+
+    def _fit_balanced(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Each tree on every positive and as many negatives (at most MAX_TREE_ROWS rows), kept as a plain forest."""
+        positives = int(y.sum())
+        if positives == 0 or positives == len(y):
+            raise UptakeInputError("the training rows hold one class only: a balanced forest needs both")
+        pairs = 2 * min(positives, len(y) - positives)
+        balanced = BalancedRandomForestClassifier(
+            n_estimators=int(self.n_estimators), max_features=self.max_features,
+            min_samples_leaf=int(self.min_samples_leaf), criterion=self.criterion, class_weight=self._class_weight(),
+            sampling_strategy="auto", replacement=False, bootstrap=True,
+            max_samples=MAX_TREE_ROWS if pairs > MAX_TREE_ROWS else None,  # rows, of the balanced sample
+            random_state=int(self.seed), n_jobs=int(self.n_jobs))
+        balanced.fit(X, y)
+        # the same trees in scikit-learn's own forest: it predicts them alike and is what the allow-list trusts
+        self.model_ = RandomForestClassifier(n_estimators=int(self.n_estimators), random_state=int(self.seed))
+        for name in FITTED:
+            setattr(self.model_, name, getattr(balanced, name))
+        negatives = len(y) - positives  # each tree drew min(...) of each class: the odds it saw, over the table's
+        self.odds_factor_ = (min(positives, negatives) / negatives) / (min(positives, negatives) / positives)
 
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         X = self.checked(X).astype(np.float32)
@@ -111,6 +155,9 @@ class ForestClassifier(Family):
                 v = tree.tree_.predict(X)
                 p += v[:, 1] / v.sum(axis=1)
             p /= len(self.model_.estimators_)
+        r = float(getattr(self, "odds_factor_", 1.0))
+        if r != 1.0:  # the balanced trees' scores, mapped back to the table's base rate
+            p = r * p / (r * p - p + 1.0)
         return np.column_stack([1.0 - p, p])
 
     def _flat(self) -> FlatTrees:
@@ -127,7 +174,8 @@ class ForestClassifier(Family):
     # ---- persistence ---------------------------------------------------------------------------------
     def save_files(self, directory: Path) -> dict[str, Any]:
         sio.dump(self.model_, directory / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)  # ~7x smaller
-        return {"params": self.get_params(), "n_features_in": self.n_features_in_}
+        return {"params": self.get_params(), "n_features_in": self.n_features_in_,
+                "odds_factor": float(getattr(self, "odds_factor_", 1.0))}
 
     @classmethod
     def load_files(cls, directory: Path, meta: dict[str, Any]) -> ForestClassifier:
@@ -147,6 +195,10 @@ class ForestClassifier(Family):
         if type(model) is not expected:
             raise UptakeInputError(f"file '{path}': holds a {type(model).__name__}, not the {est.kind} its sidecar names")
         est.model_ = model
+        est.odds_factor_ = float(meta.get("odds_factor", 1.0))  # saved before balanced forests: 1
+        if not (np.isfinite(est.odds_factor_) and est.odds_factor_ > 0):
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': odds_factor {est.odds_factor_!r} is not a "
+                                   "positive number")
         est.mark_fitted(meta["n_features_in"])
         if int(model.n_features_in_) != est.n_features_in_:
             raise UptakeInputError(f"file '{path}': the trees use {model.n_features_in_} inputs but the sidecar says "
