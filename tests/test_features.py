@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from uptake.errors import UptakeInputError
-from uptake.features import CLIP, build_preprocessor, load_preprocessor, save_preprocessor, transform
+from uptake.features import CLIP, PiecewiseLinear, build_preprocessor, load_preprocessor, save_preprocessor, transform
 from uptake.train import TrainConfig, prepare, split_indices
 
 
@@ -81,9 +81,9 @@ def test_missing_numbers_get_training_median(prepared, fitted) -> None:
     assert transform(pre, rows)[0, 2] == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize("encoding", ["standard", "ple"])
+@pytest.mark.parametrize("encoding", ["standard", "ple", "ple-tree"])
 def test_skops_round_trip(tmp_path: Path, prepared, encoding: str) -> None:
-    pre = build_preprocessor(prepared.schema, encoding).fit(prepared.clean)
+    pre = build_preprocessor(prepared.schema, encoding).fit(prepared.clean, prepared.y)
     path = tmp_path / "pre.skops"
     save_preprocessor(pre, path)
     again = load_preprocessor(path)
@@ -116,3 +116,25 @@ def test_not_a_skops_file(tmp_path: Path) -> None:
     path.write_bytes(b"\x80\x04not a zip")
     with pytest.raises(UptakeInputError, match="not a readable preprocessor"):
         load_preprocessor(path)
+
+
+def test_tree_bins_put_an_edge_where_the_outcome_steps() -> None:
+    """Target-aware bins: the edges follow the target (a step at 100), quantile bins do not know it."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 200, size=(4000, 1))
+    y = (x[:, 0] > 100.0) & (rng.random(4000) < 0.8)
+    tree = PiecewiseLinear(bins="tree").fit(x, y)
+    assert np.abs(tree.edges_[0] - 100.0).min() < 1.0
+    assert tree.edges_[0][0] == x.min() and tree.edges_[0][-1] == x.max() and len(tree.edges_[0]) <= 17
+    encoded = tree.transform(x)
+    assert encoded.shape == (4000, len(tree.edges_[0])) and ((encoded[:, 1:] >= 0) & (encoded[:, 1:] <= 1)).all()
+    with pytest.raises(ValueError, match="learnt from the target"):
+        PiecewiseLinear(bins="tree").fit(x)
+    with pytest.raises(ValueError, match="bins must be"):
+        PiecewiseLinear(bins="deciles").fit(x, y)
+
+
+def test_encoders_saved_before_tree_bins_still_read_as_quantile_bins() -> None:
+    old = PiecewiseLinear().fit(np.arange(100.0).reshape(-1, 1))
+    del old.__dict__["bins"], old.__dict__["min_leaf"]  # what an earlier release's file restores
+    assert old.get_params()["bins"] == "quantile" and old.transform([[50.0]]).shape == (1, 17)

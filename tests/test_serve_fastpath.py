@@ -113,7 +113,9 @@ def test_default_preset_with_batch_norm_and_piecewise_linear_inputs(tmp_path, ba
     model = Model.load(save(trained, tmp_path / "default"))
     layers = {type(layer).__name__ for layer in model.estimator.models_[0].layers}
     assert {"BatchNormalization", "Activation"} <= layers
-    assert model.card.to_json()["numeric_encoding"] == "ple"
+    assert model.card.to_json()["numeric_encoding"] == "ple-tree"
+    ple = model.preprocessor.named_transformers_["numeric"].named_steps["ple"]
+    assert ple.bins == "tree"  # the edges come from the training rows' target
     fast = compile_fast(model)
     assert fast is not None
     got = fast_proba(model, fast, rows_of(bank_df, model))

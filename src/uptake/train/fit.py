@@ -93,7 +93,7 @@ def fit_split(prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, co
     estimator = make_estimator(config.options(), callbacks)
     clean, y = prepared.clean, prepared.y
     pre = build_preprocessor(prepared.schema, estimator.numeric_encoding(), estimator.categorical_encoding())
-    pre.fit(clean.iloc[idx_train])
+    pre.fit(clean.iloc[idx_train], y[idx_train])  # the target only for target-aware bins (ple-tree)
     estimator.set_layout(layout(pre, prepared.schema))
     x_val = transform(pre, clean.iloc[idx_val])
     estimator.fit(transform(pre, clean.iloc[idx_train]), y[idx_train], X_val=x_val, y_val=y[idx_val])

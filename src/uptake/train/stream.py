@@ -193,7 +193,7 @@ def train_stream(path: str | Path, config: TrainConfig, options: StreamOptions |
 
     estimator = make_estimator(config.options(), callbacks or ())
     pre = build_preprocessor(prepared.schema, estimator.numeric_encoding(), estimator.categorical_encoding())
-    pre.fit(prepared.clean)
+    pre.fit(prepared.clean, prepared.y)  # the target only for target-aware bins (ple-tree)
     estimator.set_layout(layout(pre, prepared.schema))
     features = FeatureReader(prepared.schema, pre, path)
 

@@ -138,7 +138,8 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
     # ----------------------------------------------------------- capabilities
 
     def numeric_encoding(self) -> str:
-        return self.resolved_config().numeric_encoding
+        """What this network was trained on once fitted (a loaded older model: its own), else what its preset asks."""
+        return (getattr(self, "config_", None) or self.resolved_config()).numeric_encoding
 
     def training_history(self) -> list[dict[str, list[float]]] | None:
         return getattr(self, "history_", None)

@@ -32,7 +32,8 @@ class NetworkConfig:
     keys are maximised, ``*loss``/``*cross_entropy`` keys minimised.
 
     ``numeric_encoding`` is what the preprocessor does to numeric columns
-    (``uptake.features``: ``"standard"`` or piecewise-linear ``"ple"``); it lives here
+    (``uptake.features``: ``"standard"``, or piecewise-linear on quantile bins ``"ple"`` or on
+    target-aware tree bins ``"ple-tree"``); it lives here
     because the best encoding depends on the network it feeds. ``batch_norm`` puts a
     BatchNormalization between each hidden Dense layer and its activation.
     """
@@ -102,7 +103,8 @@ PRESETS: dict[str, NetworkConfig] = {
         n_models=1,
     ),
     # Ours, tuned by 5x2 cross-validation (docs/networks.md): piecewise-linear numeric
-    # inputs let the MLP learn the step-like income effects trees find; batch norm
+    # inputs on bins a one-column tree puts where the outcome changes let the MLP learn
+    # the step-like income effects trees find; batch norm
     # and a small learning rate make training steadier; unweighted loss with the
     # base-rate bias keeps probabilities calibrated (the threshold is tuned
     # separately); PR-AUC is what ranking rare positives is judged by; a 5-seed
@@ -122,7 +124,7 @@ PRESETS: dict[str, NetworkConfig] = {
         monitor="val_pr_auc",
         patience=40,
         n_models=5,
-        numeric_encoding="ple",
+        numeric_encoding="ple-tree",
         batch_norm=True,
     ),
     # TabM (Gorishniy et al., ICLR 2025): one MLP holding k submodels that share their weights and
@@ -143,7 +145,7 @@ PRESETS: dict[str, NetworkConfig] = {
         monitor="val_pr_auc",
         patience=20,
         n_models=1,
-        numeric_encoding="ple",
+        numeric_encoding="ple-tree",
         architecture="tabm",
         k=16,
         weight_decay=3e-4,
