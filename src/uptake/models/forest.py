@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import skops.io as sio
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from imblearn.ensemble import BalancedRandomForestClassifier
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from uptake.errors import UptakeInputError
@@ -138,8 +138,8 @@ class ForestClassifier(Family):
         self.model_ = RandomForestClassifier(n_estimators=int(self.n_estimators), random_state=int(self.seed))
         for name in FITTED:
             setattr(self.model_, name, getattr(balanced, name))
-        negatives = len(y) - positives  # each tree drew min(...) of each class: the odds it saw, over the table's
-        self.odds_factor_ = (min(positives, negatives) / negatives) / (min(positives, negatives) / positives)
+        # the trees saw even odds; the table's odds are positives / negatives
+        self.odds_factor_ = positives / (len(y) - positives)
 
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         X = self.checked(X).astype(np.float32)
