@@ -422,8 +422,8 @@ def _cases() -> list[Case]:
              lambda w, f: ["predict", mismatched_parts(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
              2, "do not belong together"),
         # ---- signals and full disks ------------------------------------------------------------------------------------
-        Case("Ctrl-C during train", "signals",
-             lambda w, f: ["train", w.bank_csv, "--preset", "default", "--out", f / "m"],
+        Case("Ctrl-C during train", "signals",  # a table big enough that training outlasts the trigger
+             lambda w, f: ["train", big_csv(w, f, rows=60_000), "--preset", "default", "--out", f / "m"],
              130, "interrupted (Ctrl-C)", compose_checks(nothing_written("m"), no_files_left),
              signal_after=(signal.SIGINT, busy_for(8.0))),
         Case("SIGTERM during a ranked predict", "signals",

@@ -13,6 +13,7 @@ removed; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -36,6 +37,7 @@ from uptake.cli import fairness  # noqa: F401
 from uptake.cli import data  # noqa: F401
 from uptake.cli.common import app, err_console
 from uptake.errors import UptakeInputError
+from uptake.io.atomic import STOP_SIGNALS
 
 __all__ = ["app", "main"]
 
@@ -60,10 +62,19 @@ def _leave_after_signal(code: int) -> None:
     os._exit(code)
 
 
+def _quiet_shutdown() -> None:
+    """At interpreter exit the work is done and its outputs are in place: a stop signal then has
+    nothing left to stop, and would only print a traceback from a library's garbage-collection hook."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def main() -> None:
     """Console-script entry point; see the module docstring for what reaches the user."""
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _terminate)
+    atexit.unregister(_quiet_shutdown)  # once, however often main runs in one process (the tests)
+    atexit.register(_quiet_shutdown)
     try:
         code = app(standalone_mode=False)
     except UptakeInputError as exc:

@@ -12,9 +12,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+#: The signals a user stops a command with; their handlers raise (KeyboardInterrupt, the CLI's Terminated).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
 
 
 def current_umask() -> int:
@@ -30,6 +36,39 @@ def current_umask() -> int:
     return mask
 
 
+class HeldSignals:
+    """SIGINT and SIGTERM held back while a temporary is created and its clean-up armed.
+
+    A stop signal that lands between creating a temporary file and entering the
+    ``try`` that removes it would leave the file behind. Created at the top of that
+    ``try``'s setup, this records such signals instead of raising; ``release()``, called
+    inside the ``try`` once the names are known, restores the handlers and raises what
+    was held there, where the clean-up runs. Only the main thread handles signals, so
+    elsewhere it holds nothing.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                handler = signal.getsignal(signum)
+                if handler is not None:  # None: set outside Python, and it could not be put back
+                    self.previous[signum] = signal.signal(signum, self._hold)
+
+    def _hold(self, signum: int, _frame: Any) -> None:
+        self.pending.append(signum)
+
+    def release(self) -> None:
+        """Put the handlers back and deliver what arrived meanwhile (idempotent)."""
+        previous, self.previous = self.previous, {}
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        pending, self.pending = self.pending, []
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)
+
+
 def temp_file(path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -41,13 +80,18 @@ def temp_file(path: Path) -> Path:
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on any error it is removed."""
     path = Path(path)
-    tmp = temp_file(path)
+    held, tmp = HeldSignals(), None
     try:
+        tmp = temp_file(path)
+        held.release()  # a stop signal from here on finds the temporary file named
         yield tmp
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
+    finally:
+        held.release()
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -86,13 +130,18 @@ def replace_dir(tmp: Path, dest: Path) -> None:
 def atomic_dir(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary directory beside ``dest``; on success it replaces ``dest`` whole."""
     dest = Path(dest)
-    tmp = new_temp_dir(dest)
+    held, tmp = HeldSignals(), None
     try:
+        tmp = new_temp_dir(dest)
+        held.release()  # a stop signal from here on finds the temporary directory named
         yield tmp
         replace_dir(tmp, dest)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        held.release()
 
 
-__all__ = ["atomic_dir", "atomic_file", "current_umask", "new_temp_dir", "temp_file", "replace_dir", "write_bytes", "write_text"]
+__all__ = ["STOP_SIGNALS", "HeldSignals", "atomic_dir", "atomic_file", "current_umask", "new_temp_dir", "temp_file", "replace_dir", "write_bytes", "write_text"]
