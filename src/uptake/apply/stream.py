@@ -34,7 +34,7 @@ import numpy as np
 from uptake.apply.chunked import KEEP_ERRORS, add_counts, output_table, score_chunk
 from uptake.apply.ranks import DEFAULT_RUN_ROWS, ExactRanks, ProbabilityStore
 from uptake.decide.decision import decide
-from uptake.io.atomic import HeldSignals, new_temp_dir
+from uptake.io.atomic import new_temp_dir, temporary
 from uptake.io.chunks import DEFAULT_CHUNK_ROWS, count_rows, open_chunks
 from uptake.io.outputs import check_output
 from uptake.io.writer import AtomicWriter
@@ -134,21 +134,17 @@ class PassSummary:
 @contextlib.contextmanager
 def scored_output(out: Path, data: Path) -> Iterator[tuple[AtomicWriter, Path]]:
     """The output's writer and a scratch folder beside it: committed together, or nothing left behind."""
-    held, writer, scratch = HeldSignals(), None, None
-    try:
-        writer = AtomicWriter(out, inputs=(data,))
-        scratch = new_temp_dir(out, suffix=".scratch")
-        held.release()  # a stop signal from here on finds both named, and both are removed
-        yield writer, scratch
-        writer.commit()
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-        held.release()
+    with temporary(lambda: new_temp_dir(out, suffix=".scratch"), _remove_tree) as scratch:
+        try:
+            with temporary(lambda: AtomicWriter(out, inputs=(data,)), AtomicWriter.abort) as writer:
+                yield writer, scratch
+                writer.commit()
+        finally:
+            _remove_tree(scratch)
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def stream_predict(

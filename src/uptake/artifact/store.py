@@ -39,7 +39,7 @@ from typing import Any
 
 from uptake.artifact.card import FORMAT, ModelCard
 from uptake.errors import UptakeInputError
-from uptake.io.atomic import HeldSignals, current_umask, new_temp_dir
+from uptake.io.atomic import current_umask, new_temp_dir, temporary
 from uptake.io.jsonable import read_json, write_json
 
 METADATA = "metadata.json"
@@ -115,25 +115,20 @@ def save_model(out: str | os.PathLike[str], card: ModelCard, history: Any,
     out.parent.mkdir(parents=True, exist_ok=True)
     store = store_of(out)
     store.mkdir(exist_ok=True)
-    held, tmp = HeldSignals(), None
     try:
-        tmp = new_temp_dir(store / "version", suffix=".tmp")
-        held.release()  # a stop signal from here on finds the new version's folder named
-        write_parts(tmp)
-        write_json(tmp / HISTORY, history)
-        card = card.model_copy(update={"format": FORMAT, "parts": checksums(tmp)})
-        write_json(tmp / METADATA, card.to_json())
-        _fix_permissions(tmp)
-        final = store / f"{card.version}-{uuid.uuid4().hex[:8]}"
-        os.rename(tmp, final)
+        with temporary(lambda: new_temp_dir(store / "version", suffix=".tmp"),
+                       lambda tmp: shutil.rmtree(tmp, ignore_errors=True)) as tmp:
+            write_parts(tmp)
+            write_json(tmp / HISTORY, history)
+            card = card.model_copy(update={"format": FORMAT, "parts": checksums(tmp)})
+            write_json(tmp / METADATA, card.to_json())
+            _fix_permissions(tmp)
+            final = store / f"{card.version}-{uuid.uuid4().hex[:8]}"
+            os.rename(tmp, final)
     except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
         with contextlib.suppress(OSError):
             store.rmdir()  # only if this was its first version: nothing else is in it
         raise
-    finally:
-        held.release()
     with _locked(store):
         _publish(out, final)
         _clean(store, keep=final)

@@ -15,9 +15,11 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: The signals a user stops a command with; their handlers raise (KeyboardInterrupt, the CLI's Terminated).
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
@@ -69,6 +71,22 @@ class HeldSignals:
             signal.raise_signal(signum)
 
 
+@contextlib.contextmanager
+def temporary(create: Callable[[], T], remove: Callable[[T], object]) -> Iterator[T]:
+    """A temporary made with stop signals held until its removal is armed, and removed if the block fails."""
+    held, made = HeldSignals(), None
+    try:
+        made = create()
+        held.release()  # a stop signal from here on finds the temporary named, and it is removed
+        yield made
+    except BaseException:
+        if made is not None:
+            remove(made)
+        raise
+    finally:
+        held.release()
+
+
 def temp_file(path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -80,18 +98,9 @@ def temp_file(path: Path) -> Path:
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on any error it is removed."""
     path = Path(path)
-    held, tmp = HeldSignals(), None
-    try:
-        tmp = temp_file(path)
-        held.release()  # a stop signal from here on finds the temporary file named
+    with temporary(lambda: temp_file(path), lambda tmp: tmp.unlink(missing_ok=True)) as tmp:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        held.release()
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -130,18 +139,10 @@ def replace_dir(tmp: Path, dest: Path) -> None:
 def atomic_dir(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary directory beside ``dest``; on success it replaces ``dest`` whole."""
     dest = Path(dest)
-    held, tmp = HeldSignals(), None
-    try:
-        tmp = new_temp_dir(dest)
-        held.release()  # a stop signal from here on finds the temporary directory named
+    with temporary(lambda: new_temp_dir(dest), lambda tmp: shutil.rmtree(tmp, ignore_errors=True)) as tmp:
         yield tmp
         replace_dir(tmp, dest)
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        held.release()
 
 
-__all__ = ["STOP_SIGNALS", "HeldSignals", "atomic_dir", "atomic_file", "current_umask", "new_temp_dir", "temp_file", "replace_dir", "write_bytes", "write_text"]
+__all__ = ["STOP_SIGNALS", "HeldSignals", "atomic_dir", "atomic_file", "current_umask", "new_temp_dir", "temp_file", "replace_dir", "temporary", "write_bytes",
+           "write_text"]
