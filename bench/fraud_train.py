@@ -5,7 +5,7 @@ shape), then ``uptake train --preset tutorial`` with each imbalance strategy,
 ``uptake train-stream`` (negatives streamed from Parquet in balanced batches, never
 loaded whole), and each family with its own defaults (``model:lightgbm``,
 ``model:catboost``, ``model:forest``, ``model:auto``, ``preset:default``,
-``preset:tabm``): do the defaults hold at this base rate and size? Each run is a child process: wall time and peak RSS (psutil), and the
+``preset:tabm``; ``model:auto@900`` for auto with ``--time-limit 900``): do the defaults hold at this base rate and size? Each run is a child process: wall time and peak RSS (psutil), and the
 test-split metrics from the saved model's metadata (at uptake's max-F1 threshold, and
 recall/precision at the tutorial's 0.5), next to the tutorial's
 published figures -- a sanity check of the pipeline on synthetic data, not a claim
@@ -79,10 +79,12 @@ def main() -> None:
 
     results: dict[str, dict] = {}
     for strategy in [s.strip() for s in args.strategies.split(",") if s.strip()]:
-        model = args.scratch / f"model-{strategy.replace(':', '-')}"
+        model = args.scratch / f"model-{strategy.replace(':', '-').replace('@', '-')}"
         if strategy.startswith(("model:", "preset:")):
             what, _, name = strategy.partition(":")
-            cmd = [*UPTAKE, "train", str(csv), "--target", "Class", f"--{what}", name, "--out", str(model)]
+            name, _, limit = name.partition("@")  # model:auto@900: auto with --time-limit 900
+            cmd = [*UPTAKE, "train", str(csv), "--target", "Class", f"--{what}", name, "--out", str(model),
+                   *(["--time-limit", limit] if limit else [])]
         elif strategy == "stream":
             cmd = [*UPTAKE, "train-stream", str(parquet), "--target", "Class", "--preset", "tutorial", "--out", str(model)]
         else:

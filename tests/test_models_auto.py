@@ -116,7 +116,9 @@ def test_a_tiny_time_limit_degrades_to_one_candidate_on_a_holdout(bank_df) -> No
 @pytest.mark.parametrize("change, message", [
     (lambda m: m["weights"].update({"lightgbm": 5.0}), "sum to 1"),
     (lambda m: m.update(weights={"../../x": 1.0}, families={"../../x": "lightgbm"}), "not a member name"),
-    (lambda m: m["families"].update({next(iter(m["weights"])): "network"}), "members are"),
+    (lambda m: m["families"].update({next(iter(m["weights"])): "ensemble"}), "members are"),
+    (lambda m: m.update(weights={"network": 1.0}, families={"network": "network"}, member_folds={"network": 1}),
+     "coded-network.json' not found"),
     (lambda m: m["params"].update(stacker="ridge"), "parameters stacker are unknown to this release"),
 ])
 def test_a_tampered_sidecar_is_refused_in_one_line(auto_model, tmp_path, change, message) -> None:  # noqa: ANN001
@@ -127,6 +129,49 @@ def test_a_tampered_sidecar_is_refused_in_one_line(auto_model, tmp_path, change,
     (est_dir / "auto.json").write_text(json.dumps(meta))
     with pytest.raises(UptakeInputError, match=message):
         AutoClassifier.load(est_dir)
+
+
+def _coded_table(n: int = 2500) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """A number, a three-way category (as auto's codes), a flag and a noise column; the outcome needs the category."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, 3, n).astype(float), rng.integers(0, 2, n).astype(float),
+                         rng.normal(size=n)])
+    y = (((X[:, 0] > 0.8) & (X[:, 1] == 2)) | (rng.random(n) < 0.03)).astype(int)
+    return X, y, [("amount", "numeric"), ("segment", "categorical"), ("online", "binary"), ("noise", "numeric")]
+
+
+def test_a_network_member_learns_its_own_encoding_and_round_trips(tmp_path) -> None:  # noqa: ANN001
+    X, y, layout = _coded_table()
+    est = AutoClassifier(time_limit=60, folds=2, candidates=("network",), seed=0)
+    est.set_layout(layout)
+    est.fit(X[:2000], y[:2000], X_val=X[2000:], y_val=y[2000:])
+    assert [e["name"] for e in est.leaderboard_] == ["network"] and est.weights_ == {"network": 1.0}
+    entry = est.leaderboard_[0]
+    assert entry["status"] == "trained" and entry["oof_pr_auc"] > 0.5
+    assert isinstance(entry["refit"], dict) and 1 <= entry["refit"]["epochs"] <= 300  # the folds' kept epochs
+    member = est.members_["network"][0]
+    # one-hot of the category's three codes beside the number's bins and the flag: the category is not a number
+    assert member.codes_ == [1] and member.categories_ == [[0.0, 1.0, 2.0]] and member.flags_ == [2]
+    est.save(tmp_path / "est")
+    loaded = AutoClassifier.load(tmp_path / "est")
+    p = est.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(loaded.predict_proba(X)[:, 1], p)
+    single = np.concatenate([loaded.predict_proba(X[i:i + 1])[:, 1] for i in range(40)])  # numpy replay
+    np.testing.assert_allclose(single, p[:40], atol=1e-6)
+    unseen = X[:5].copy()
+    unseen[:, 1] = -1.0  # a category the preprocessor maps to "unknown": every one-hot input off, still a score
+    assert np.isfinite(loaded.predict_proba(unseen)).all()
+    sidecar = tmp_path / "est" / "members" / "network" / "fold-0" / "coded-network.json"
+    meta = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps({**meta, "flags": []}))
+    with pytest.raises(UptakeInputError, match="do not cover its 4 inputs once each"):
+        AutoClassifier.load(tmp_path / "est")
+
+
+@pytest.mark.parametrize("candidates", [("nope",), ()])
+def test_candidates_must_name_known_ones(candidates) -> None:  # noqa: ANN001
+    with pytest.raises(UptakeInputError, match="candidates must name some of lightgbm, catboost, network"):
+        AutoClassifier(candidates=candidates).check_params()
 
 
 def test_time_limit_belongs_to_auto_only(bank_csv, tmp_path, capsys) -> None:  # noqa: ANN001

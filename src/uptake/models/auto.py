@@ -55,46 +55,20 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from uptake.errors import UptakeInputError
 from uptake.models.base import Family, one_line
+from uptake.models.search_space import (CANDIDATES, MAX_REPEATS, MEMBER_FAMILIES, fold_cost, member_class,
+                                         refit_cost)
 from uptake.models.selection import greedy_weights
 
 #: Default search budget: the 5,000-row bank table trains in about a minute on 2 cores.
 DEFAULT_TIME_LIMIT = 60.0
-#: The candidates, in the order they are tried: (name, family, parameters). Strong and
-#: cheap ones first, so a short limit still gets the best value for its time.
-CANDIDATES: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("lightgbm", "lightgbm", {"native_categories": True}),
-    ("catboost", "catboost", {}),
-    ("random-forest", "forest", {"kind": "random-forest", "n_estimators": 150}),  # x k folds: plenty of trees
-    ("extra-trees", "forest", {"kind": "extra-trees", "n_estimators": 150}),
-    ("catboost-depth8", "catboost", {"depth": 8, "l2_leaf_reg": 5.0}),
-    ("lightgbm-xt", "lightgbm", {"extra_trees": True, "learning_rate": 0.03, "num_leaves": 31,
-                                 "colsample_bytree": 0.6, "native_categories": True}),
-    ("catboost-depth4", "catboost", {"depth": 4, "learning_rate": 0.08}),
-    ("lightgbm-large", "lightgbm", {"learning_rate": 0.03, "num_leaves": 63, "min_child_samples": 20,
-                                    "colsample_bytree": 0.5, "reg_lambda": 5.0, "native_categories": True}),
-)
-#: Seconds one fold takes per 1,000 training rows before any has been measured (2 cores).
-PRIOR_SECONDS_PER_1K_ROWS = {"lightgbm": 0.3, "catboost": 1.0, "forest": 0.4}
-#: Most rounds of bagging (each on new folds) while time is left; AutoGluon allows 20.
-MAX_REPEATS = 5
-#: Families whose cost stops growing with the rows (a forest grows each tree on at most 20,000 rows).
-PRIOR_ROWS_CAP = {"forest": 20_000}
 #: Share of the limit the search may plan to use (the rest is selection and slack).
 PLANNED_SHARE = 0.9
 #: Share of the limit new candidates may plan to use when the chosen ones are refit afterwards; repeats
 #: of the bagging then stop short of PLANNED_SHARE by the refits' estimated cost, and the refits may use
 #: the whole limit.
 BAGGING_SHARE_WITH_REFIT = 0.8
-#: Families that may be members (not the combining families themselves).
-MEMBER_FAMILIES = ("lightgbm", "catboost", "forest")
 #: A member's name is a directory name under ``members/``: nothing that could climb out of it.
 MEMBER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-
-
-def _family(name: str) -> type[Family]:
-    from uptake.models import family  # the registry imports this module lazily: a top-level import would cycle
-
-    return family(name)
 
 
 class AutoClassifier(Family):
@@ -108,6 +82,8 @@ class AutoClassifier(Family):
         refit_full: train each chosen candidate once more on all rows and serve that
             instead of its fold models (fast scoring; see the module docstring).
         seed: fixes the folds and every member's randomness.
+        candidates: names of the candidates to search (a subset of ``CANDIDATES``, tried in its
+            order); ``None`` searches them all.
     """
 
     name = "auto"
@@ -122,15 +98,17 @@ class AutoClassifier(Family):
         "imbalance": [StrOptions({"none", "class-weight"})],
         "refit_full": ["boolean"],
         "seed": [Interval(Integral, 0, None, closed="left")],
+        "candidates": [list, tuple, None],
     }
 
     def __init__(self, time_limit: float = DEFAULT_TIME_LIMIT, folds: int | None = None, imbalance: str = "none",
-                 refit_full: bool = True, seed: int = 0) -> None:
+                 refit_full: bool = True, seed: int = 0, candidates: Sequence[str] | None = None) -> None:
         self.time_limit = time_limit
         self.folds = folds
         self.imbalance = imbalance
         self.refit_full = refit_full
         self.seed = seed
+        self.candidates = candidates
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> AutoClassifier:
@@ -138,6 +116,16 @@ class AutoClassifier(Family):
         refit = options.get("refit_full")
         return cls(time_limit=DEFAULT_TIME_LIMIT if limit is None else float(limit), seed=options.get("seed", 0),
                    imbalance=options.get("imbalance") or "none", refit_full=True if refit is None else bool(refit))
+
+    def check_params(self) -> None:
+        super().check_params()
+        unknown = sorted(set(self.candidates or ()) - {name for name, _, _ in CANDIDATES})
+        if unknown or (self.candidates is not None and not self.candidates):
+            raise UptakeInputError(f"candidates must name some of {', '.join(n for n, _, _ in CANDIDATES)}; "
+                                   f"got {list(self.candidates or ())!r}")
+
+    def _searched(self) -> list[tuple[str, str, dict[str, Any]]]:
+        return [c for c in CANDIDATES if self.candidates is None or c[0] in self.candidates]
 
     def numeric_encoding(self) -> str:
         return "raw"
@@ -150,7 +138,7 @@ class AutoClassifier(Family):
 
     # ---- the search ----------------------------------------------------------------------------------
     def _member(self, family: str, params: Mapping[str, Any]) -> Family:
-        cls = _family(family)
+        cls = member_class(family)
         options = dict(params)
         defaults = cls().get_params()
         if "seed" in defaults:
@@ -181,7 +169,7 @@ class AutoClassifier(Family):
         k = max(2, min(k, int(np.bincount(y, minlength=2).min())))
         splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=int(self.seed)).split(X, y))
         scored = np.arange(len(y))  # the rows every candidate has a held-out prediction for
-        first_cost = k * self._fold_cost(CANDIDATES[0][1], len(y) * (k - 1) // k, {})
+        first_cost = k * fold_cost(self._searched()[0][1], len(y) * (k - 1) // k, {})
         if X_val is not None and time.perf_counter() + first_cost > deadline:
             # too big to bag within the limit: one holdout, trained on the training rows and stopped,
             # weighted and thresholded on the validation rows, as the single families are
@@ -191,12 +179,13 @@ class AutoClassifier(Family):
         fitted: dict[str, list[Family]] = {}
         board: list[dict[str, Any]] = []
         measured: dict[str, list[float]] = {}
-        for name, fam, params in CANDIDATES:
+        for name, fam, params in self._searched():
             entry: dict[str, Any] = {"name": name, "family": fam, "params": dict(params), "oof_pr_auc": None,
                                      "fit_seconds": 0.0, "weight": 0.0, "status": "trained"}
             board.append(entry)
             first = not fitted
-            if not first and time.perf_counter() + len(splits) * self._fold_cost(fam, len(y), measured) > deadline:
+            rows = len(splits[0][0])  # what each fold model trains on
+            if not first and time.perf_counter() + len(splits) * fold_cost(fam, rows, measured) > deadline:
                 entry["status"] = "skipped: not enough time left"
                 continue
             try:
@@ -245,10 +234,10 @@ class AutoClassifier(Family):
             added = False
             for name in sorted(self.weights_, key=lambda n: -self.weights_[n]):
                 entry = entries[name]
-                reserve = sum(self._refit_cost(entries[n]["family"], len(y), k, measured) for n in self.weights_) \
+                reserve = sum(refit_cost(entries[n]["family"], len(y), k, measured) for n in self.weights_) \
                     if self.refit_full else 0.0  # the refits are planned; more repeats are not
                 room = deadline - reserve
-                if time.perf_counter() + k * self._fold_cost(entry["family"], len(y), measured) > room:
+                if time.perf_counter() + k * fold_cost(entry["family"], len(y), measured) > room:
                     continue
                 models, pred, seconds = self._bag(entry["family"], entry["params"], X, y, splits, room, False,
                                                   measured, seed_offset=1000 * r)
@@ -271,7 +260,7 @@ class AutoClassifier(Family):
         entries = {e["name"]: e for e in board}
         for name in sorted(self.weights_, key=lambda n: -self.weights_[n]):
             entry, folds = entries[name], self.members_[name]
-            if time.perf_counter() + self._refit_cost(entry["family"], len(y), k, measured) > end:
+            if time.perf_counter() + refit_cost(entry["family"], len(y), k, measured) > end:
                 entry["refit"] = "skipped: not enough time left (its fold models serve)"
                 continue
             sizes = [m.refit_params() for m in folds]
@@ -285,18 +274,6 @@ class AutoClassifier(Family):
                 continue
             self.members_[name] = [member]
             entry["refit"] = {"rows": len(y), "seconds": round(time.perf_counter() - t0, 3), **params}
-
-    @classmethod
-    def _refit_cost(cls, family: str, rows: int, k: int, measured: Mapping[str, list[float]]) -> float:
-        return cls._fold_cost(family, rows, measured) * k / (k - 1)  # all rows, not k-1 folds of them
-
-    @staticmethod
-    def _fold_cost(family: str, rows: int, measured: Mapping[str, list[float]]) -> float:
-        seen = measured.get(family)
-        if seen:
-            return float(np.mean(seen))
-        rows = min(rows, PRIOR_ROWS_CAP.get(family, rows))
-        return PRIOR_SECONDS_PER_1K_ROWS.get(family, 1.0) * max(rows, 1000) / 1000
 
     def _bag(self, fam: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray,  # noqa: N803
              splits: list[tuple[np.ndarray, np.ndarray]], deadline: float, first: bool,
@@ -379,7 +356,7 @@ class AutoClassifier(Family):
             count = int((meta.get("member_folds") or {}).get(name, est.folds_))
             if not 1 <= count <= est.folds_ * MAX_REPEATS:
                 raise UptakeInputError(f"file '{directory / cls.sidecar}': member {name!r} has {count} fold models")
-            models = [_family(fam).load(directory / "members" / name / f"fold-{j}") for j in range(count)]
+            models = [member_class(fam).load(directory / "members" / name / f"fold-{j}") for j in range(count)]
             if any(int(m.n_features_in_) != width for m in models):
                 raise UptakeInputError(f"file '{directory / 'members' / name}': the fold models take different inputs")
             est.members_[name] = models

@@ -1,0 +1,173 @@
+"""A network as a member of ``--model auto``: its own encoding of the inputs auto's trees share.
+
+``auto``'s members read one matrix (numbers imputed as they are, one code per category,
+binary flags), which suits trees. A network wants what ``--model network`` gives it:
+numbers on piecewise-linear tree bins and categories one-hot. :class:`CodedNetwork`
+learns that encoding from its own training rows (the bins need the target, so each
+fold model has its own) and feeds a :class:`~uptake.models.network.NetworkClassifier`.
+
+Saved as ``coded-network.json`` (which inputs are numbers, codes or flags, and each
+code column's categories), ``bins.skops`` (the fitted bins, loaded against the
+preprocessor's allow-list) and ``network/`` (the network's own ``.keras`` files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from numbers import Integral
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from uptake.errors import UptakeInputError
+from uptake.features.persist import load_preprocessor, save_preprocessor
+from uptake.models.base import Family, Unsupported
+from uptake.models.network import NetworkClassifier
+from uptake.schema.encoders import PiecewiseLinear
+
+#: Rows up to which a prediction replays the network in numpy (a single customer) instead of calling Keras.
+NUMPY_ROWS = 64
+
+
+class CodedNetwork(Family):
+    """A ``NetworkClassifier`` on piecewise-linear numbers and one-hot codes of auto's shared inputs.
+
+    Parameters:
+        preset: the network's preset (``default``).
+        n_models: networks averaged within this member (auto's bagging averages fold models already).
+        epochs: train exactly this many epochs without early stopping (auto's refit on all rows);
+            ``None`` stops early on the validation rows.
+        imbalance: the network's imbalance strategy (``none`` keeps probabilities calibrated).
+        seed: the network's seed.
+    """
+
+    name = "network"
+    sidecar = "coded-network.json"
+    format = "uptake-coded-network"
+    label = "network"
+    imbalance_options = ("none", "class-weight")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "preset": [StrOptions({"default", "tabm"})],
+        "n_models": [Interval(Integral, 1, 20, closed="both")],
+        "epochs": [Interval(Integral, 1, 10_000, closed="both"), None],
+        "imbalance": [StrOptions({"none", "class-weight"})],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, preset: str = "default", n_models: int = 1, epochs: int | None = None,
+                 imbalance: str = "none", seed: int = 0) -> None:
+        self.preset = preset
+        self.n_models = n_models
+        self.epochs = epochs
+        self.imbalance = imbalance
+        self.seed = seed
+
+    def set_layout(self, layout: list[tuple[str, str]]) -> None:
+        self.layout_ = list(layout)
+
+    # ---- the encoding ------------------------------------------------------------------------------
+    def _fit_encoding(self, X: np.ndarray, y: np.ndarray) -> None:  # noqa: N803
+        kinds = [kind for _, kind in getattr(self, "layout_", None) or [("", "numeric")] * X.shape[1]]
+        if len(kinds) != X.shape[1]:
+            raise UptakeInputError(f"the layout names {len(kinds)} inputs but X has {X.shape[1]}")
+        self.numeric_ = [j for j, kind in enumerate(kinds) if kind == "numeric"]
+        self.codes_ = [j for j, kind in enumerate(kinds) if kind == "categorical"]
+        self.flags_ = [j for j, kind in enumerate(kinds) if kind not in ("numeric", "categorical")]
+        self.categories_ = [np.unique(X[:, j]).tolist() for j in self.codes_]
+        self.bins_ = PiecewiseLinear(bins="tree").fit(X[:, self.numeric_], y) if self.numeric_ else None
+
+    def _encode(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        blocks = [] if self.bins_ is None else [self.bins_.transform(X[:, self.numeric_])]
+        for j, cats in zip(self.codes_, self.categories_):
+            blocks.append(X[:, [j]] == np.asarray(cats, dtype=np.float64)[None, :])  # an unseen code: all zeros
+        blocks.append(X[:, self.flags_])
+        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+
+    # ---- the estimator API -------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> CodedNetwork:  # noqa: N803
+        self.check_params()
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y).astype(int).reshape(-1)
+        self._fit_encoding(X, y)
+        fixed = {"epochs": int(self.epochs), "early_stopping": False} if self.epochs is not None else {}
+        self.network_ = NetworkClassifier(preset=self.preset, n_models=int(self.n_models), imbalance=self.imbalance,
+                                          seed=int(self.seed), **fixed)
+        if X_val is not None:
+            self.network_.fit(self._encode(X), y, X_val=self._encode(np.asarray(X_val, dtype=np.float64)),
+                              y_val=np.asarray(y_val).astype(int).reshape(-1))
+        else:
+            self.network_.fit(self._encode(X), y)  # early stopping (if any) on the network's own split
+        self._forward: Callable[[np.ndarray], np.ndarray] | None = None
+        self.mark_fitted(X.shape[1])
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+        X = self.checked(X)
+        Z = self._encode(X)
+        if len(Z) <= NUMPY_ROWS and self._numpy() is not None:
+            p = self._numpy()(Z)
+        else:
+            p = self.network_.predict_proba(Z)[:, 1]
+        return np.column_stack([1.0 - p, p])
+
+    def _numpy(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        if getattr(self, "_forward", None) is None:
+            try:
+                self._forward = self.network_.numpy_forward()
+            except Unsupported:
+                self._forward = None
+        return self._forward
+
+    def refit_params(self) -> dict[str, Any]:
+        """The epochs early stopping kept (the best validation epoch), averaged over the networks."""
+        cfg = self.network_.config_
+        kept = []
+        for history in self.network_.history_:
+            scores = history.get(cfg.monitor) if cfg.early_stopping else None
+            if scores:
+                kept.append((int(np.argmin(scores)) if cfg.monitor_mode == "min" else int(np.argmax(scores))) + 1)
+            else:
+                kept.append(len(next(iter(history.values()), [])) or cfg.epochs)
+        return {"epochs": int(round(float(np.mean(kept))))}
+
+    def training_history(self) -> list[dict[str, list[float]]] | None:
+        return self.network_.training_history()
+
+    # ---- persistence --------------------------------------------------------------------------------
+    def save_files(self, directory: Path) -> dict[str, Any]:
+        if self.bins_ is not None:
+            save_preprocessor(self.bins_, directory / "bins.skops")
+        self.network_.save(directory / "network")
+        return {"params": self.get_params(), "n_features_in": self.n_features_in_, "numeric": self.numeric_,
+                "codes": self.codes_, "flags": self.flags_, "categories": self.categories_}
+
+    @classmethod
+    def load_files(cls, directory: Path, meta: dict[str, Any]) -> CodedNetwork:
+        est = cls(**meta["params"])
+        width = int(meta["n_features_in"])
+        est.numeric_, est.codes_, est.flags_ = ([int(j) for j in meta[key]] for key in ("numeric", "codes", "flags"))
+        est.categories_ = [[float(c) for c in cats] for cats in meta["categories"]]
+        if sorted(est.numeric_ + est.codes_ + est.flags_) != list(range(width)) or \
+                len(est.categories_) != len(est.codes_):
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': the inputs it names do not cover "
+                                   f"its {width} inputs once each")
+        est.bins_ = None
+        if est.numeric_:
+            bins = load_preprocessor(directory / "bins.skops")
+            if type(bins) is not PiecewiseLinear or int(bins.n_features_in_) != len(est.numeric_):
+                raise UptakeInputError(f"file '{directory / 'bins.skops'}': not the bins of {len(est.numeric_)} "
+                                       "numeric inputs")
+            est.bins_ = bins
+        est.network_ = NetworkClassifier.load(directory / "network")
+        est._forward = None
+        est.mark_fitted(width)
+        probe = est._encode(np.zeros((1, width)))
+        if probe.shape[1] != est.network_.n_features_in_:
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': its encoding gives {probe.shape[1]} inputs "
+                                   f"but the network takes {est.network_.n_features_in_}")
+        return est
+
+
+__all__ = ["CodedNetwork"]
