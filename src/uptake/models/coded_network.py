@@ -99,26 +99,25 @@ class CodedNetwork(Family):
                               y_val=np.asarray(y_val).astype(int).reshape(-1))
         else:
             self.network_.fit(self._encode(X), y)  # early stopping (if any) on the network's own split
-        self._forward: Callable[[np.ndarray], np.ndarray] | None = None
+        self._forward: Callable[[np.ndarray], np.ndarray] | bool | None = None
         self.mark_fitted(X.shape[1])
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         X = self.checked(X)
         Z = self._encode(X)
-        if len(Z) <= NUMPY_ROWS and self._numpy() is not None:
-            p = self._numpy()(Z)
-        else:
-            p = self.network_.predict_proba(Z)[:, 1]
+        forward = self._numpy() if len(Z) <= NUMPY_ROWS else None
+        p = forward(Z) if forward is not None else self.network_.predict_proba(Z)[:, 1]
         return np.column_stack([1.0 - p, p])
 
     def _numpy(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The network's numpy replay, built once (``False`` remembers that it has none)."""
         if getattr(self, "_forward", None) is None:
             try:
                 self._forward = self.network_.numpy_forward()
             except Unsupported:
-                self._forward = None
-        return self._forward
+                self._forward = False
+        return self._forward or None
 
     def refit_params(self) -> dict[str, Any]:
         """The epochs early stopping kept (the best validation epoch), averaged over the networks."""
