@@ -16,6 +16,7 @@ from sklearn.metrics import average_precision_score
 
 from uptake.errors import UptakeInputError
 from uptake.models.gbm import LightGBMClassifier
+from uptake.models.linear import LogisticClassifier
 from uptake.pipeline import Model
 from uptake.train import TrainConfig, save, train
 
@@ -73,12 +74,19 @@ def test_lightgbm_is_saved_in_its_own_text_format(families) -> None:
     assert meta["format"] == "uptake-lightgbm" and meta["best_iteration"] >= 1
 
 
-def test_logreg_is_saved_as_coefficients(families) -> None:
+def test_logreg_is_saved_as_coefficients(families, tmp_path: Path) -> None:
     trained, path = families["logreg"]
     meta = json.loads((path / "estimator" / "logreg.json").read_text())
     n = trained.fitted.estimator.n_features_in_
     assert np.asarray(meta["coef"]).shape == (1, n)
     assert meta["C"] in (0.01, 0.1, 1.0, 10.0, 100.0)  # chosen on validation
+    # numeric columns on target-aware bins by default (a curve per column), saved with the mean input
+    assert meta["params"]["encoding"] == "bins" and Model.load(path).card.to_json()["numeric_encoding"] == "ple-tree"
+    assert len(meta["reference"]) == n
+    del meta["reference"], meta["params"]["encoding"]  # as saved by releases before bins
+    (tmp_path / "logreg.json").write_text(json.dumps(meta))
+    old = LogisticClassifier.load(tmp_path)
+    assert old.encoding == "standard" and not old.reference_.any()
 
 
 def test_ensemble_members_live_in_subdirectories(families) -> None:
@@ -98,9 +106,6 @@ def test_ensemble_members_live_in_subdirectories(families) -> None:
 
 
 def test_get_params_round_trip_through_save(families, tmp_path: Path) -> None:
-    from uptake.models.gbm import LightGBMClassifier
-    from uptake.models.linear import LogisticClassifier
-
     for name, cls in (("lightgbm", LightGBMClassifier), ("logreg", LogisticClassifier)):
         est = families[name][0].fitted.estimator
         loaded = cls.load(est.save(tmp_path / name))

@@ -107,7 +107,7 @@ def test_rare_events_grow_each_tree_on_every_positive_and_as_many_negatives(tmp_
     positives = int(y.sum())
     for tree in est.model_.estimators_:  # a bootstrap of the balanced sample: 2 x positives rows in all
         assert tree.tree_.weighted_n_node_samples[0] == 2 * positives
-    assert type(est.model_).__name__ == "RandomForestClassifier"
+    assert type(est.model_).__name__ == "RandomForestClassifier" and est.kind_ == "random-forest"  # no validation rows
     assert est.odds_factor_ == pytest.approx(positives / (len(y) - positives))
     # on new rows the scores are probabilities again: their mean is near the base rate, not the balanced trees'
     p = est.predict_proba(X_new)[:, 1]
@@ -132,6 +132,44 @@ def test_common_events_and_extra_trees_keep_the_uniform_sample() -> None:
     extra = ForestClassifier(kind="extra-trees", n_estimators=3).fit(X, y)
     assert extra.odds_factor_ == 1.0 and type(extra.model_).__name__ == "ExtraTreesClassifier"
     bootstrap = ForestClassifier(n_estimators=3, sampling="bootstrap").fit(X, y)
-    assert bootstrap.odds_factor_ == 1.0 and bootstrap.model_.min_samples_leaf == 5
+    assert bootstrap.odds_factor_ == 1.0 and bootstrap.model_.min_samples_leaf == 1  # no floor: measured worse
     small = ForestClassifier(n_estimators=3, sampling="balanced").fit(X[:3000], y[:3000])  # asked for by name
     assert small.odds_factor_ < 0.01
+
+
+def test_auto_grows_both_kinds_and_keeps_the_one_validation_ranks_better(tmp_path: Path) -> None:
+    """Where extremely randomised trees rank the validation rows better they are kept, and say so once saved."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 4))
+    y = (X[:, 0] + X[:, 1] + rng.normal(scale=0.7, size=3000) > 1.5).astype(int)  # a smooth, oblique boundary
+    est = ForestClassifier(n_estimators=60).fit(X[:2000], y[:2000], X_val=X[2000:], y_val=y[2000:])
+    assert set(est.validation_scores_) == {"random-forest", "extra-trees"}
+    winner = max(est.validation_scores_, key=est.validation_scores_.get)
+    assert est.kind_ == winner and type(est.model_).__name__ == {"random-forest": "RandomForestClassifier",
+                                                                   "extra-trees": "ExtraTreesClassifier"}[winner]
+    from sklearn.metrics import average_precision_score  # noqa: PLC0415 - only this test scores by hand
+    assert average_precision_score(y[2000:], est.predict_proba(X[2000:])[:, 1]) == est.validation_scores_[winner]
+    assert est.refit_params() == {"kind": winner}
+    assert est.hyperparameters()["kind"] == winner and est.hyperparameters()["kind_validation_pr_auc"] == est.validation_scores_
+    est.save(tmp_path / "est")
+    back = ForestClassifier.load(tmp_path / "est")
+    assert back.kind == "auto" and back.kind_ == winner
+    np.testing.assert_array_equal(back.predict_proba(X[:300]), est.predict_proba(X[:300]))
+    with pytest.raises(UptakeInputError, match="together"):
+        ForestClassifier().fit(X, y, X_val=X)
+
+
+def test_a_sidecar_naming_another_kind_than_its_trees_is_refused(forest_model, tmp_path) -> None:  # noqa: ANN001
+    import shutil  # noqa: PLC0415 - only this test copies a model
+
+    shutil.copytree(forest_model[1] / "estimator", tmp_path / "est")
+    meta = json.loads((tmp_path / "est" / "forest.json").read_text())
+    grown = meta["kind"]
+    meta["kind"] = "extra-trees" if grown == "random-forest" else "random-forest"
+    (tmp_path / "est" / "forest.json").write_text(json.dumps(meta))
+    with pytest.raises(UptakeInputError, match="not the"):
+        ForestClassifier.load(tmp_path / "est")
+    del meta["kind"]  # as saved before kind="auto": the parameter names the kind
+    meta["params"]["kind"] = grown
+    (tmp_path / "est" / "forest.json").write_text(json.dumps(meta))
+    assert ForestClassifier.load(tmp_path / "est").kind_ == grown

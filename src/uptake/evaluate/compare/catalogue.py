@@ -19,10 +19,10 @@ MODELS: dict[str, tuple[dict[str, Any], str]] = {
                             "TF tutorial network, oversampled"),
     "default": ({"model": "network", "preset": "default"}, "uptake's default network"),
     "tabm": ({"model": "network", "preset": "tabm"}, "TabM network (k ensemble heads, piecewise-linear inputs)"),
-    "logreg": ({"model": "logreg"}, "logistic regression"),
+    "logreg": ({"model": "logreg"}, "logistic regression on binned numbers"),
     "lightgbm": ({"model": "lightgbm"}, "LightGBM"),
     "catboost": ({"model": "catboost"}, "CatBoost"),
-    "forest": ({"model": "forest"}, "random forest (scikit-learn, 300 trees)"),
+    "forest": ({"model": "forest"}, "forest (300 trees; random or extra trees, chosen on validation)"),
     "auto": ({"model": "auto"}, "auto: bagged search over families, greedy-weighted"),
     "ensemble": ({}, "best network + LightGBM"),
 }
