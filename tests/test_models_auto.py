@@ -140,6 +140,21 @@ def _coded_table(n: int = 2500) -> tuple[np.ndarray, np.ndarray, list[tuple[str,
     return X, y, [("amount", "numeric"), ("segment", "categorical"), ("online", "binary"), ("noise", "numeric")]
 
 
+@pytest.mark.parametrize("candidate", ["random-forest", "extra-trees", "lightgbm"])
+def test_every_family_the_search_holds_refits_on_all_rows(candidate: str) -> None:
+    """Each candidate's refit takes its fold models' sizes (numbers), whatever its family records."""
+    X, y, layout = _coded_table()
+    est = AutoClassifier(time_limit=60, folds=2, candidates=(candidate,), seed=0)
+    est.set_layout(layout)
+    est.fit(X[:2000], y[:2000], X_val=X[2000:], y_val=y[2000:])
+    entry = est.leaderboard_[0]
+    assert isinstance(entry["refit"], dict) and entry["refit"]["rows"] == len(X), entry["refit"]
+    member = est.members_[candidate]
+    assert len(member) == 1 and member[0].get_params()["seed"] == 0
+    if candidate != "lightgbm":
+        assert member[0].kind_ == candidate  # the kind the search names, not one chosen again without validation
+
+
 def test_a_network_member_learns_its_own_encoding_and_round_trips(tmp_path) -> None:  # noqa: ANN001
     X, y, layout = _coded_table()
     est = AutoClassifier(time_limit=60, folds=2, candidates=("network",), seed=0)

@@ -160,11 +160,6 @@ class ForestClassifier(Family):
                 params["kind_validation_pr_auc"] = dict(self.validation_scores_)
         return params
 
-    def refit_params(self) -> dict[str, Any]:
-        """The kind validation chose (``auto``'s refit on all rows has no validation rows to choose with)."""
-        self.check_is_fitted()
-        return {"kind": self.kind_}
-
     def _class_weight(self) -> str | None:
         return "balanced_subsample" if self.imbalance == "class-weight" else None
 
