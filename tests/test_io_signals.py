@@ -11,6 +11,18 @@ import pytest
 from uptake.io.atomic import HeldSignals, atomic_file
 
 
+@pytest.fixture(autouse=True)
+def python_sigint() -> object:
+    """Python's own SIGINT handler for each test, whatever an earlier test in this worker left installed.
+
+    What is held is delivered to the handler that was there before; these tests expect Python's
+    (a KeyboardInterrupt). A fresh-clone CI run once found another in place in its worker (the
+    tests raised nothing), so the handler is set here rather than assumed."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def test_a_signal_while_held_is_raised_on_release_with_the_handler_back() -> None:
     before = signal.getsignal(signal.SIGINT)
     held = HeldSignals()
@@ -27,3 +39,13 @@ def test_a_signal_inside_atomic_file_leaves_no_temporary(tmp_path: Path) -> None
         tmp.write_text("half")
         os.kill(os.getpid(), signal.SIGINT)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_held_signal_goes_to_the_handler_that_was_there_before() -> None:
+    """A process that ignores SIGINT (started in the background by a shell) keeps ignoring it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held = HeldSignals()
+    os.kill(os.getpid(), signal.SIGINT)
+    assert held.pending == [signal.SIGINT]
+    held.release()  # delivered to SIG_IGN: nothing raised
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
