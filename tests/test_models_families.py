@@ -80,6 +80,7 @@ def test_logreg_is_saved_as_coefficients(families, tmp_path: Path) -> None:
     n = trained.fitted.estimator.n_features_in_
     assert np.asarray(meta["coef"]).shape == (1, n)
     assert meta["C"] in (0.01, 0.1, 1.0, 10.0, 100.0)  # chosen on validation
+    assert Model.load(path).card.to_json()["hyperparameters"]["C"] == meta["C"]  # the card says which
     # numeric columns on target-aware bins by default (a curve per column), saved with the mean input
     assert meta["params"]["encoding"] == "bins" and Model.load(path).card.to_json()["numeric_encoding"] == "ple-tree"
     assert len(meta["reference"]) == n

@@ -119,6 +119,13 @@ class LogisticClassifier(Family):
         X = self.checked(X)
         return self.model_.predict_proba(X)
 
+    def hyperparameters(self) -> dict[str, Any]:
+        """The parameters with the ``C`` in use (validation's choice where ``C`` was left to it), for the card."""
+        params = self.get_params(deep=False)
+        if getattr(self, "C_", None) is not None:
+            params["C"] = self.C_
+        return params
+
     def numpy_forward(self) -> Any:
         """Logistic regression is one dot product: the fast path replays it exactly."""
         self.check_is_fitted()
