@@ -76,7 +76,12 @@ def fill_customer(pg, **values) -> None:  # noqa: ANN001
 
 
 def test_score_one_customer(server, page, quick_model) -> None:  # noqa: ANN001
+    # served disabled, so a click or Enter before the script has the forms cannot submit them natively
+    # (a GET with the customer's fields in the address); the script enables them once it does
+    html = httpx.get(server.url).text
+    assert re.search(r'id="score-button"[^>]*\bdisabled\b', html) and re.search(r'id="upload-button"[^>]*\bdisabled\b', html)
     page.goto(server.url)
+    assert page.locator("#score-button").is_enabled() and page.locator("#upload-button").is_enabled()
     assert page.title().startswith("uptake")
     assert page.locator(".field").count() == 11
     assert field(page, "Income").input_value() == "64"  # training median as the default

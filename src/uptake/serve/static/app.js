@@ -257,4 +257,9 @@
       button.textContent = "Score file";
     }
   });
+
+  // The buttons are served disabled: clicked (or Enter pressed) before this script had taken the
+  // forms over, the browser would submit them itself, a customer's fields in the address (GET).
+  $("score-button").disabled = false;
+  $("upload-button").disabled = false;
 })();
