@@ -127,6 +127,31 @@ def test_lightgbm_early_stopping_uses_validation_and_class_weight_changes_the_mo
     assert average_precision_score(y[400:], plain.predict_proba(x[400:])[:, 1]) > 0.7
 
 
+@pytest.mark.parametrize("family", ["lightgbm", "catboost"])
+def test_the_default_learning_rate_follows_the_table_and_a_refit_keeps_it(family: str, tmp_path: Path) -> None:
+    """0.05 below 50,000 training rows, 0.1 from there (0.05 ran into LightGBM's round cap on 182,000 fraud rows);
+    auto's refit on all rows, which may cross that line, trains at the rate its fold models used."""
+    from uptake.models.auto import refit_value
+    from uptake.models.catboost import CatBoostClassifier
+
+    cls = {"lightgbm": LightGBMClassifier, "catboost": CatBoostClassifier}[family]
+    rounds = {"lightgbm": {"n_estimators": 3}, "catboost": {"iterations": 3}}[family]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50_000, 3))
+    y = (x[:, 0] > 1.5).astype(int)
+    small = cls(**rounds).fit(x[:49_999], y[:49_999])
+    big = cls(**rounds).fit(x, y)
+    assert small.refit_params()["learning_rate"] == pytest.approx(0.05)
+    assert big.refit_params()["learning_rate"] == pytest.approx(0.1)
+    assert cls(learning_rate=0.2, **rounds).fit(x[:1000], y[:1000]).refit_params()["learning_rate"] == pytest.approx(0.2)
+    if family == "lightgbm":
+        assert big.hyperparameters()["learning_rate"] == 0.1  # the card says the rate in use, not None
+        assert LightGBMClassifier.load(big.save(tmp_path / "big")).hyperparameters()["learning_rate"] == 0.1
+    # fold models of 45,000 rows each: their refit on 60,000 rows keeps 0.05 and takes the mean of the rounds
+    sizes = [{"n_estimators": 100, "learning_rate": 0.05}, {"n_estimators": 121, "learning_rate": 0.05}]
+    assert {k: refit_value([s[k] for s in sizes]) for k in sizes[0]} == {"n_estimators": 110, "learning_rate": 0.05}
+
+
 def test_choose_weight_prefers_the_plain_average_on_ties_and_follows_the_better_member() -> None:
     from uptake.models.ensemble import choose_weight
 

@@ -71,6 +71,16 @@ BAGGING_SHARE_WITH_REFIT = 0.8
 MEMBER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
+def refit_value(values: list[Any]) -> Any:
+    """One refit parameter from the fold models': the mean of counts (rounds, epochs), or the value all
+    share (a learning rate the data's size chose: the refit's larger table must not choose another)."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        return int(round(float(np.mean(values))))
+    return float(np.mean(values))
+
+
 class AutoClassifier(Family):
     """Bagged candidates of several families, weighted by greedy selection on out-of-fold PR-AUC.
 
@@ -264,7 +274,7 @@ class AutoClassifier(Family):
                 entry["refit"] = "skipped: not enough time left (its fold models serve)"
                 continue
             sizes = [m.refit_params() for m in folds]
-            params = {key: int(round(float(np.mean([size[key] for size in sizes])))) for key in sizes[0]}
+            params = {key: refit_value([size[key] for size in sizes]) for key in sizes[0]}
             t0 = time.perf_counter()
             member = self._member(entry["family"], {**entry["params"], **params, "seed": int(self.seed)})
             try:

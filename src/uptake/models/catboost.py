@@ -134,7 +134,9 @@ class CatBoostClassifier(Family):
         if (X_val is None) != (y_val is None):
             raise UptakeInputError("X_val and y_val must be given together")
         y = np.asarray(y).astype(int).reshape(-1)
-        self.model_ = _CatBoost(**self._params(y))
+        params = self._params(y)
+        self.learning_rate_ = float(params["learning_rate"])  # the refit on more rows keeps it (refit_params)
+        self.model_ = _CatBoost(**params)
         kwargs: dict[str, Any] = {}
         if X_val is not None:
             kwargs = {"eval_set": self._pool(X_val, y_val), "early_stopping_rounds": int(self.early_stopping_rounds),
@@ -159,7 +161,8 @@ class CatBoostClassifier(Family):
 
     def refit_params(self) -> dict[str, Any]:
         best = self.model_.get_best_iteration()
-        return {"iterations": int(best) + 1 if best is not None else int(self.model_.tree_count_)}
+        return {"iterations": int(best) + 1 if best is not None else int(self.model_.tree_count_),
+                "learning_rate": self.learning_rate_}
 
     def contributions(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
         """CatBoost's SHAP values on the log-odds: one column per input, then the expected value."""
