@@ -81,7 +81,7 @@ def test_missing_numbers_get_training_median(prepared, fitted) -> None:
     assert transform(pre, rows)[0, 2] == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize("encoding", ["standard", "ple", "ple-tree"])
+@pytest.mark.parametrize("encoding", ["standard", "ple", "ple-tree", "ple-tree+boost"])
 def test_skops_round_trip(tmp_path: Path, prepared, encoding: str) -> None:
     pre = build_preprocessor(prepared.schema, encoding).fit(prepared.clean, prepared.y)
     path = tmp_path / "pre.skops"

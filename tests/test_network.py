@@ -100,7 +100,10 @@ def test_presets_follow_their_sources() -> None:
     assert (tutorial.class_weight_formula, tutorial.initial_bias, tutorial.early_stopping) == ("balanced", True, True)
     assert (tutorial.monitor, tutorial.monitor_mode, tutorial.patience) == ("val_roc_auc", "max", 10)
     default = PRESETS["default"]
-    assert default.monitor == "val_pr_auc" and default.early_stopping and default.n_models == 5
+    assert default.monitor == "val_pr_auc" and default.early_stopping and default.bagging
+    assert (default.n_models, default.n_models_big) == (10, 5)
+    previous = PRESETS["single-split"]  # the default until 2026-12, kept by name
+    assert (previous.n_models, previous.bagging, previous.numeric_encoding) == (5, False, "ple-tree")
 
 
 def test_seed_preset_layout_is_the_loan_example() -> None:

@@ -27,10 +27,10 @@ def make_data(n: int = 1200, d: int = 6, seed: int = 1) -> tuple[np.ndarray, np.
 
 
 def test_default_asks_for_ple_and_batch_norm_while_the_others_stay_plain() -> None:
-    assert PRESETS["default"].numeric_encoding == "ple-tree" and PRESETS["default"].batch_norm
+    assert PRESETS["default"].numeric_encoding == "ple-tree+boost" and PRESETS["default"].batch_norm
     for name in ("seed", "tutorial"):
         assert PRESETS[name].numeric_encoding == "standard" and not PRESETS[name].batch_norm
-    assert NetworkClassifier().numeric_encoding() == "ple-tree"
+    assert NetworkClassifier().numeric_encoding() == "ple-tree+boost"
     assert NetworkClassifier(preset="seed").numeric_encoding() == "standard"
 
 
@@ -69,7 +69,7 @@ def test_batch_norm_ensemble_survives_save_and_load(tmp_path: Path) -> None:
     fitted = NetworkClassifier(**TINY, n_models=2, seed=0).fit(X, y)
     fitted.save(tmp_path / "net")
     loaded = NetworkClassifier.load(tmp_path / "net")
-    assert loaded.config_.batch_norm and loaded.numeric_encoding() == loaded.config_.numeric_encoding == "ple-tree"
+    assert loaded.config_.batch_norm and loaded.numeric_encoding() == loaded.config_.numeric_encoding == "ple-tree+boost"
     # a network saved before tree bins says what it was trained on, not what the preset asks today
     loaded.config_ = dataclasses.replace(loaded.config_, numeric_encoding="ple")
     assert loaded.numeric_encoding() == "ple"

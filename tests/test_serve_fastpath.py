@@ -106,16 +106,17 @@ def test_form_defaults_are_typical_training_values(model, bank_df) -> None:  # n
 
 
 def test_default_preset_with_batch_norm_and_piecewise_linear_inputs(tmp_path, bank_df) -> None:  # noqa: ANN001
-    """The default recipe (PLE inputs, Dense -> BatchNorm -> Activation, 5 members) is replayed exactly."""
+    """The default recipe (PLE inputs, Dense -> BatchNorm -> Activation, 10 cross-fitted members) is replayed exactly."""
     from uptake.train import TrainConfig, save, train
 
     trained = train(bank_df, TrainConfig(preset="default", epochs=2, seed=0))
     model = Model.load(save(trained, tmp_path / "default"))
     layers = {type(layer).__name__ for layer in model.estimator.models_[0].layers}
     assert {"BatchNormalization", "Activation"} <= layers
-    assert model.card.to_json()["numeric_encoding"] == "ple-tree"
+    assert model.card.to_json()["numeric_encoding"] == "ple-tree+boost"
+    assert len(model.estimator.models_) == 10
     ple = model.preprocessor.named_transformers_["numeric"].named_steps["ple"]
-    assert ple.bins == "tree"  # the edges come from the training rows' target
+    assert ple.bins == "tree+boost"  # the edges come from the training rows' target
     fast = compile_fast(model)
     assert fast is not None
     got = fast_proba(model, fast, rows_of(bank_df, model))

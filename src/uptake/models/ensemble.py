@@ -73,14 +73,17 @@ class EnsembleClassifier(Family):
     def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> EnsembleClassifier:  # noqa: N803
         """Fit both members on the same rows; choose the weight on the validation rows."""
         self.check_params()
+        self.validation_oof_ = None
         self.network_ = self._network().fit(X, y, X_val=X_val, y_val=y_val)
         self.gbm_ = self._gbm().fit(X, y, X_val=X_val, y_val=y_val)
         if self.weight is not None:
             self.weight_, self.weight_scores_ = float(self.weight), {}
         elif X_val is not None:
-            self.weight_, self.weight_scores_ = choose_weight(
-                y_val, self.network_.predict_proba(X_val)[:, 1], self.gbm_.predict_proba(X_val)[:, 1]
-            )
+            held = self.network_.held_out_validation()  # cross-fitted members trained on the other rows
+            net_val = self.network_.predict_proba(X_val)[:, 1] if held is None else held
+            self.weight_, self.weight_scores_ = choose_weight(y_val, net_val, self.gbm_.predict_proba(X_val)[:, 1])
+            self.validation_oof_ = None if held is None else \
+                self.weight_ * held + (1 - self.weight_) * self.gbm_.predict_proba(X_val)[:, 1]
         else:
             self.weight_, self.weight_scores_ = 0.5, {}
         self._set_fitted()
@@ -89,6 +92,10 @@ class EnsembleClassifier(Family):
     def _set_fitted(self) -> None:
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = int(self.network_.n_features_in_)
+
+    def held_out_validation(self) -> np.ndarray | None:
+        """The blend's validation probabilities when its network's members trained on the validation rows too."""
+        return getattr(self, "validation_oof_", None)
 
     def training_history(self) -> list[dict[str, list[float]]] | None:
         return self.network_.training_history()

@@ -38,6 +38,9 @@ class Fitted:
     validation: dict[str, Any]
     fit_seconds: float
     calibration: dict[str, Any] | None = None
+    #: The validation rows' probabilities the threshold was chosen on (held out where the family
+    #: trained on those rows too), for callers that combine models on validation (``compare``).
+    p_validation: np.ndarray | None = None
 
     @property
     def estimator(self) -> Any:
@@ -83,7 +86,7 @@ def finish(pipeline: ScoringPipeline, y_val: np.ndarray, p_val_raw: np.ndarray, 
     choice = config.rule().choose(y_val, p_val)
     pipeline = pipeline.with_(threshold=choice.threshold)
     return Fitted(pipeline, choice.to_dict(), metrics(y_val, p_val, choice.threshold),
-                  time.perf_counter() - started, calibration)
+                  time.perf_counter() - started, calibration, p_val)
 
 
 def fit_split(prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, config: TrainConfig,

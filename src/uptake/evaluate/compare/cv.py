@@ -227,7 +227,7 @@ class _FoldContext:
         start = time.perf_counter()
         p_test = pipeline.proba(test_rows)
         predict_us = (time.perf_counter() - start) / len(self.test_idx) * 1e6
-        p_val = pipeline.proba(clean.iloc[self.val_idx])
+        p_val = fitted.p_validation  # held out where the family trained on the validation rows too
         self.members[name] = _Member(fitted, p_val, p_test, predict_us)
         return self._row(name, _imbalance_of(fitted.estimator, config), p_test, fitted.threshold,
                          fitted.fit_seconds, predict_us, validation_pr_auc=fitted.validation["pr_auc"])

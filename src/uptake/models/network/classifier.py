@@ -74,6 +74,7 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
         patience: int | None = None,
         n_models: int | None = None,
         l2: float | None = None,
+        bagging: bool | None = None,
         validation_fraction: float = 0.2,
         seed: int = 0,
         verbose: int = 0,
@@ -93,6 +94,7 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
         self.patience = patience
         self.n_models = n_models
         self.l2 = l2
+        self.bagging = bagging
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.verbose = verbose
@@ -188,7 +190,7 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
             dropout=config.dropout, learning_rate=config.learning_rate, batch_size=config.batch_size,
             epochs=config.epochs, imbalance=config.imbalance, class_weight_formula=config.class_weight_formula,
             initial_bias=config.initial_bias, early_stopping=config.early_stopping, patience=config.patience,
-            n_models=config.n_models, l2=config.l2, validation_fraction=params["validation_fraction"],
+            n_models=config.n_models, l2=config.l2, bagging=config.bagging, validation_fraction=params["validation_fraction"],
             seed=params["seed"], verbose=params["verbose"], checkpoint_dir=params.get("checkpoint_dir"),
         )
         n = int(meta["n_members"])

@@ -6,6 +6,7 @@ half of the estimator, kept apart from prediction and persistence.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,17 @@ import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
 import keras
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from uptake.errors import UptakeInputError
 from uptake.imbalance import binary_labels, class_weights, initial_bias, oversample, smote
 from uptake.imbalance.batches import BalancedBatches
 from uptake.models.network.build import SharedTrainer, build_model, column, compile_metrics, optimizer
-from uptake.models.network.config import NetworkConfig
+from uptake.models.network.config import BIG_TABLE, NetworkConfig
 from uptake.models.network.tabm import ensemble_cross_entropy
 
+#: Folds of cross-fitted members (``NetworkConfig.bagging``): each trains on 80% of the pooled rows.
+BAGGING_FOLDS = 5
 MIN_EVAL_BATCH = 8192
 """Smallest batch for validation and the pre-training evaluation (no gradients, so big is cheap)."""
 
@@ -60,6 +63,13 @@ class EnsembleValidation(keras.callbacks.Callback):
         if logs is not None:
             logs.update(val_loss=ce, val_cross_entropy=ce, val_pr_auc=float(average_precision_score(self.y, p)),
                         val_roc_auc=float(roc_auc_score(self.y, p)))
+
+
+def members_for(config: NetworkConfig, rows: int) -> NetworkConfig:
+    """The configuration with the members a table of ``rows`` training rows gets (``n_models_big`` on big ones)."""
+    if config.n_models_big is not None and rows >= BIG_TABLE:
+        return replace(config, n_models=config.n_models_big)
+    return config
 
 
 class TrainingMixin:
@@ -105,6 +115,7 @@ class TrainingMixin:
 
         if (X_val is None) != (y_val is None):
             raise UptakeInputError("X_val and y_val must be given together")
+        external_validation = X_val is not None
         if X_val is not None:
             X_val = as_features(X_val, "X_val")
             y_val = binary_labels(y_val)
@@ -122,6 +133,7 @@ class TrainingMixin:
                 "early_stopping needs validation data: set validation_fraction above 0 or pass X_val"
             )
 
+        config = members_for(config, len(y_train) + (len(y_val) if config.bagging and y_val is not None else 0))
         self.config_ = config
         self.n_features_in_ = int(X.shape[1])
         self.classes_ = np.array([0, 1])
@@ -129,19 +141,31 @@ class TrainingMixin:
         self.history_: list[dict[str, list[float]]] = []
         self.first_epoch_loss_: list[float] = []
         self._forward = None
+        self.validation_oof_: np.ndarray | None = None
+
+        folds = self._bagging_folds(config, y_train, y_val, sw_train)
+        n_fit = len(y_train)
+        if folds is not None:  # every member draws its rows from the pooled training and validation rows
+            pool_x, pool_y = np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val])
+            oof, held_by = np.zeros(len(y_val)), np.zeros(len(y_val))
 
         bias = 0.0
         if config.initial_bias and config.imbalance in ("none", "class-weight"):
             # The resampling strategies train on 50/50 data, where log(pos/neg) = 0:
             # the tutorial resets the bias for its resampled model for this reason.
-            bias = initial_bias(y_train)
+            bias = initial_bias(y_train if folds is None else pool_y)
         self.initial_bias_ = float(bias)
 
-        validation = None if X_val is None else (X_val, column(y_val))
         eval_batch = max(config.batch_size, MIN_EVAL_BATCH)
         shared = SharedTrainer(config, X.shape[1], bias) if config.n_models > 1 else None
         for member in range(config.n_models):
             member_seed = int(self.seed) + member
+            if folds is None:
+                x_fit, y_fit, sw_fit, x_stop, y_stop = X_train, y_train, sw_train, X_val, y_val
+            else:
+                fit_rows, stop_rows = folds[member]
+                x_fit, y_fit, sw_fit = pool_x[fit_rows], pool_y[fit_rows], None
+                x_stop, y_stop = pool_x[stop_rows], pool_y[stop_rows]
             keras.utils.set_random_seed(member_seed)
             model = build_model(config, X.shape[1], bias, name=f"member{member}")
             if shared is None:
@@ -149,32 +173,65 @@ class TrainingMixin:
             else:
                 trainee = shared.load(model)
             start = trainee.evaluate(
-                X_train, column(y_train), batch_size=eval_batch, verbose=0, return_dict=True
+                x_fit, column(y_fit), batch_size=eval_batch, verbose=0, return_dict=True
             )
             self.first_epoch_loss_.append(float(start.get("cross_entropy", start["loss"])))
 
             fit_kwargs: dict[str, Any] = dict(
                 epochs=config.epochs,
-                validation_data=None if config.architecture == "tabm" else validation,
+                validation_data=None if config.architecture == "tabm" or x_stop is None else (x_stop, column(y_stop)),
                 validation_batch_size=eval_batch,
-                callbacks=self._callbacks(config, member, X_val, y_val),
+                callbacks=self._callbacks(config, member, x_stop, y_stop),
                 verbose=self.verbose,
             )
             if config.imbalance == "balanced-batches":
-                data = BalancedBatches(X_train, y_train, config.batch_size, member_seed, sample_weight=sw_train)
+                data = BalancedBatches(x_fit, y_fit, config.batch_size, member_seed, sample_weight=sw_fit)
                 history = trainee.fit(data, shuffle=False, **fit_kwargs)
             else:
-                xs, ys, ws = self._training_arrays(config, X_train, y_train, sw_train, member_seed)
+                xs, ys, ws = self._training_arrays(config, x_fit, y_fit, sw_fit, member_seed)
                 history = trainee.fit(
                     xs, ys, sample_weight=ws, batch_size=config.batch_size, shuffle=True, **fit_kwargs
                 )
+            if folds is not None:  # the validation rows this member never trained on
+                held = stop_rows[stop_rows >= n_fit]
+                held_by[held - n_fit] += 1
+                oof[held - n_fit] += np.asarray(
+                    trainee.predict(pool_x[held], batch_size=eval_batch, verbose=0), dtype=np.float64).mean(axis=-1)
             if shared is not None:
                 shared.store(model)
             self.models_.append(model)
             self.history_.append(
                 {key: [float(v) for v in values] for key, values in history.history.items()}
             )
+        if folds is not None and external_validation:
+            self.validation_oof_ = oof / np.maximum(held_by, 1)  # a 10-member fit's last repeat may be partial
         return self
+
+    def _bagging_folds(self, config: NetworkConfig, y_train: np.ndarray, y_val: np.ndarray | None,
+                       sw: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Member ``i``'s rows of the pooled training and validation rows: (trains on, stops on).
+
+        ``None`` (every member trains on the training rows and stops on the validation rows) unless
+        the configuration asks for cross-fitted members and they can be had: several members,
+        early stopping on validation rows, no sample weights (the validation rows have none), and
+        at least one row of each class per fold.
+        """
+        if not (config.bagging and config.n_models > 1 and config.early_stopping and y_val is not None
+                and sw is None and config.architecture == "mlp"):
+            return None
+        pooled = np.concatenate([y_train, y_val])
+        if np.bincount(pooled, minlength=2).min() < config.n_models:
+            return None
+        k = min(config.n_models, BAGGING_FOLDS)
+        folds = []
+        for repeat in range(-(-config.n_models // k)):  # more members than folds: new folds, as repeated CV
+            splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=int(self.seed) + 1000 * repeat)
+            folds += [(np.sort(a), np.sort(b)) for a, b in splitter.split(np.zeros(len(pooled)), pooled)]
+        return folds[:config.n_models]
+
+    def held_out_validation(self) -> np.ndarray | None:
+        """Cross-fitted members: each validation row's probability from the member that stopped on it."""
+        return getattr(self, "validation_oof_", None)
 
     def _fit_batches(self, data: keras.utils.PyDataset, X_val: Any, y_val: Any) -> TrainingMixin:
         """Train from a dataset that streams balanced batches (``uptake.train.stream``).
@@ -187,6 +244,7 @@ class TrainingMixin:
         if X_val is None or y_val is None:
             raise UptakeInputError("training from a batch stream needs X_val and y_val")
         X_val, y_val = as_features(X_val, "X_val"), binary_labels(y_val)
+        config = members_for(config, BIG_TABLE)  # a stream is a table too big to hold
         self.config_ = config
         self.n_features_in_ = int(X_val.shape[1])
         self.classes_ = np.array([0, 1])

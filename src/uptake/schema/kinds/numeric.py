@@ -19,7 +19,7 @@ from uptake.schema.encoders import Clip, PiecewiseLinear
 from uptake.schema.kinds.base import Block, FieldSpec, Inferred, Kind, Policy, Unsupported
 from uptake.schema.values import is_missing, to_number
 
-NUMERIC_ENCODINGS = ("standard", "ple", "ple-tree", "raw")
+NUMERIC_ENCODINGS = ("standard", "ple", "ple-tree", "ple-tree+boost", "raw")
 
 
 def bounds(col: Column, margin: float) -> tuple[float | None, float | None]:
@@ -132,12 +132,13 @@ class Numeric(Kind):
 
     def step(self, columns: Sequence[Column], numeric_encoding: str, categorical_encoding: str = "onehot") -> Any:
         """``standard``: impute, standardise, clip (networks, linear models); ``ple``: piecewise-linear
-        encoding on quantile bins, ``ple-tree`` on target-aware bins (networks); ``raw``: impute only
-        (trees split on the values themselves)."""
+        encoding on quantile bins, ``ple-tree`` on target-aware bins, ``ple-tree+boost`` on those and a
+        boosted model's (networks; ``PiecewiseLinear``); ``raw``: impute only (trees split on the values
+        themselves)."""
         if numeric_encoding == "raw":
             return Pipeline([("impute", SimpleImputer(strategy="median"))])
-        if numeric_encoding in ("ple", "ple-tree"):
-            bins = "tree" if numeric_encoding == "ple-tree" else "quantile"
+        if numeric_encoding.startswith("ple"):
+            bins = numeric_encoding[4:] or "quantile"
             return Pipeline([("impute", SimpleImputer(strategy="median")), ("ple", PiecewiseLinear(bins=bins))])
         if numeric_encoding == "standard":
             return Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()), ("clip", Clip())])
