@@ -68,6 +68,20 @@ def test_ensemble_combines_the_folds_own_members(small, bank_df) -> None:
     assert ens["fit_seconds"].ge(gbm["fit_seconds"].to_numpy()).all()
 
 
+def test_ensemble_takes_the_default_network_where_it_ran(bank_df) -> None:
+    """What ``--model ensemble`` combines, whatever the networks' validation scores say: a cross-fitted
+    network's are out-of-fold, a single split's on the rows it stopped early on, so they do not compare."""
+    board = compare(bank_df, cv="1x2", models="single-split,default,lightgbm,ensemble", seed=0,
+                    network_overrides={"epochs": 8})
+    folds = pd.DataFrame(board.folds)
+    ens = folds[folds["model"] == "ensemble"]
+    assert len(ens) == 2 and set(ens["network"]) == {"default"}
+    validation = folds[folds["model"].isin(["single-split", "default"])].pivot(
+        index="fold", columns="model", values="validation_pr_auc")
+    # the premise: on some fold the single split's (flattered) validation score is the higher one
+    assert (validation["single-split"] > validation["default"]).any()
+
+
 def test_summary_names_the_best_single_model_and_the_ensemble_check(small) -> None:
     s = small.summary
     assert s["best_single_model"] == small.leaderboard[0]["model"] or small.leaderboard[0]["model"] == "ensemble"

@@ -26,7 +26,7 @@ MODELS: dict[str, tuple[dict[str, Any], str]] = {
     "catboost": ({"model": "catboost"}, "CatBoost"),
     "forest": ({"model": "forest"}, "forest (300 trees; random or extra trees, chosen on validation)"),
     "auto": ({"model": "auto"}, "auto: bagged search over families, greedy-weighted"),
-    "ensemble": ({}, "best network + LightGBM"),
+    "ensemble": ({}, "the default network (else the best by validation) + LightGBM"),
 }
 ENSEMBLE = "ensemble"
 

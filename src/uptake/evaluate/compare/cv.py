@@ -7,8 +7,9 @@ threshold. Each model is fitted with ``uptake.train.fit_split`` -- the training
 pipeline itself, preprocessor fitted on the fold's training rows only -- so the
 leaderboard measures what ``uptake train`` would build, not a re-implementation.
 
-The ensemble is not refitted: in each fold it combines the fold's best network (by
-validation PR-AUC, so the choice never looks at test rows) with the fold's LightGBM,
+The ensemble is not refitted: in each fold it combines the fold's ``default`` network
+(what ``--model ensemble`` uses; without it, the fold's best network by validation
+PR-AUC, so the choice never looks at test rows) with the fold's LightGBM,
 weighted on validation exactly as ``EnsembleClassifier`` does. Its fit time is the
 sum of its members'.
 
@@ -38,6 +39,9 @@ from uptake.evaluate.compare.leaderboard import METRICS, Comparison, leaderboard
 from uptake.models.blend import choose_weight
 from uptake.models.compile_cache import shared_compilation_cache
 from uptake.train import Fitted, Prepared, TrainConfig, fit_split, prepare
+
+#: The network the ensemble takes where it ran (the ensemble family's own network preset).
+DEFAULT_NETWORK = "default"
 
 Progress = Callable[[int, int, str], None]
 
@@ -233,10 +237,17 @@ class _FoldContext:
                          fitted.fit_seconds, predict_us, validation_pr_auc=fitted.validation["pr_auc"])
 
     def ensemble(self, base: TrainConfig) -> dict[str, Any]:
-        """Best network of this fold (by validation PR-AUC) + LightGBM, weighted on validation."""
+        """This fold's ``default`` network (else its best network by validation PR-AUC) + LightGBM,
+        weighted on validation.
+
+        ``default`` where it ran: it is what ``--model ensemble`` combines, and the networks'
+        validation scores are not comparable across presets (a cross-fitted network's are
+        out-of-fold, a single split's are on the rows it stopped early on, so they flatter it).
+        """
         start = time.perf_counter()
         nets = [n for n in self.members if is_network(n)]
-        best = max(nets, key=lambda n: self.members[n].fitted.validation["pr_auc"])
+        best = DEFAULT_NETWORK if DEFAULT_NETWORK in nets else \
+            max(nets, key=lambda n: self.members[n].fitted.validation["pr_auc"])
         net, gbm = self.members[best], self.members["lightgbm"]
         y_val = self.prepared.y[self.val_idx]
         w, _ = choose_weight(y_val, net.p_val, gbm.p_val)
