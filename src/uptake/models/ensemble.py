@@ -81,9 +81,9 @@ class EnsembleClassifier(Family):
         elif X_val is not None:
             held = self.network_.held_out_validation()  # cross-fitted members trained on the other rows
             net_val = self.network_.predict_proba(X_val)[:, 1] if held is None else held
-            self.weight_, self.weight_scores_ = choose_weight(y_val, net_val, self.gbm_.predict_proba(X_val)[:, 1])
-            self.validation_oof_ = None if held is None else \
-                self.weight_ * held + (1 - self.weight_) * self.gbm_.predict_proba(X_val)[:, 1]
+            gbm_val = self.gbm_.predict_proba(X_val)[:, 1]
+            self.weight_, self.weight_scores_ = choose_weight(y_val, net_val, gbm_val)
+            self.validation_oof_ = None if held is None else self.weight_ * held + (1 - self.weight_) * gbm_val
         else:
             self.weight_, self.weight_scores_ = 0.5, {}
         self._set_fitted()
