@@ -163,8 +163,10 @@ def test_a_network_member_learns_its_own_encoding_and_round_trips(tmp_path) -> N
     assert [e["name"] for e in est.leaderboard_] == ["network"] and est.weights_ == {"network": 1.0}
     entry = est.leaderboard_[0]
     assert entry["status"] == "trained" and entry["oof_pr_auc"] > 0.5
-    assert isinstance(entry["refit"], dict) and 1 <= entry["refit"]["epochs"] <= 300  # the folds' kept epochs
+    # a network is not refit on all rows: its fold models (k draws, averaged) are what its weight measured
+    assert entry["refit"].startswith("not refit") and len(est.members_["network"]) % 2 == 0
     member = est.members_["network"][0]
+    assert 1 <= member.refit_params()["epochs"] <= 300  # stopped early on a fifth of its own training rows
     # one-hot of the category's three codes beside the number's bins and the flag: the category is not a number
     assert member.codes_ == [1] and member.categories_ == [[0.0, 1.0, 2.0]] and member.flags_ == [2]
     est.save(tmp_path / "est")
@@ -195,3 +197,40 @@ def test_time_limit_belongs_to_auto_only(bank_csv, tmp_path, capsys) -> None:  #
     assert code == 2 and "--time-limit: applies to --model auto" in err and "Traceback" not in err
     code, _, err = run_cli(["train", str(bank_csv), "--model", "forest", "--bagged", "--out", str(tmp_path / "m")], capsys)
     assert code == 2 and "--refit-full/--bagged: applies to --model auto" in err and "Traceback" not in err
+
+
+def test_on_one_holdout_the_network_member_is_the_cross_fitted_preset_weighted_on_its_held_out_rows() -> None:
+    """folds=1 (a table too big to bag): the default preset's own cross-fitted members, and the validation
+    scores that weigh and threshold them are the members' out-of-fold ones, not their in-sample predictions."""
+    X, y, layout = _coded_table(1200)
+    est = AutoClassifier(time_limit=300, folds=1, candidates=("network",), seed=0)
+    est.set_layout(layout)
+    est.fit(X[:900], y[:900], X_val=X[900:], y_val=y[900:])
+    entry = est.leaderboard_[0]
+    assert est.folds_ == 1 and entry["status"] == "trained" and entry["params"]["n_models"] is None
+    member = est.members_["network"][0]
+    assert len(member.network_.models_) == 10  # the preset's members below 20,000 rows
+    held = member.held_out_validation()
+    np.testing.assert_allclose(est.held_out_validation(), np.clip(held, 0, 1))
+    in_sample = member.predict_proba(X[900:])[:, 1]
+    assert np.abs(in_sample - held).max() > 1e-3  # nine of ten members trained on each validation row
+    with pytest.raises(UptakeInputError, match="folds=1 searches on one holdout"):
+        AutoClassifier(folds=1, candidates=("lightgbm",)).fit(X, y)
+
+
+def test_a_big_table_is_searched_on_its_holdout_unless_folds_are_asked_for() -> None:
+    """From HOLDOUT_ROWS labelled rows the validation split weighs the candidates (no k-fold bagging)."""
+    from uptake.models.auto import HOLDOUT_ROWS
+
+    rng = np.random.default_rng(0)
+    n = HOLDOUT_ROWS
+    X = rng.normal(size=(n, 3))
+    y = (X[:, 0] + rng.normal(size=n) > 2).astype(int)
+    cut = int(n * 0.8)
+    est = AutoClassifier(time_limit=60, candidates=("lightgbm",), refit_full=False, seed=0)
+    est.fit(X[:cut], y[:cut], X_val=X[cut:], y_val=y[cut:])
+    assert est.folds_ == 1 and len(est.members_["lightgbm"]) == 1
+    assert len(est.held_out_validation()) == n - cut
+    bagged = AutoClassifier(time_limit=60, folds=2, candidates=("lightgbm",), refit_full=False, seed=0)
+    bagged.fit(X[:cut], y[:cut], X_val=X[cut:], y_val=y[cut:])  # folds asked for: bagged at any size
+    assert bagged.folds_ == 2

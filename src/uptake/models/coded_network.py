@@ -36,7 +36,8 @@ class CodedNetwork(Family):
 
     Parameters:
         preset: the network's preset (``default``).
-        n_models: networks averaged within this member (auto's bagging averages fold models already).
+        n_models: networks averaged within this member (auto's bagging averages fold models already);
+            ``None`` takes the preset's (the ``default`` preset's cross-fitted members, on auto's holdout).
         epochs: train exactly this many epochs without early stopping (auto's refit on all rows);
             ``None`` stops early on the validation rows.
         imbalance: the network's imbalance strategy (``none`` keeps probabilities calibrated).
@@ -50,13 +51,13 @@ class CodedNetwork(Family):
     imbalance_options = ("none", "class-weight")
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "preset": [StrOptions({"default", "tabm"})],
-        "n_models": [Interval(Integral, 1, 20, closed="both")],
+        "n_models": [Interval(Integral, 1, 20, closed="both"), None],
         "epochs": [Interval(Integral, 1, 10_000, closed="both"), None],
         "imbalance": [StrOptions({"none", "class-weight"})],
         "seed": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, preset: str = "default", n_models: int = 1, epochs: int | None = None,
+    def __init__(self, preset: str = "default", n_models: int | None = 1, epochs: int | None = None,
                  imbalance: str = "none", seed: int = 0) -> None:
         self.preset = preset
         self.n_models = n_models
@@ -92,7 +93,7 @@ class CodedNetwork(Family):
         y = np.asarray(y).astype(int).reshape(-1)
         self._fit_encoding(X, y)
         fixed = {"epochs": int(self.epochs), "early_stopping": False} if self.epochs is not None else {}
-        self.network_ = NetworkClassifier(preset=self.preset, n_models=int(self.n_models), imbalance=self.imbalance,
+        self.network_ = NetworkClassifier(preset=self.preset, n_models=None if self.n_models is None else int(self.n_models), imbalance=self.imbalance,
                                           seed=int(self.seed), **fixed)
         if X_val is not None:
             self.network_.fit(self._encode(X), y, X_val=self._encode(np.asarray(X_val, dtype=np.float64)),
@@ -102,6 +103,10 @@ class CodedNetwork(Family):
         self._forward: Callable[[np.ndarray], np.ndarray] | bool | None = None
         self.mark_fitted(X.shape[1])
         return self
+
+    def held_out_validation(self) -> np.ndarray | None:
+        """Cross-fitted members' out-of-fold predictions of the validation rows (``None`` otherwise)."""
+        return self.network_.held_out_validation()
 
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         X = self.checked(X)

@@ -6,10 +6,19 @@ cost fits in the time left: from its family's folds measured earlier in the same
 search, else from a per-family prior scaled by the data's size (2 cores).
 
 The network member is the ``default`` preset, one seed per fold, on its own encoding
-of auto's shared inputs (:class:`~uptake.models.coded_network.CodedNetwork`); it costs
-about three times a LightGBM fold (more on small tables, where its epochs of patience dominate), so it joins where the limit allows (a big table's
-holdout search with a limit of several minutes, or a small table's bagging with a
-limit of a few minutes) and is skipped otherwise.
+of auto's shared inputs (:class:`~uptake.models.coded_network.CodedNetwork`); a fold
+costs about 3 s on the bank's 4,375 rows (its epochs of patience dominate) and about
+0.55 s per 1,000 rows on big tables, so it joins where the limit leaves room for all
+its folds (at the default 60 s on the bank table, after LightGBM and CatBoost) and is
+skipped otherwise. It stops early on its own rows and is not refit
+(:data:`OWN_STOPPING_FAMILIES`, :data:`REFIT_FAMILIES`).
+
+On one holdout (a table too big to bag within the limit) the search has no folds of its
+own to average a network's draws over, so the network member is then the ``default``
+preset's cross-fitted members themselves (:data:`HOLDOUT_PARAMS`: five on a big table,
+each trained on four fifths of the training and validation rows pooled and stopped on
+the rest); it is weighted and thresholded on their out-of-fold validation predictions,
+and it costs one fold per member.
 """
 
 from __future__ import annotations
@@ -37,13 +46,25 @@ CANDIDATES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("lightgbm-large", "lightgbm", {"learning_rate": 0.03, "num_leaves": 63, "min_child_samples": 20,
                                     "colsample_bytree": 0.5, "reg_lambda": 5.0, "native_categories": True}),
 )
+#: Families whose chosen candidate is refit on all rows (``refit_full``). A network keeps its fold models:
+#: they are ``k`` draws of a noisy learner averaged, which is what its out-of-fold score and weight
+#: measured; one refit draw varies more (on the bank's 2x5 folds a search that gave the network about
+#: half the weight and refit it scored 0.0009 below one without the network, where its out-of-fold
+#: predictions promised more).
+REFIT_FAMILIES = frozenset({"lightgbm", "catboost", "forest"})
+#: Families whose fold models stop early on a fifth of their own training rows rather than on the held-out
+#: fold: a network picks its best of tens of noisy epochs, and picked on the held-out fold that choice
+#: flatters the out-of-fold score the weights are chosen on.
+OWN_STOPPING_FAMILIES = frozenset({"network"})
+#: Parameters a candidate's family takes instead on one holdout (see the module docstring).
+HOLDOUT_PARAMS: dict[str, dict[str, Any]] = {"network": {"n_models": None}}
 #: Seconds one fold takes per 1,000 training rows before any has been measured (2 cores). The network's is
 #: measured on the fraud table: one default network trained in 101 s on 182,000 rows (0.55 s per 1,000).
 PRIOR_SECONDS_PER_1K_ROWS = {"lightgbm": 0.3, "catboost": 1.0, "forest": 0.4, "network": 0.6}
 #: Families whose cost stops growing with the rows (a forest grows each tree on at most 20,000 rows).
 PRIOR_ROWS_CAP = {"forest": 20_000}
 #: Seconds a fold of a family takes at least, however few the rows (a network's epochs of patience).
-PRIOR_SECONDS_FLOOR = {"network": 6.4}
+PRIOR_SECONDS_FLOOR = {"network": 3.5}
 #: Most rounds of bagging (each on new folds) while time is left; AutoGluon allows 20.
 MAX_REPEATS = 5
 #: Family name -> "module:Class" of the members auto trains and loads (not the combining families).
@@ -71,9 +92,21 @@ def fold_cost(family: str, rows: int, measured: Mapping[str, list[float]]) -> fl
     return max(PRIOR_SECONDS_PER_1K_ROWS.get(family, 1.0) * rows / 1000, PRIOR_SECONDS_FLOOR.get(family, 0.0))
 
 
+def members(family: str, params: Mapping[str, Any], rows: int) -> int:
+    """Models one fit of a candidate trains, each costing a fold: a network preset's own members where its
+    ``n_models`` is left to the preset (its cross-fitted members count ``rows`` with the validation rows)."""
+    if family != "network" or params.get("n_models") is not None:
+        return 1
+    from uptake.models.network.config import BIG_TABLE, PRESETS  # Keras is imported only where a network is
+
+    config = PRESETS[str(params.get("preset", "default"))]
+    return int(config.n_models_big if config.n_models_big is not None and rows >= BIG_TABLE else config.n_models)
+
+
 def refit_cost(family: str, rows: int, k: int, measured: Mapping[str, list[float]]) -> float:
     """Estimated seconds of training ``family`` once on all rows after ``k``-fold bagging."""
     return fold_cost(family, rows, measured) * k / (k - 1)  # all rows, not k-1 folds of them
 
 
-__all__ = ["CANDIDATES", "MAX_REPEATS", "MEMBER_CLASSES", "MEMBER_FAMILIES", "fold_cost", "member_class", "refit_cost"]
+__all__ = ["CANDIDATES", "HOLDOUT_PARAMS", "MAX_REPEATS", "OWN_STOPPING_FAMILIES", "REFIT_FAMILIES", "MEMBER_CLASSES", "MEMBER_FAMILIES", "fold_cost", "member_class", "members",
+           "refit_cost"]
