@@ -87,17 +87,19 @@ def main() -> None:
     peer_rows = board[~board.index.str.startswith("uptake ")]
     best_peer = peer_rows["pr_auc"].max() if len(peer_rows) else np.nan
     print(f"{a.cv} folds identical for every row: {same}")
-    print(f"| model | PR-AUC | ROC-AUC | fit s/fold | vs best peer | folds won vs best peer |")
-    print("|---|---|---|---|---|---|")
     best_name = peer_rows["pr_auc"].idxmax() if len(peer_rows) else None
+    print(f"| model | PR-AUC | ROC-AUC | fit s/fold | vs best peer ({best_name}) | paired diff +- std "
+          "| folds won/tied/lost (tied: within 0.0001) |")
+    print("|---|---|---|---|---|---|---|")
     for name, r in board.iterrows():
-        won = ""
+        won = paired = ""
         if best_name is not None and name != best_name:
             mine = folds[folds["peer"] == name].set_index("fold")["pr_auc"]
-            theirs = folds[folds["peer"] == best_name].set_index("fold")["pr_auc"]
-            won = f"{int((mine > theirs.reindex(mine.index)).sum())}/{len(mine)}"
+            diff = mine - folds[folds["peer"] == best_name].set_index("fold")["pr_auc"].reindex(mine.index)
+            paired = f"{diff.mean():+.4f} +- {diff.std():.4f}"
+            won = f"{int((diff > 1e-4).sum())}/{int((diff.abs() <= 1e-4).sum())}/{int((diff < -1e-4).sum())}"
         print(f"| {name} | {r.pr_auc:.4f} +- {r.pr_std:.4f} | {r.roc_auc:.4f} | {r.fit_s:.1f} | "
-              f"{r.pr_auc - best_peer:+.4f} | {won} |")
+              f"{r.pr_auc - best_peer:+.4f} | {paired} | {won} |")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = a.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"cv": a.cv, "identical_folds": bool(same), "seconds": time.time() - started,
