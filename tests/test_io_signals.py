@@ -49,3 +49,28 @@ def test_a_held_signal_goes_to_the_handler_that_was_there_before() -> None:
     assert held.pending == [signal.SIGINT]
     held.release()  # delivered to SIG_IGN: nothing raised
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_a_ctrl_c_after_the_command_reaches_no_exit_hook_a_library_registered_during_it(tmp_path: Path) -> None:
+    """A library imported by the command (JAX) registers exit hooks after uptake's; a Ctrl-C landing in one
+    of them at exit printed 'Exception ignored ... Traceback'. uptake's quiet shutdown now runs first."""
+    import subprocess
+    import sys
+    import time
+
+    flag = tmp_path / "in-exit-hook"
+    code = ("import atexit, sys, time; import uptake.cli as c; app = c.app\n"
+            "def command(*a, **k):\n"
+            "    out = app(*a, **k)\n"
+            f"    atexit.register(lambda: (open({str(flag)!r}, 'w').close(), time.sleep(3)))  # a library's hook\n"
+            "    return out\n"
+            "c.app = command; sys.argv = ['uptake', '--help']; c.main()")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert flag.exists(), proc.communicate()
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in out + err, err

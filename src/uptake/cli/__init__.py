@@ -95,6 +95,10 @@ def main() -> None:
     if code == 130:  # typer turns Ctrl-C into Exit(130) and, outside standalone mode, returns it
         err_console.print("interrupted (Ctrl-C); temporary files were removed", markup=False)
         _leave_after_signal(130)
+    # exit hooks run last-registered first: the libraries the command imported (JAX) registered theirs
+    # after ours, and a late stop signal reached their hooks before ours ignored it; ours goes first now
+    atexit.unregister(_quiet_shutdown)
+    atexit.register(_quiet_shutdown)
     if isinstance(code, int) and code:
         sys.exit(code)
 
