@@ -93,7 +93,8 @@ class CodedNetwork(Family):
         y = np.asarray(y).astype(int).reshape(-1)
         self._fit_encoding(X, y)
         fixed = {"epochs": int(self.epochs), "early_stopping": False} if self.epochs is not None else {}
-        self.network_ = NetworkClassifier(preset=self.preset, n_models=None if self.n_models is None else int(self.n_models), imbalance=self.imbalance,
+        n_models = None if self.n_models is None else int(self.n_models)  # None: the preset's members
+        self.network_ = NetworkClassifier(preset=self.preset, n_models=n_models, imbalance=self.imbalance,
                                           seed=int(self.seed), **fixed)
         if X_val is not None:
             self.network_.fit(self._encode(X), y, X_val=self._encode(np.asarray(X_val, dtype=np.float64)),

@@ -48,9 +48,7 @@ CANDIDATES: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 #: Families whose chosen candidate is refit on all rows (``refit_full``). A network keeps its fold models:
 #: they are ``k`` draws of a noisy learner averaged, which is what its out-of-fold score and weight
-#: measured; one refit draw varies more (on the bank's 2x5 folds a search that gave the network about
-#: half the weight and refit it scored 0.0009 below one without the network, where its out-of-fold
-#: predictions promised more).
+#: measured; one refit draw varies more (docs/models.md has the bank screens).
 REFIT_FAMILIES = frozenset({"lightgbm", "catboost", "forest"})
 #: Families whose fold models stop early on a fifth of their own training rows rather than on the held-out
 #: fold: a network picks its best of tens of noisy epochs, and picked on the held-out fold that choice
@@ -97,10 +95,9 @@ def members(family: str, params: Mapping[str, Any], rows: int) -> int:
     ``n_models`` is left to the preset (its cross-fitted members count ``rows`` with the validation rows)."""
     if family != "network" or params.get("n_models") is not None:
         return 1
-    from uptake.models.network.config import BIG_TABLE, PRESETS  # Keras is imported only where a network is
+    from uptake.models.network.config import PRESETS, members_for  # Keras is imported only where a network is
 
-    config = PRESETS[str(params.get("preset", "default"))]
-    return int(config.n_models_big if config.n_models_big is not None and rows >= BIG_TABLE else config.n_models)
+    return int(members_for(PRESETS[str(params.get("preset", "default"))], rows).n_models)
 
 
 def refit_cost(family: str, rows: int, k: int, measured: Mapping[str, list[float]]) -> float:

@@ -82,6 +82,13 @@ class NetworkConfig:
 #: Training rows (validation rows included when members are cross-fitted) from which ``n_models_big`` applies.
 BIG_TABLE = 20_000
 
+
+def members_for(config: NetworkConfig, rows: int) -> NetworkConfig:
+    """The configuration with the members a table of ``rows`` training rows gets (``n_models_big`` on big ones)."""
+    if config.n_models_big is not None and rows >= BIG_TABLE:
+        return replace(config, n_models=config.n_models_big)
+    return config
+
 # The default until 2026-12: piecewise-linear numeric inputs on bins a one-column tree
 # puts where the outcome changes let the MLP learn the step-like income effects trees
 # find; batch norm and a small learning rate make training steadier; unweighted loss

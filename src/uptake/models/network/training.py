@@ -6,7 +6,6 @@ half of the estimator, kept apart from prediction and persistence.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from uptake.errors import UptakeInputError
 from uptake.imbalance import binary_labels, class_weights, initial_bias, oversample, smote
 from uptake.imbalance.batches import BalancedBatches
 from uptake.models.network.build import SharedTrainer, build_model, column, compile_metrics, optimizer
-from uptake.models.network.config import BIG_TABLE, NetworkConfig
+from uptake.models.network.config import BIG_TABLE, NetworkConfig, members_for
 from uptake.models.network.tabm import ensemble_cross_entropy
 
 #: Folds of cross-fitted members (``NetworkConfig.bagging``): each trains on 80% of the pooled rows.
@@ -63,13 +62,6 @@ class EnsembleValidation(keras.callbacks.Callback):
         if logs is not None:
             logs.update(val_loss=ce, val_cross_entropy=ce, val_pr_auc=float(average_precision_score(self.y, p)),
                         val_roc_auc=float(roc_auc_score(self.y, p)))
-
-
-def members_for(config: NetworkConfig, rows: int) -> NetworkConfig:
-    """The configuration with the members a table of ``rows`` training rows gets (``n_models_big`` on big ones)."""
-    if config.n_models_big is not None and rows >= BIG_TABLE:
-        return replace(config, n_models=config.n_models_big)
-    return config
 
 
 class TrainingMixin:
