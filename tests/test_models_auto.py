@@ -1,4 +1,4 @@
-"""``--model auto``: bagged candidates, greedy weights on out-of-fold predictions, one safe model directory."""
+"""``--model auto``: bagged candidates, stacked or greedily weighted on out-of-fold predictions, one safe directory."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score
 from cli_helpers import run_cli
 
 from uptake.errors import UptakeInputError
 from uptake.models.auto import CANDIDATES, AutoClassifier
-from uptake.models.selection import greedy_weights
+from uptake.models.selection import LogitStacker, can_stack, greedy_weights, logit
 from uptake.pipeline import Model
 from uptake.train import TrainConfig, save, train
 
@@ -32,8 +33,11 @@ def test_leaderboard_records_every_candidate_and_weights_sum_to_one(auto_model) 
     assert len(trained_rows) >= 3 and all(0.5 < e["oof_pr_auc"] <= 1 for e in trained_rows)
     assert abs(sum(meta["weights"].values()) - 1) < 1e-9
     assert set(meta["weights"]) <= {e["name"] for e in trained_rows}
-    # refit by default: every chosen candidate is one model trained on all rows, for its folds' mean rounds
-    for name in meta["weights"]:
+    # ~380 positives: enough for the stacker over every trained candidate, each with its coefficient
+    assert set(meta["stacker"]["coefficients"]) == set(meta["member_folds"]) == {e["name"] for e in trained_rows}
+    assert all(e["coefficient"] == round(meta["stacker"]["coefficients"][e["name"]], 6) for e in trained_rows)
+    # refit by default: every combined candidate is one model trained on all rows, for its folds' mean rounds
+    for name in meta["member_folds"]:
         entry = next(e for e in board if e["name"] == name)
         models = sorted((path / "estimator" / "members" / name).iterdir())
         assert isinstance(entry["refit"], dict), entry.get("refit")  # 20 s leaves the refits seconds to spare
@@ -57,6 +61,49 @@ def test_greedy_selection_ignores_noise_and_mixes_independent_models() -> None:
     other = np.clip(y * 0.3 + rng.random(2000) * 0.7, 0, 1)  # as good, independent errors: both are used
     w = greedy_weights({"good": good, "other": other}, y)
     assert set(w) == {"good", "other"} and abs(sum(w.values()) - 1) < 1e-12
+
+
+def test_the_stacker_cancels_an_error_two_candidates_share_which_greedy_weights_cannot() -> None:
+    """A candidate that has learnt mostly another's error is worth a negative weight; greedy's are in [0, 1]."""
+    rng = np.random.default_rng(0)
+    n = 12_000
+    signal, shared = rng.normal(size=n), rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(3 * signal - 4)))).astype(int)
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    preds = {"good": sigmoid(3 * signal + 1.5 * shared - 4 + 0.3 * rng.normal(size=n)),
+             "echo": sigmoid(1.5 * shared - 3 + 0.3 * rng.normal(size=n))}
+    fit, new = np.arange(n) < n // 2, np.arange(n) >= n // 2
+    stacker = LogitStacker.fit({k: v[fit] for k, v in preds.items()}, y[fit])
+    assert stacker.coefficients["echo"] < -0.5 < 0.5 < stacker.coefficients["good"]
+    stacked = stacker.predict({k: v[new] for k, v in preds.items()})
+    weights = greedy_weights({k: v[fit] for k, v in preds.items()}, y[fit])
+    greedy = sum(w * preds[k][new] for k, w in weights.items())
+    assert average_precision_score(y[new], stacked) > average_precision_score(y[new], greedy) + 0.02
+    # the threshold's scores are cross-fitted: each row scored by a stacker fitted without it
+    crossed = LogitStacker.cross_fitted({k: v[fit] for k, v in preds.items()}, y[fit])
+    in_sample = stacker.predict({k: v[fit] for k, v in preds.items()})
+    assert crossed.shape == in_sample.shape and 0 < np.abs(crossed - in_sample).max() < 0.2
+    assert LogitStacker.from_json(json.loads(json.dumps(stacker.to_json()))) == stacker
+    # 20 rows of the rarer class per coefficient, else greedy selection
+    assert can_stack(2, y[:400]) == (min(y[:400].sum(), 400 - y[:400].sum()) >= 40)
+    assert not can_stack(1, y) and not can_stack(3, np.r_[np.ones(59), np.zeros(5000)])
+    assert np.isfinite(logit(np.array([0.0, 1.0]))).all()  # a forest's 0 and 1 are clipped, not infinite
+
+
+def test_few_positives_are_weighted_greedily_and_sidecars_without_a_stacker_load(tmp_path) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3000, 4))
+    y = (X[:, 0] + rng.normal(size=3000) > 3.2).astype(int)  # ~40 positives: 20 a coefficient would need 2 x 20
+    assert 20 < y.sum() < 80
+    est = AutoClassifier(time_limit=20, folds=3, candidates=("lightgbm", "random-forest", "extra-trees"), seed=0)
+    est.fit(X[:2400], y[:2400], X_val=X[2400:], y_val=y[2400:])
+    assert est.stacker_ is None and all("coefficient" not in e for e in est.leaderboard_)
+    est.save(tmp_path / "est")
+    meta = json.loads((tmp_path / "est" / "auto.json").read_text())
+    assert meta["stacker"] is None
+    del meta["stacker"]  # as releases before the stacker wrote it
+    (tmp_path / "est" / "auto.json").write_text(json.dumps(meta))
+    np.testing.assert_allclose(AutoClassifier.load(tmp_path / "est").predict_proba(X), est.predict_proba(X), atol=1e-12)
 
 
 def test_loads_scores_identically_and_serves_through_the_fast_path(auto_model, bank_df) -> None:  # noqa: ANN001
@@ -113,13 +160,25 @@ def test_a_tiny_time_limit_degrades_to_one_candidate_on_a_holdout(bank_df) -> No
     assert abs(sum(est.weights_.values()) - 1) < 1e-9 and trained.test["pr_auc"] > 0.9
 
 
+def _only(meta: dict, name: str, family: str) -> None:
+    """Make ``name`` the sidecar's one combined member, whichever combiner it records."""
+    meta.update(weights={name: 1.0}, families={name: family}, member_folds={name: 1})
+    if meta.get("stacker"):
+        meta["stacker"] = {"coefficients": {name: 1.0}, "intercept": 0.0}
+
+
+def _combined(meta: dict) -> list[str]:
+    return list(meta["stacker"]["coefficients"] if meta.get("stacker") else meta["weights"])
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda m: m["weights"].update({"lightgbm": 5.0}), "sum to 1"),
-    (lambda m: m.update(weights={"../../x": 1.0}, families={"../../x": "lightgbm"}), "not a member name"),
-    (lambda m: m["families"].update({next(iter(m["weights"])): "ensemble"}), "members are"),
-    (lambda m: m.update(weights={"network": 1.0}, families={"network": "network"}, member_folds={"network": 1}),
-     "coded-network.json' not found"),
+    (lambda m: _only(m, "../../x", "lightgbm"), "not a member name"),
+    (lambda m: m["families"].update({_combined(m)[0]: "ensemble"}), "members are"),
+    (lambda m: _only(m, "network", "network"), "coded-network.json' not found"),
     (lambda m: m["params"].update(stacker="ridge"), "parameters stacker are unknown to this release"),
+    (lambda m: m.update(stacker={"coefficients": {_combined(m)[0]: float("nan")}, "intercept": 0.0}), "finite"),
+    (lambda m: m.update(stacker={"coefficients": [1.0], "intercept": 0.0}), "stacker:"),
 ])
 def test_a_tampered_sidecar_is_refused_in_one_line(auto_model, tmp_path, change, message) -> None:  # noqa: ANN001
     est_dir = tmp_path / "estimator"
@@ -187,7 +246,7 @@ def test_a_network_member_learns_its_own_encoding_and_round_trips(tmp_path) -> N
 
 @pytest.mark.parametrize("candidates", [("nope",), ()])
 def test_candidates_must_name_known_ones(candidates) -> None:  # noqa: ANN001
-    with pytest.raises(UptakeInputError, match="candidates must name some of lightgbm, catboost, network"):
+    with pytest.raises(UptakeInputError, match="candidates must name some of lightgbm, catboost, random-forest"):
         AutoClassifier(candidates=candidates).check_params()
 
 

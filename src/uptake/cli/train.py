@@ -51,7 +51,7 @@ def train(
     batch_size: Annotated[int | None, typer.Option(min=1, help="Override the preset's batch size.")] = None,
     learning_rate: LearningRate = None,
     time_limit: Annotated[float | None, typer.Option(min=0.001, help="--model auto: seconds the search over families may take (default 60: about a minute on the 5,000-row bank table, 2 cores).")] = None,
-    refit_full: Annotated[bool | None, typer.Option("--refit-full/--bagged", help="--model auto: serve one model per chosen candidate refit on all rows (default; fast scoring), or the bagged fold models the weights were chosen on.")] = None,
+    refit_full: Annotated[bool | None, typer.Option("--refit-full/--bagged", help="--model auto: serve one model per chosen candidate refit on all rows (default; fast scoring), or the bagged fold models the combination was fitted on.")] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden layer widths, e.g. 256,256,256.")] = None,
     dropout: Annotated[float | None, typer.Option(min=0.0, max=0.99, help="Dropout after each hidden layer.")] = None,
     imbalance: Annotated[str | None, typer.Option(help="none | class-weight | oversample | balanced-batches | smote.")] = None,

@@ -1,4 +1,4 @@
-"""``--model auto``: a time-limited search over families, bagged, combined by greedy selection.
+"""``--model auto``: a time-limited search over families, bagged, combined by a stacker or greedy selection.
 
 Within ``time_limit`` seconds, candidates (a few configurations of each tree family,
 cheapest and strongest first) are each trained on ``k`` folds of the training and
@@ -6,35 +6,34 @@ validation rows together (AutoGluon's bagging), so every row gets an out-of-fold
 prediction from a model that never trained on it, and every fold model learns from
 ``(k-1)/k`` of all labelled rows instead of the training split alone. Each fold model
 stops early on its own held-out fold. A candidate's prediction is the mean of its
-``k`` fold models. Caruana's greedy selection (:mod:`uptake.models.selection`) weights
-the candidates on the out-of-fold predictions, and the threshold and calibrator are
-chosen on the validation rows' out-of-fold predictions
-(:meth:`~uptake.models.base.Family.held_out_validation`): never on rows a model
-trained on, and never on test rows.
+``k`` fold models. A logistic stacker on the candidates' out-of-fold logits combines
+them where the rarer class has enough rows for it, else Caruana's greedy selection
+(both in :mod:`uptake.models.selection`). The threshold and calibrator are chosen on the
+validation rows' out-of-fold predictions (the stacker's own cross-fitted ones;
+:meth:`~uptake.models.base.Family.held_out_validation`): never on rows a model trained
+on, and never on test rows.
 
 A table too big to bag within the limit (the first candidate's estimated ``k`` folds
 alone would not fit) is searched on one holdout instead: each candidate trained once
 on the training rows, stopping early on, weighted on and thresholded on the
 validation rows, as the single families are.
 
-The time limit is kept by estimating each fold before starting it (from the
-candidate's earlier folds, else from a per-family prior scaled by the data's size):
-a candidate that would not finish is not started, or, if its first folds show it is
-slower than expected, dropped. The first candidate always runs, so a tiny limit gives
-one bagged LightGBM instead of a crash.
+The time limit is kept by estimating each fold before starting it (from earlier folds,
+else a prior scaled by the rows): a candidate that would not finish is not started, or
+dropped once its first folds show it; the first always runs, so a tiny limit gives
+one LightGBM instead of a crash.
 
 With ``refit_full`` (the default), each chosen candidate is then trained once more
 on all the rows, for the mean number of rounds its fold models kept (AutoGluon's
-``refit_full``): one model per candidate instead of ``k`` per repeat, so a single
-customer is scored by three or four models rather than forty. The out-of-fold
-predictions that chose the weights, the threshold and the calibrator stay those of the
-bagged models, which is what makes them honest; the refit models' own quality is the
-test split's to measure. A candidate whose refit would overrun the limit keeps its
-fold models.
+``refit_full``): one model per candidate instead of ``k`` per repeat (a dozen models
+score a customer, not a hundred). The out-of-fold predictions that chose the weights,
+the threshold and the calibrator stay the bagged models', which makes them honest; the
+refit models' quality is the test split's to measure. A candidate whose refit would
+overrun the limit keeps its fold models.
 
-Saved as ``auto.json`` (the leaderboard, with every candidate's out-of-fold PR-AUC,
-time and weight) plus one sub-directory per fold model of each chosen candidate, each
-in its family's own safe format. All members share one preprocessor (standardised
+Saved as ``auto.json`` (the leaderboard with every candidate's out-of-fold PR-AUC, time,
+weight and coefficient; the stacker's numbers) plus one sub-directory per fold model of
+each combined candidate, each in its family's own safe format. All members share one preprocessor (standardised
 numbers as they are, one code per category): CatBoost's members treat the codes with its
 ordered target statistics, LightGBM's as native categorical features.
 """
@@ -56,9 +55,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from uptake.errors import UptakeInputError
 from uptake.models.base import Family, one_line
 from uptake.models.search_space import (CANDIDATES, HOLDOUT_PARAMS, MAX_REPEATS, MEMBER_FAMILIES, fold_cost,
-                                         OWN_STOPPING_FAMILIES, REFIT_FAMILIES, member_class, members,
-                                         refit_cost)
-from uptake.models.selection import greedy_weights
+                                         OWN_STOPPING_FAMILIES, REFIT_FAMILIES, in_order, member_class, members,
+                                         refit_cost, refit_value)
+from uptake.models.selection import LogitStacker, can_stack, greedy_weights
 
 #: Default search budget: the 5,000-row bank table trains in about a minute on 2 cores.
 DEFAULT_TIME_LIMIT = 60.0
@@ -77,18 +76,8 @@ HOLDOUT_ROWS = 100_000
 MEMBER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
-def refit_value(values: list[Any]) -> Any:
-    """One refit parameter from the fold models': the mean of counts (rounds, epochs), or the value all
-    share (a learning rate the data's size chose: the refit's larger table must not choose another)."""
-    if all(v == values[0] for v in values):
-        return values[0]
-    if all(isinstance(v, (int, np.integer)) for v in values):
-        return int(round(float(np.mean(values))))
-    return float(np.mean(values))
-
-
 class AutoClassifier(Family):
-    """Bagged candidates of several families, weighted by greedy selection on out-of-fold PR-AUC.
+    """Bagged candidates of several families, stacked or weighted on their out-of-fold predictions.
 
     Parameters:
         time_limit: seconds the search may take (fits of all folds of all candidates).
@@ -97,11 +86,9 @@ class AutoClassifier(Family):
             3 folds without them); 1 searches on the holdout at any size, as a table too big
             to bag within the limit is.
         imbalance: passed to every member (``none`` keeps probabilities calibrated).
-        refit_full: train each chosen candidate once more on all rows and serve that
-            instead of its fold models (fast scoring; see the module docstring).
+        refit_full: serve each combined candidate refit once on all rows, not its fold models.
         seed: fixes the folds and every member's randomness.
-        candidates: names of the candidates to search (a subset of ``CANDIDATES``, tried in its
-            order); ``None`` searches them all.
+        candidates: names of the ``CANDIDATES`` to search (in its order); ``None`` searches them all.
     """
 
     name = "auto"
@@ -200,7 +187,7 @@ class AutoClassifier(Family):
         fitted: dict[str, list[Family]] = {}
         board: list[dict[str, Any]] = []
         measured: dict[str, list[float]] = {}
-        for name, fam, params in self._searched():
+        for name, fam, params in in_order(self._searched(), holdout=k == 1):
             if k == 1:  # one holdout: a family that cross-fits its own members does so (HOLDOUT_PARAMS)
                 params = {**params, **HOLDOUT_PARAMS.get(fam, {})}
             entry: dict[str, Any] = {"name": name, "family": fam, "params": dict(params), "oof_pr_auc": None,
@@ -228,14 +215,19 @@ class AutoClassifier(Family):
             raise UptakeInputError("--model auto: no candidate could be trained ("
                                    + "; ".join(f"{e['name']}: {e['status']}" for e in board) + ")")
         self.weights_ = greedy_weights(oof, y[scored])
+        stack = k > 1 and can_stack(len(oof), y)  # bagged: every row's prediction is out-of-fold
         if k > 1:
-            self._repeat(board, fitted, oof, X, y, k, start + PLANNED_SHARE * limit, measured)
-        combined = sum(w * oof[n] for n, w in self.weights_.items())
+            self._repeat(board, fitted, oof, X, y, k, start + PLANNED_SHARE * limit, measured, stack)
+        self.stacker_ = LogitStacker.fit(oof, y, int(self.seed)) if stack else None
+        combined = LogitStacker.cross_fitted(oof, y, int(self.seed)) if stack else \
+            sum(w * oof[n] for n, w in self.weights_.items())
         held_out = combined[n_train:] if k > 1 else combined  # holdout: the scored rows are the validation rows
         self.validation_oof_ = np.clip(held_out, 0.0, 1.0) if X_val is not None else None
         for entry in board:
             entry["weight"] = round(self.weights_.get(entry["name"], 0.0), 6)
-        self.members_ = {n: fitted[n] for n in self.weights_}
+            if self.stacker_ is not None and entry["name"] in oof:
+                entry["coefficient"] = round(self.stacker_.coefficients[entry["name"]], 6)
+        self.members_ = {n: fitted[n] for n in self._ranked(self.weights_ if self.stacker_ is None else oof)}
         if self.refit_full and k > 1:  # the holdout search's members never saw the validation rows: no time to refit
             self._refit(board, X, y, k, end, measured)
         self.families_ = {e["name"]: e["family"] for e in board}
@@ -245,20 +237,24 @@ class AutoClassifier(Family):
         self.mark_fitted(X.shape[1])
         return self
 
-    def _repeat(self, board: list[dict[str, Any]], fitted: dict[str, list[Family]], oof: dict[str, np.ndarray],
-                X: np.ndarray, y: np.ndarray, k: int, deadline: float, measured: dict[str, list[float]]) -> None:  # noqa: N803
-        """Bag the chosen candidates again on new folds while time is left (AutoGluon's repeated bagging).
+    def _ranked(self, names: Mapping[str, Any]) -> list[str]:
+        """The combined candidates, the most weighted first (the stacker's: the largest coefficient first)."""
+        stacker = getattr(self, "stacker_", None)
+        return sorted(names, key=lambda n: -abs(stacker.coefficients[n]) if stacker else -self.weights_.get(n, 0.0))
 
-        Each repeat averages a candidate's out-of-fold predictions over more fold
-        models, which lowers their variance; the weights are chosen again after each.
-        """
+    def _repeat(self, board: list[dict[str, Any]], fitted: dict[str, list[Family]], oof: dict[str, np.ndarray],
+                X: np.ndarray, y: np.ndarray, k: int, deadline: float, measured: dict[str, list[float]],  # noqa: N803
+                stack: bool) -> None:
+        """Bag the combined candidates (all for the stacker) again on new folds while time is left (AutoGluon's
+        repeated bagging): more fold models average each out-of-fold prediction; weights are chosen again."""
         entries = {e["name"]: e for e in board}
         for r in range(1, MAX_REPEATS):
             splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=int(self.seed) + 1000 * r).split(X, y))
             added = False
-            for name in sorted(self.weights_, key=lambda n: -self.weights_[n]):
+            pool = list(oof) if stack else sorted(self.weights_, key=lambda n: -self.weights_[n])
+            for name in pool:
                 entry = entries[name]
-                reserve = sum(refit_cost(entries[n]["family"], len(y), k, measured) for n in self.weights_
+                reserve = sum(refit_cost(entries[n]["family"], len(y), k, measured) for n in pool
                               if entries[n]["family"] in REFIT_FAMILIES) \
                     if self.refit_full else 0.0  # the refits are planned; more repeats are not
                 room = deadline - reserve
@@ -281,9 +277,9 @@ class AutoClassifier(Family):
 
     def _refit(self, board: list[dict[str, Any]], X: np.ndarray, y: np.ndarray, k: int, end: float,  # noqa: N803
                measured: Mapping[str, list[float]]) -> None:
-        """Replace each chosen candidate's fold models by one trained on all rows, heaviest weight first."""
+        """Replace each combined candidate's fold models by one trained on all rows, heaviest weight first."""
         entries = {e["name"]: e for e in board}
-        for name in sorted(self.weights_, key=lambda n: -self.weights_[n]):
+        for name in self.members_:
             entry, folds = entries[name], self.members_[name]
             if entry["family"] not in REFIT_FAMILIES:
                 entry["refit"] = "not refit: its fold models serve (a network's draws are averaged)"
@@ -333,11 +329,9 @@ class AutoClassifier(Family):
 
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         X = self.checked(X)
-        p = np.zeros(len(X))
-        for name, weight in self.weights_.items():
-            models = self.members_[name]
-            p += weight * np.mean([m.predict_proba(X)[:, 1] for m in models], axis=0)
-        p = np.clip(p, 0.0, 1.0)
+        preds = {n: np.mean([m.predict_proba(X)[:, 1] for m in models], axis=0) for n, models in self.members_.items()}
+        stacker = getattr(self, "stacker_", None)  # None: greedy weights (and directories saved before the stacker)
+        p = np.clip(stacker.predict(preds) if stacker else sum(w * preds[n] for n, w in self.weights_.items()), 0, 1)
         return np.column_stack([1.0 - p, p])
 
     def numpy_forward(self) -> Any:
@@ -348,7 +342,9 @@ class AutoClassifier(Family):
     def hyperparameters(self) -> dict[str, Any]:
         out = dict(self.get_params(deep=False))
         if hasattr(self, "leaderboard_"):
-            out.update(folds=self.folds_, weights=self.weights_, leaderboard=self.leaderboard_,
+            stacker = getattr(self, "stacker_", None)
+            out.update(folds=self.folds_, combiner="greedy" if stacker is None else "stacker", weights=self.weights_,
+                       stacker=None if stacker is None else stacker.to_json(), leaderboard=self.leaderboard_,
                        search_seconds=self.search_seconds_)
         return out
 
@@ -357,13 +353,14 @@ class AutoClassifier(Family):
 
     # ---- persistence --------------------------------------------------------------------------------
     def save_files(self, directory: Path) -> dict[str, Any]:
-        """Each chosen candidate's fold models under ``members/NAME/fold-J`` in their own formats."""
+        """Each combined candidate's fold models under ``members/NAME/fold-J`` in their own formats."""
         for name, models in self.members_.items():
             for j, m in enumerate(models):
                 m.save(directory / "members" / name / f"fold-{j}")
         return {"params": self.get_params(), "n_features_in": self.n_features_in_, "folds": self.folds_,
-                "weights": self.weights_, "families": {n: self.families_[n] for n in self.weights_},
-                "member_folds": {n: len(self.members_[n]) for n in self.weights_},
+                "weights": self.weights_, "families": {n: self.families_[n] for n in self.members_},
+                "member_folds": {n: len(self.members_[n]) for n in self.members_},
+                "stacker": None if self.stacker_ is None else self.stacker_.to_json(),
                 "leaderboard": self.leaderboard_, "search_seconds": self.search_seconds_}
 
     @classmethod
@@ -376,9 +373,13 @@ class AutoClassifier(Family):
         est.search_seconds_ = float(meta.get("search_seconds") or 0.0)
         if not est.weights_ or abs(sum(est.weights_.values()) - 1.0) > 1e-6 or min(est.weights_.values()) < 0:
             raise UptakeInputError(f"file '{directory / cls.sidecar}': member weights must be positive and sum to 1")
+        try:  # saved before the stacker existed: greedy weights
+            est.stacker_ = LogitStacker.from_json(meta["stacker"]) if meta.get("stacker") else None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': stacker: {one_line(exc)}") from None
         width = int(meta["n_features_in"])
         est.members_ = {}
-        for name in est.weights_:
+        for name in est.weights_ if est.stacker_ is None else est.stacker_.coefficients:
             if not MEMBER_NAME.match(name) or name not in est.families_:
                 raise UptakeInputError(f"file '{directory / cls.sidecar}': {name!r} is not a member name")
             fam = est.families_[name]

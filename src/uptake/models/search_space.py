@@ -9,15 +9,16 @@ The network member is the ``default`` preset, one seed per fold, on its own enco
 of auto's shared inputs (:class:`~uptake.models.coded_network.CodedNetwork`); a fold
 costs about 3 s on the bank's 4,375 rows (its epochs of patience dominate) and about
 0.55 s per 1,000 rows on big tables, so it joins where the limit leaves room for all
-its folds (at the default 60 s on the bank table, after LightGBM and CatBoost) and is
-skipped otherwise. It stops early on its own rows and is not refit
+its folds after the eleven tree configurations (on the bank table from about 90 s; at
+the default 60 s the trees use the time, which the bank screens showed better spent)
+and is skipped otherwise. It stops early on its own rows and is not refit
 (:data:`OWN_STOPPING_FAMILIES`, :data:`REFIT_FAMILIES`).
 
 On one holdout (a table too big to bag within the limit) the search has no folds of its
 own to average a network's draws over, so the network member is then the ``default``
 preset's cross-fitted members themselves (:data:`HOLDOUT_PARAMS`: five on a big table,
 each trained on four fifths of the training and validation rows pooled and stopped on
-the rest); it is weighted and thresholded on their out-of-fold validation predictions,
+the rest), tried third (:data:`HOLDOUT_EARLY`); it is weighted and thresholded on their out-of-fold validation predictions,
 and it costs one fold per member.
 """
 
@@ -32,20 +33,33 @@ import numpy as np
 if TYPE_CHECKING:
     from uptake.models.base import Family
 
-#: The candidates, in the order they are tried: (name, family, parameters).
+#: The candidates, in the order they are tried: (name, family, parameters). Eleven cheap tree configurations
+#: first: on the bank table they are bagged within the default 60 s, and the stacker draws on all of them
+#: (the last ones, weak alone, take negative weights that cancel shared errors). The network and the deep
+#: CatBoost come after them, where a longer limit leaves room.
 CANDIDATES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("lightgbm", "lightgbm", {"native_categories": True}),
     ("catboost", "catboost", {}),
-    ("network", "network", {"preset": "default", "n_models": 1}),
     ("random-forest", "forest", {"kind": "random-forest", "n_estimators": 150}),  # x k folds: plenty of trees
     ("extra-trees", "forest", {"kind": "extra-trees", "n_estimators": 150}),
-    ("catboost-depth8", "catboost", {"depth": 8, "l2_leaf_reg": 5.0}),
     ("lightgbm-xt", "lightgbm", {"extra_trees": True, "learning_rate": 0.03, "num_leaves": 31,
                                  "colsample_bytree": 0.6, "native_categories": True}),
     ("catboost-depth4", "catboost", {"depth": 4, "learning_rate": 0.08}),
     ("lightgbm-large", "lightgbm", {"learning_rate": 0.03, "num_leaves": 63, "min_child_samples": 20,
                                     "colsample_bytree": 0.5, "reg_lambda": 5.0, "native_categories": True}),
+    ("random-forest-entropy", "forest", {"kind": "random-forest", "n_estimators": 150, "criterion": "entropy"}),
+    ("extra-trees-entropy", "forest", {"kind": "extra-trees", "n_estimators": 150, "criterion": "entropy"}),
+    ("lightgbm-small", "lightgbm", {"learning_rate": 0.02, "num_leaves": 7, "min_child_samples": 10,
+                                    "native_categories": True}),
+    ("random-forest-leaf3", "forest", {"kind": "random-forest", "n_estimators": 150, "min_samples_leaf": 3,
+                                       "max_features": 0.5}),
+    ("network", "network", {"preset": "default", "n_models": 1}),
+    ("catboost-depth8", "catboost", {"depth": 8, "l2_leaf_reg": 5.0}),
 )
+#: Candidates tried right after the first two on one holdout (a big table): there the network is the
+#: preset's cross-fitted members, the strongest single candidate on the fraud table, and it must not wait
+#: behind trees the limit then has no room left for.
+HOLDOUT_EARLY = ("network",)
 #: Families whose chosen candidate is refit on all rows (``refit_full``). A network keeps its fold models:
 #: they are ``k`` draws of a noisy learner averaged, which is what its out-of-fold score and weight
 #: measured; one refit draw varies more (docs/models.md has the bank screens).
@@ -81,6 +95,15 @@ def member_class(family: str) -> type[Family]:
     return getattr(importlib.import_module(module), cls)
 
 
+def in_order(candidates: list[tuple[str, str, dict[str, Any]]], holdout: bool) -> list[tuple[str, str, dict[str, Any]]]:
+    """The candidates in the order they are tried (:data:`HOLDOUT_EARLY` moved up on one holdout)."""
+    if not holdout:
+        return candidates
+    early = [c for c in candidates if c[0] in HOLDOUT_EARLY]
+    rest = [c for c in candidates if c[0] not in HOLDOUT_EARLY]
+    return rest[:2] + early + rest[2:]
+
+
 def fold_cost(family: str, rows: int, measured: Mapping[str, list[float]]) -> float:
     """Estimated seconds of one fold of ``family`` on ``rows`` rows."""
     seen = measured.get(family)
@@ -100,10 +123,20 @@ def members(family: str, params: Mapping[str, Any], rows: int) -> int:
     return int(members_for(PRESETS[str(params.get("preset", "default"))], rows).n_models)
 
 
+def refit_value(values: list[Any]) -> Any:
+    """One refit parameter from the fold models': the mean of counts (rounds, epochs), or the value all
+    share (a learning rate the data's size chose: the refit's larger table must not choose another)."""
+    if all(v == values[0] for v in values):
+        return values[0]
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        return int(round(float(np.mean(values))))
+    return float(np.mean(values))
+
+
 def refit_cost(family: str, rows: int, k: int, measured: Mapping[str, list[float]]) -> float:
     """Estimated seconds of training ``family`` once on all rows after ``k``-fold bagging."""
     return fold_cost(family, rows, measured) * k / (k - 1)  # all rows, not k-1 folds of them
 
 
-__all__ = ["CANDIDATES", "HOLDOUT_PARAMS", "MAX_REPEATS", "OWN_STOPPING_FAMILIES", "REFIT_FAMILIES", "MEMBER_CLASSES", "MEMBER_FAMILIES", "fold_cost", "member_class", "members",
-           "refit_cost"]
+__all__ = ["CANDIDATES", "HOLDOUT_EARLY", "HOLDOUT_PARAMS", "in_order", "MAX_REPEATS", "OWN_STOPPING_FAMILIES", "REFIT_FAMILIES", "MEMBER_CLASSES", "MEMBER_FAMILIES", "fold_cost", "member_class", "members",
+           "refit_cost", "refit_value"]

@@ -25,7 +25,7 @@ MODELS: dict[str, tuple[dict[str, Any], str]] = {
     "lightgbm": ({"model": "lightgbm"}, "LightGBM"),
     "catboost": ({"model": "catboost"}, "CatBoost"),
     "forest": ({"model": "forest"}, "forest (300 trees; random or extra trees, chosen on validation)"),
-    "auto": ({"model": "auto"}, "auto: bagged search over families, greedy-weighted"),
+    "auto": ({"model": "auto"}, "auto: bagged search over families, stacked on out-of-fold logits"),
     "ensemble": ({}, "the default network (else the best by validation) + LightGBM"),
 }
 ENSEMBLE = "ensemble"
