@@ -131,7 +131,7 @@ def test_lightgbm_early_stopping_uses_validation_and_class_weight_changes_the_mo
 def test_the_default_learning_rate_follows_the_table_and_a_refit_keeps_it(family: str, tmp_path: Path) -> None:
     """0.05 below 50,000 training rows, 0.1 from there (0.05 ran into LightGBM's round cap on 182,000 fraud rows);
     auto's refit on all rows, which may cross that line, trains at the rate its fold models used."""
-    from uptake.models.auto import refit_value
+    from uptake.models.search_space import refit_value
     from uptake.models.catboost import CatBoostClassifier
 
     cls = {"lightgbm": LightGBMClassifier, "catboost": CatBoostClassifier}[family]

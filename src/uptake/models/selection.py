@@ -12,7 +12,7 @@ Where the out-of-fold rows hold enough of the rarer class for every candidate
 AutoGluon's second layer): a logistic regression on the candidates' out-of-fold logits,
 L2-penalised (``C`` = 1), its weights free in sign. On the bank's 2x5 folds it ranked
 better than greedy selection on each of the ten outer folds' test rows (mean PR-AUC
-0.9882 against 0.9864 with the refit members served; docs/models.md): a negative weight
+0.9883 against 0.9864 with the refit members served; docs/models.md): a negative weight
 on a candidate that shares another's errors subtracts them, which weights in [0, 1]
 cannot. The rule of thumb of 20 events per coefficient keeps it from fitting the noise
 of a few positives; below it greedy selection, whose coarse weights cannot, is used.
