@@ -33,9 +33,10 @@ overrun the limit keeps its fold models.
 
 Saved as ``auto.json`` (the leaderboard with every candidate's out-of-fold PR-AUC, time,
 weight and coefficient; the stacker's numbers) plus one sub-directory per fold model of
-each combined candidate, each in its family's own safe format. All members share one preprocessor (standardised
-numbers as they are, one code per category): CatBoost's members treat the codes with its
-ordered target statistics, LightGBM's as native categorical features.
+each combined candidate, each in its family's own safe format. All members share one
+preprocessor (standardised numbers as they are, one code per category): CatBoost's
+members treat the codes with its ordered target statistics, LightGBM's as native
+categorical features.
 """
 
 from __future__ import annotations
@@ -239,7 +240,7 @@ class AutoClassifier(Family):
 
     def _ranked(self, names: Mapping[str, Any]) -> list[str]:
         """The combined candidates, the most weighted first (the stacker's: the largest coefficient first)."""
-        stacker = getattr(self, "stacker_", None)
+        stacker = self.stacker_
         return sorted(names, key=lambda n: -abs(stacker.coefficients[n]) if stacker else -self.weights_.get(n, 0.0))
 
     def _repeat(self, board: list[dict[str, Any]], fitted: dict[str, list[Family]], oof: dict[str, np.ndarray],
@@ -252,12 +253,10 @@ class AutoClassifier(Family):
             splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=int(self.seed) + 1000 * r).split(X, y))
             added = False
             pool = list(oof) if stack else sorted(self.weights_, key=lambda n: -self.weights_[n])
-            for name in pool:
+            for name in pool:  # the refits' cost is reserved, estimated again as folds are measured
                 entry = entries[name]
-                reserve = sum(refit_cost(entries[n]["family"], len(y), k, measured) for n in pool
-                              if entries[n]["family"] in REFIT_FAMILIES) \
-                    if self.refit_full else 0.0  # the refits are planned; more repeats are not
-                room = deadline - reserve
+                room = deadline - (sum(refit_cost(entries[n]["family"], len(y), k, measured) for n in pool
+                                       if entries[n]["family"] in REFIT_FAMILIES) if self.refit_full else 0.0)
                 if time.perf_counter() + k * fold_cost(entry["family"], len(y), measured) > room:
                     continue
                 models, pred, seconds = self._bag(entry["family"], entry["params"], X, y, splits, room, False,

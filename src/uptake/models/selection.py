@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
+from scipy.special import logit as _logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold
@@ -67,8 +69,7 @@ def greedy_weights(oof: Mapping[str, np.ndarray], y: np.ndarray, rounds: int = R
 
 
 def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
-    return np.log(p) - np.log1p(-p)
+    return _logit(np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS))
 
 
 def can_stack(candidates: int, y: np.ndarray) -> bool:
@@ -92,8 +93,7 @@ class LogitStacker:
         return cls({n: float(c) for n, c in zip(names, model.coef_[0])}, float(model.intercept_[0]))
 
     def predict(self, preds: Mapping[str, np.ndarray]) -> np.ndarray:
-        z = self.intercept + sum(c * logit(preds[n]) for n, c in self.coefficients.items())
-        return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+        return expit(self.intercept + sum(c * logit(preds[n]) for n, c in self.coefficients.items()))
 
     @classmethod
     def cross_fitted(cls, oof: Mapping[str, np.ndarray], y: np.ndarray, seed: int = 0) -> np.ndarray:
