@@ -18,6 +18,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import typer
@@ -62,6 +63,27 @@ def _leave_after_signal(code: int) -> None:
     os._exit(code)
 
 
+def _stop_not_lost(previous: Any) -> Any:
+    """An unraisable-exception hook that sends a swallowed stop signal again.
+
+    A stop signal's handler raises in whatever Python code runs at that moment. If that code is
+    a garbage-collection callback (JAX's `_xla_gc_callback`) or a `__del__`, Python cannot
+    propagate the exception. It printed 'Exception ignored ... Traceback', dropped the
+    interrupt, and the command went on to finish. This hook keeps such a stop quiet and sends
+    the same signal again from a helper thread, so it is raised in the command's own code.
+    """
+    def hook(args: Any) -> None:
+        stop = {KeyboardInterrupt: signal.SIGINT, Terminated: getattr(signal, "SIGTERM", None)}.get(args.exc_type)
+        if stop is None:
+            previous(args)
+            return
+        again = threading.Timer(0.05, os.kill, (os.getpid(), stop))
+        again.daemon = True
+        again.start()
+    hook.uptake_stop_not_lost = True  # type: ignore[attr-defined]
+    return hook
+
+
 def _quiet_shutdown() -> None:
     """At interpreter exit the work is done and its outputs are in place: a stop signal then has
     nothing left to stop, and would only print a traceback from a library's garbage-collection hook."""
@@ -75,6 +97,8 @@ def main() -> None:
         signal.signal(signal.SIGTERM, _terminate)
     atexit.unregister(_quiet_shutdown)  # once, however often main runs in one process (the tests)
     atexit.register(_quiet_shutdown)
+    if not getattr(sys.unraisablehook, "uptake_stop_not_lost", False):
+        sys.unraisablehook = _stop_not_lost(sys.unraisablehook)
     try:
         code = app(standalone_mode=False)
     except UptakeInputError as exc:
