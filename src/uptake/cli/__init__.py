@@ -8,7 +8,9 @@ after training; ``data``: synth and version) and register themselves on ``app`` 
 ``main`` is the console script: user mistakes surface as one line on stderr and exit
 code 2, usage mistakes as click's usage message and exit 2, Ctrl-C as one line and
 exit 130, SIGTERM as one line and exit 143, all after every temporary file has been
-removed; anything else is a bug and keeps its traceback.
+removed (a stop signal that lands where Python cannot raise it, such as a library's
+garbage-collection callback, is sent again rather than lost); anything else is a bug
+and keeps its traceback.
 """
 
 from __future__ import annotations
