@@ -258,21 +258,28 @@ def test_time_limit_belongs_to_auto_only(bank_csv, tmp_path, capsys) -> None:  #
     assert code == 2 and "--refit-full/--bagged: applies to --model auto" in err and "Traceback" not in err
 
 
-def test_on_one_holdout_the_network_member_is_the_cross_fitted_preset_weighted_on_its_held_out_rows() -> None:
-    """folds=1 (a table too big to bag): the default preset's own cross-fitted members, and the validation
-    scores that weigh and threshold them are the members' out-of-fold ones, not their in-sample predictions."""
+def test_on_one_holdout_the_network_member_is_the_cross_fitted_preset_weighted_as_it_serves() -> None:
+    """folds=1 (a table too big to bag): the default preset's own cross-fitted members, trained and stopped on
+    the training rows alone, so the validation scores that weigh and threshold them are those of the network
+    as it serves (all members averaged) on rows none of them saw: flipping the validation labels changes
+    nothing the network learnt."""
     X, y, layout = _coded_table(1200)
-    est = AutoClassifier(time_limit=300, folds=1, candidates=("network",), seed=0)
-    est.set_layout(layout)
-    est.fit(X[:900], y[:900], X_val=X[900:], y_val=y[900:])
+    fits = []
+    for y_val in (y[900:], 1 - y[900:]):
+        est = AutoClassifier(time_limit=300, folds=1, candidates=("network",), seed=0)
+        est.set_layout(layout)
+        est.fit(X[:900], y[:900], X_val=X[900:], y_val=y_val)
+        fits.append(est)
+    est = fits[0]
     entry = est.leaderboard_[0]
     assert est.folds_ == 1 and entry["status"] == "trained" and entry["params"]["n_models"] is None
     member = est.members_["network"][0]
     assert len(member.network_.models_) == 10  # the preset's members below 20,000 rows
-    held = member.held_out_validation()
-    np.testing.assert_allclose(est.held_out_validation(), np.clip(held, 0, 1))
-    in_sample = member.predict_proba(X[900:])[:, 1]
-    assert np.abs(in_sample - held).max() > 1e-3  # nine of ten members trained on each validation row
+    assert member.held_out_validation() is None  # never given the validation rows
+    served = est.predict_proba(X[900:])[:, 1]
+    np.testing.assert_allclose(est.held_out_validation(), served)
+    np.testing.assert_array_equal(fits[1].predict_proba(X[900:])[:, 1], served)  # the labels never reached it
+    assert entry["oof_pr_auc"] == pytest.approx(average_precision_score(y[900:], served))
     with pytest.raises(UptakeInputError, match="folds=1 searches on one holdout"):
         AutoClassifier(folds=1, candidates=("lightgbm",)).fit(X, y)
 

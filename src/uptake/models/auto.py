@@ -16,7 +16,8 @@ on, and never on test rows.
 A table too big to bag within the limit (the first candidate's estimated ``k`` folds
 alone would not fit) is searched on one holdout instead: each candidate trained once
 on the training rows, stopping early on, weighted on and thresholded on the
-validation rows, as the single families are.
+validation rows, as the single families are; the network stops on its own rows, so
+the validation rows score it as it serves.
 
 The time limit is kept by estimating each fold before starting it (from earlier folds,
 else a prior scaled by the rows): a candidate that would not finish is not started, or
@@ -312,12 +313,11 @@ class AutoClassifier(Family):
                     return None, pred, time.perf_counter() - began
             t0 = time.perf_counter()
             member = self._member(fam, {**params, "seed": int(self.seed) + seed_offset + j})  # each its own draw
-            if fam in OWN_STOPPING_FAMILIES and len(splits) > 1:
-                member.fit(X[tr], y[tr])  # early stopping on its own rows: the held-out fold stays unseen
+            if fam in OWN_STOPPING_FAMILIES:
+                member.fit(X[tr], y[tr])  # early stopping on its own rows: the held-out rows stay unseen
             else:
                 member.fit(X[tr], y[tr], X_val=X[ho], y_val=y[ho])  # early stopping on the held-out fold
-            held = member.held_out_validation()  # cross-fitted members also trained on some held-out rows
-            pred[ho] = held if held is not None else member.predict_proba(X[ho])[:, 1]
+            pred[ho] = member.predict_proba(X[ho])[:, 1]  # as served: every member of it, on unseen rows
             models.append(member)
             measured.setdefault(fam, []).append(time.perf_counter() - t0)
         return models, pred, time.perf_counter() - began

@@ -17,9 +17,12 @@ and is skipped otherwise. It stops early on its own rows and is not refit
 On one holdout (a table too big to bag within the limit) the search has no folds of its
 own to average a network's draws over, so the network member is then the ``default``
 preset's cross-fitted members themselves (:data:`HOLDOUT_PARAMS`: five on a big table,
-each trained on four fifths of the training and validation rows pooled and stopped on
-the rest), tried third (:data:`HOLDOUT_EARLY`); it is weighted and thresholded on
-their out-of-fold validation predictions, and it costs one fold per member.
+each trained on four fifths of the training rows and stopped on the rest), tried third
+(:data:`HOLDOUT_EARLY`); the validation rows, which none of them saw, are scored by all
+of them averaged, as the network serves, and weight and threshold it. (Pooling the
+validation rows into the members' training left each validation row one member's
+out-of-fold score, which understated the five together: docs/models.md.) It costs
+one fold per member.
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ HOLDOUT_EARLY = ("network",)
 #: measured; one refit draw varies more (docs/models.md has the bank screens).
 REFIT_FAMILIES = frozenset({"lightgbm", "catboost", "forest"})
 #: Families whose fold models stop early on a fifth of their own training rows rather than on the held-out
-#: fold: a network picks its best of tens of noisy epochs, and picked on the held-out fold that choice
-#: flatters the out-of-fold score the weights are chosen on.
+#: fold (or, on one holdout, the validation rows): a network picks its best of tens of noisy epochs, and
+#: picked on the held-out rows that choice flatters the score the weights are chosen on.
 OWN_STOPPING_FAMILIES = frozenset({"network"})
 #: Parameters a candidate's family takes instead on one holdout (see the module docstring).
 HOLDOUT_PARAMS: dict[str, dict[str, Any]] = {"network": {"n_models": None}}
