@@ -197,7 +197,7 @@ class AutoClassifier(Family):
             board.append(entry)
             first = not fitted
             rows = len(splits[0][0])  # what each fold model trains on
-            fits = len(splits) * members(fam, params, len(y))
+            fits = len(splits) * members(fam, params, rows)
             if not first and time.perf_counter() + fits * fold_cost(fam, rows, measured) > deadline:
                 entry["status"] = "skipped: not enough time left"
                 continue

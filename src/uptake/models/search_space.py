@@ -19,10 +19,8 @@ own to average a network's draws over, so the network member is then the ``defau
 preset's cross-fitted members themselves (:data:`HOLDOUT_PARAMS`: five on a big table,
 each trained on four fifths of the training rows and stopped on the rest), tried third
 (:data:`HOLDOUT_EARLY`); the validation rows, which none of them saw, are scored by all
-of them averaged, as the network serves, and weight and threshold it. (Pooling the
-validation rows into the members' training left each validation row one member's
-out-of-fold score, which understated the five together: docs/models.md.) It costs
-one fold per member.
+of them averaged, as the network serves, and weight and threshold it. It costs one
+fold per member.
 """
 
 from __future__ import annotations
@@ -116,7 +114,7 @@ def fold_cost(family: str, rows: int, measured: Mapping[str, list[float]]) -> fl
 
 def members(family: str, params: Mapping[str, Any], rows: int) -> int:
     """Models one fit of a candidate trains, each costing a fold: a network preset's own members where its
-    ``n_models`` is left to the preset (its cross-fitted members count ``rows`` with the validation rows)."""
+    ``n_models`` is left to the preset, counted from the ``rows`` that fit trains on."""
     if family != "network" or params.get("n_models") is not None:
         return 1
     from uptake.models.network.config import PRESETS, members_for  # Keras is imported only where a network is
