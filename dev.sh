@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh clone:
 #   ./dev.sh demo   set everything up, then train on the embedded default (synthetic loan table)
-#   ./dev.sh test   set everything up, then run the test suite
+#   ./dev.sh test   set everything up, then check lint and format (ruff) and run the test suite in parallel
 # Set-up is idempotent: a pinned uv (from PyPI) installs the locked dependencies (uv.lock)
 # into .venv with this machine's python3 (3.11 or newer).
 set -euo pipefail
@@ -48,7 +48,10 @@ case "${1:-}" in
         shift
         setup
         browser
-        exec .venv/bin/python -m pytest "$@"
+        .venv/bin/ruff check src tests bench
+        .venv/bin/ruff format --check src tests bench
+        # One worker per core; session fixtures (trained models) are built once per worker.
+        exec .venv/bin/python -m pytest -n auto "$@"
         ;;
     setup)
         setup

@@ -55,15 +55,23 @@ def scoring_speed(model_dir: Path, data: Path) -> dict[str, float]:
         t0 = time.perf_counter()
         m.score(big)
         seconds.append(time.perf_counter() - t0)
-    return {"fast_path": fast, "single_p50_ms": float(np.median(times) * 1000),
-            "single_p99_ms": float(np.quantile(times, 0.99) * 1000), "file_rows_per_s": 100_000 / min(seconds)}
+    return {
+        "fast_path": fast,
+        "single_p50_ms": float(np.median(times) * 1000),
+        "single_p99_ms": float(np.quantile(times, 0.99) * 1000),
+        "file_rows_per_s": 100_000 / min(seconds),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limits", default="5,15,30,60,120")
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("UPTAKE_DATA_DIR", ROOT.parent / "shared" / "data"))
-                    / "Bank_Personal_Loan_Modelling.csv")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("UPTAKE_DATA_DIR", ROOT.parent / "shared" / "data"))
+        / "Bank_Personal_Loan_Modelling.csv",
+    )
     ap.add_argument("--modes", default="refit-full,bagged")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "auto_time.json")
     a = ap.parse_args()
@@ -73,26 +81,53 @@ def main() -> None:
             for mode in a.modes.split(","):
                 out = Path(d) / f"auto-{limit:g}-{mode}"
                 t0 = time.perf_counter()
-                subprocess.run([UPTAKE, "train", str(a.data), "--model", "auto", "--time-limit", str(limit),
-                                f"--{mode}", "--out", str(out)], check=True, capture_output=True)
+                subprocess.run(
+                    [
+                        UPTAKE,
+                        "train",
+                        str(a.data),
+                        "--model",
+                        "auto",
+                        "--time-limit",
+                        str(limit),
+                        f"--{mode}",
+                        "--out",
+                        str(out),
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
                 wall = time.perf_counter() - t0
                 meta = json.loads((out / "metadata.json").read_text())
                 side = json.loads((out / "estimator" / "auto.json").read_text())
                 trained = [e["name"] for e in side["leaderboard"] if e["status"] == "trained"]
-                rows.append({"limit": limit, "mode": mode, "search_seconds": side["search_seconds"],
-                             "command_seconds": wall, "within_limit_plus_10pct": side["search_seconds"] <= 1.1 * limit,
-                             "candidates_trained": len(trained), "combiner": "stacker" if side.get("stacker") else "greedy",
-                             "weights": (side.get("stacker") or {}).get("coefficients") or side["weights"],
-                             "member_models": sum(side["member_folds"].values()),
-                             "test_pr_auc": meta["metrics"]["test"]["pr_auc"], **scoring_speed(out, a.data)})
-    print("| --time-limit | mode | search s | within +10% | whole command s | candidates | models served | test PR-AUC "
-          "| 1 customer p50 ms | file rows/s | combiner: weights |")
+                rows.append(
+                    {
+                        "limit": limit,
+                        "mode": mode,
+                        "search_seconds": side["search_seconds"],
+                        "command_seconds": wall,
+                        "within_limit_plus_10pct": side["search_seconds"] <= 1.1 * limit,
+                        "candidates_trained": len(trained),
+                        "combiner": "stacker" if side.get("stacker") else "greedy",
+                        "weights": (side.get("stacker") or {}).get("coefficients") or side["weights"],
+                        "member_models": sum(side["member_folds"].values()),
+                        "test_pr_auc": meta["metrics"]["test"]["pr_auc"],
+                        **scoring_speed(out, a.data),
+                    }
+                )
+    print(
+        "| --time-limit | mode | search s | within +10% | whole command s | candidates | models served | test PR-AUC "
+        "| 1 customer p50 ms | file rows/s | combiner: weights |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         w = r["combiner"] + ": " + ", ".join(f"{k} {v:.2f}" for k, v in r["weights"].items())
-        print(f"| {r['limit']:g} | {r['mode']} | {r['search_seconds']:.1f} | {r['within_limit_plus_10pct']} | "
-              f"{r['command_seconds']:.1f} | {r['candidates_trained']} | {r['member_models']} | {r['test_pr_auc']:.4f} | "
-              f"{r['single_p50_ms']:.2f} | {r['file_rows_per_s']:,.0f} | {w} |")
+        print(
+            f"| {r['limit']:g} | {r['mode']} | {r['search_seconds']:.1f} | {r['within_limit_plus_10pct']} | "
+            f"{r['command_seconds']:.1f} | {r['candidates_trained']} | {r['member_models']} | {r['test_pr_auc']:.4f} | "
+            f"{r['single_p50_ms']:.2f} | {r['file_rows_per_s']:,.0f} | {w} |"
+        )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = a.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(rows, indent=1))

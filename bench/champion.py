@@ -45,8 +45,20 @@ def peer_python(autogluon: bool) -> Path:
 
 
 def run_peers(py: Path, data: Path, cv: str, peers: str, seconds: float) -> pd.DataFrame:
-    cmd = [str(py), str(ROOT / "bench" / "peers.py"), str(data), "Personal Loan", "--drop", "ID,ZIP Code",
-           "--cv", cv, "--peers", peers, "--autogluon-seconds", str(seconds)]
+    cmd = [
+        str(py),
+        str(ROOT / "bench" / "peers.py"),
+        str(data),
+        "Personal Loan",
+        "--drop",
+        "ID,ZIP Code",
+        "--cv",
+        cv,
+        "--peers",
+        peers,
+        "--autogluon-seconds",
+        str(seconds),
+    ]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return pd.DataFrame([json.loads(line) for line in out.splitlines() if line.startswith("{")])
@@ -59,14 +71,26 @@ def run_uptake(data: Path, cv: str, models: str) -> pd.DataFrame:
 
     result = compare(read_table(data), cv=cv, models=models, seed=0, source=data)
     folds = pd.DataFrame(result.folds)
-    return pd.DataFrame({"peer": "uptake " + folds["model"], "fold": folds["fold"], "fingerprint": folds["test_sha"],
-                         "pr_auc": folds["pr_auc"], "roc_auc": folds["roc_auc"], "fit_seconds": folds["fit_seconds"]})
+    return pd.DataFrame(
+        {
+            "peer": "uptake " + folds["model"],
+            "fold": folds["fold"],
+            "fingerprint": folds["test_sha"],
+            "pr_auc": folds["pr_auc"],
+            "roc_auc": folds["roc_auc"],
+            "fit_seconds": folds["fit_seconds"],
+        }
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("UPTAKE_DATA_DIR", ROOT.parent / "shared" / "data"))
-                    / "Bank_Personal_Loan_Modelling.csv")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("UPTAKE_DATA_DIR", ROOT.parent / "shared" / "data"))
+        / "Bank_Personal_Loan_Modelling.csv",
+    )
     ap.add_argument("--cv", default="2x5")
     ap.add_argument("--models", default="lightgbm,catboost,auto")
     ap.add_argument("--peers", default="catboost,rf,lightgbm,xgboost")
@@ -81,15 +105,25 @@ def main() -> None:
         frames.append(run_peers(peer_python(a.autogluon), a.data, a.cv, peers, a.autogluon_seconds))
     folds = pd.concat(frames, ignore_index=True)
     same = folds.groupby("fold")["fingerprint"].nunique().max() == 1
-    board = (folds.groupby("peer").agg(pr_auc=("pr_auc", "mean"), pr_std=("pr_auc", "std"), roc_auc=("roc_auc", "mean"),
-                                        fit_s=("fit_seconds", "mean"), folds=("fold", "count"))
-             .sort_values("pr_auc", ascending=False))
+    board = (
+        folds.groupby("peer")
+        .agg(
+            pr_auc=("pr_auc", "mean"),
+            pr_std=("pr_auc", "std"),
+            roc_auc=("roc_auc", "mean"),
+            fit_s=("fit_seconds", "mean"),
+            folds=("fold", "count"),
+        )
+        .sort_values("pr_auc", ascending=False)
+    )
     peer_rows = board[~board.index.str.startswith("uptake ")]
     best_peer = peer_rows["pr_auc"].max() if len(peer_rows) else np.nan
     print(f"{a.cv} folds identical for every row: {same}")
     best_name = peer_rows["pr_auc"].idxmax() if len(peer_rows) else None
-    print(f"| model | PR-AUC | ROC-AUC | fit s/fold | vs best peer ({best_name}) | paired diff +- std "
-          "| folds won/tied/lost (tied: within 0.0001) |")
+    print(
+        f"| model | PR-AUC | ROC-AUC | fit s/fold | vs best peer ({best_name}) | paired diff +- std "
+        "| folds won/tied/lost (tied: within 0.0001) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, r in board.iterrows():
         won = paired = ""
@@ -98,13 +132,24 @@ def main() -> None:
             diff = mine - folds[folds["peer"] == best_name].set_index("fold")["pr_auc"].reindex(mine.index)
             paired = f"{diff.mean():+.4f} +- {diff.std():.4f}"
             won = f"{int((diff > 1e-4).sum())}/{int((diff.abs() <= 1e-4).sum())}/{int((diff < -1e-4).sum())}"
-        print(f"| {name} | {r.pr_auc:.4f} +- {r.pr_std:.4f} | {r.roc_auc:.4f} | {r.fit_s:.1f} | "
-              f"{r.pr_auc - best_peer:+.4f} | {paired} | {won} |")
+        print(
+            f"| {name} | {r.pr_auc:.4f} +- {r.pr_std:.4f} | {r.roc_auc:.4f} | {r.fit_s:.1f} | "
+            f"{r.pr_auc - best_peer:+.4f} | {paired} | {won} |"
+        )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = a.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"cv": a.cv, "identical_folds": bool(same), "seconds": time.time() - started,
-                               "board": board.reset_index().to_dict("records"),
-                               "folds": folds.to_dict("records")}, indent=1))
+    tmp.write_text(
+        json.dumps(
+            {
+                "cv": a.cv,
+                "identical_folds": bool(same),
+                "seconds": time.time() - started,
+                "board": board.reset_index().to_dict("records"),
+                "folds": folds.to_dict("records"),
+            },
+            indent=1,
+        )
+    )
     tmp.replace(a.out)
 
 

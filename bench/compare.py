@@ -76,9 +76,9 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
 
-    import uptake  # noqa: F401
     from rich.console import Console
 
+    import uptake  # noqa: F401
     from uptake.cli.compare import leaderboard_table, summary_lines
     from uptake.evaluate.compare.outputs import save_outputs
     from uptake.io.tables import read_table
@@ -88,7 +88,12 @@ def main() -> None:
     df = read_table(path)
     load = os.getloadavg()[0]
     result, wall, cpu = timed_compare(
-        df, cv=args.cv, models=args.models, seed=args.seed, source=path, n_jobs=args.jobs,
+        df,
+        cv=args.cv,
+        models=args.models,
+        seed=args.seed,
+        source=path,
+        n_jobs=args.jobs,
         progress=lambda d, t, label: print(f"  [{d}/{t}] {label}", file=sys.stderr, flush=True),
     )
     save_outputs(result, RESULTS / "compare")
@@ -98,14 +103,20 @@ def main() -> None:
     s = result.summary
     vs = s.get("ensemble_vs_lightgbm")
     lead = s.get("best_single_lead")
-    console.print(f"Wall time: {wall:.1f} s with --jobs {args.jobs} (CPU {cpu:.1f} s incl. workers; load average at start {load:.1f} on "
-                  f"{os.cpu_count()} cores) -> target <= {TARGET_SECONDS:.0f} s: "
-                  f"{'met' if wall <= TARGET_SECONDS else 'MISSED'}")
+    console.print(
+        f"Wall time: {wall:.1f} s with --jobs {args.jobs} (CPU {cpu:.1f} s incl. workers; load average at start {load:.1f} on "
+        f"{os.cpu_count()} cores) -> target <= {TARGET_SECONDS:.0f} s: "
+        f"{'met' if wall <= TARGET_SECONDS else 'MISSED'}"
+    )
     if vs:
-        console.print(f"Ensemble PR-AUC >= LightGBM's: {'yes' if vs['ensemble_at_least_lightgbm'] else 'NO'} "
-                      f"({vs['mean_difference']:+.4f})")
+        console.print(
+            f"Ensemble PR-AUC >= LightGBM's: {'yes' if vs['ensemble_at_least_lightgbm'] else 'NO'} "
+            f"({vs['mean_difference']:+.4f})"
+        )
     if lead:
-        console.print(f"Best single model: {lead['model']}, leads {lead['versus']} by {lead['mean_difference']:.4f} PR-AUC")
+        console.print(
+            f"Best single model: {lead['model']}, leads {lead['versus']} by {lead['mean_difference']:.4f} PR-AUC"
+        )
     report = {
         "benchmark": "compare",
         "data": str(path),

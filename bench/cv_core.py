@@ -25,15 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import uptake  # noqa: F401  (pins the Keras backend before anything imports keras)
-
 import numpy as np
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
-from uptake.io.tables import read_table
+import uptake  # noqa: F401  (pins the Keras backend before anything imports keras)
 from uptake.decide.metrics import metrics
 from uptake.decide.thresholds import best_f1_threshold
 from uptake.features import build_preprocessor, transform
+from uptake.io.tables import read_table
 from uptake.train import TrainConfig, fit_split, prepare
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,21 +88,41 @@ def run_model(prepared, name: str, splits, epochs: int | None) -> list[dict[str,
         p = proba(prepared.clean.iloc[te])
         y = prepared.y[te]
         tuned, at_half = metrics(y, p, threshold), metrics(y, p, 0.5)
-        rows.append({"fold": k, "pr_auc": tuned["pr_auc"], "roc_auc": tuned["roc_auc"], "f1_tuned": tuned["f1"],
-                     "threshold": threshold, "recall_05": at_half["recall"], "f1_05": at_half["f1"],
-                     "fit_s": seconds})
-        print(f"  {name:9s} fold {k}: PR-AUC {tuned['pr_auc']:.4f}  F1@tuned {tuned['f1']:.4f}  "
-              f"recall@0.5 {at_half['recall']:.4f}  {seconds:.1f}s", file=sys.stderr, flush=True)
+        rows.append(
+            {
+                "fold": k,
+                "pr_auc": tuned["pr_auc"],
+                "roc_auc": tuned["roc_auc"],
+                "f1_tuned": tuned["f1"],
+                "threshold": threshold,
+                "recall_05": at_half["recall"],
+                "f1_05": at_half["f1"],
+                "fit_s": seconds,
+            }
+        )
+        print(
+            f"  {name:9s} fold {k}: PR-AUC {tuned['pr_auc']:.4f}  F1@tuned {tuned['f1']:.4f}  "
+            f"recall@0.5 {at_half['recall']:.4f}  {seconds:.1f}s",
+            file=sys.stderr,
+            flush=True,
+        )
     return rows
 
 
-COLUMNS = (("pr_auc", "PR-AUC"), ("roc_auc", "ROC-AUC"), ("f1_tuned", "F1@tuned"), ("recall_05", "recall@0.5"),
-           ("fit_s", "fit s"))
+COLUMNS = (
+    ("pr_auc", "PR-AUC"),
+    ("roc_auc", "ROC-AUC"),
+    ("f1_tuned", "F1@tuned"),
+    ("recall_05", "recall@0.5"),
+    ("fit_s", "fit s"),
+)
 
 
 def summarize(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    return {k: {"mean": float(np.mean([r[k] for r in rows])), "std": float(np.std([r[k] for r in rows]))}
-            for k, _ in COLUMNS}
+    return {
+        k: {"mean": float(np.mean([r[k] for r in rows])), "std": float(np.std([r[k] for r in rows]))}
+        for k, _ in COLUMNS
+    }
 
 
 def targets(summary: dict[str, dict[str, dict[str, float]]]) -> dict[str, Any]:
@@ -117,7 +136,9 @@ def targets(summary: dict[str, dict[str, dict[str, float]]]) -> dict[str, Any]:
         out["default_pr_auc_ge_0.975"] = d["pr_auc"]["mean"] >= 0.975
         out["default_f1_tuned_ge_0.92"] = d["f1_tuned"]["mean"] >= 0.92
     if "default" in summary and "lightgbm" in summary:
-        out["default_pr_auc_vs_lightgbm_ratio"] = summary["default"]["pr_auc"]["mean"] / summary["lightgbm"]["pr_auc"]["mean"]
+        out["default_pr_auc_vs_lightgbm_ratio"] = (
+            summary["default"]["pr_auc"]["mean"] / summary["lightgbm"]["pr_auc"]["mean"]
+        )
     return out
 
 
@@ -125,8 +146,12 @@ def table(summary: dict[str, dict[str, dict[str, float]]], n_folds: int) -> str:
     head = f"{'model':10s}" + "".join(f"{label:>18s}" for _, label in COLUMNS) + f"{'ref PR-AUC':>12s}"
     lines = [f"{n_folds} folds (stratified, seed 0, identical for every model); mean +- std", head, "-" * len(head)]
     for name, s in summary.items():
-        cells = "".join(f"{s[k]['mean']:>10.4f} +-{s[k]['std']:.4f}" if k != "fit_s" else
-                        f"{s[k]['mean']:>11.1f} +-{s[k]['std']:5.1f}" for k, _ in COLUMNS)
+        cells = "".join(
+            f"{s[k]['mean']:>10.4f} +-{s[k]['std']:.4f}"
+            if k != "fit_s"
+            else f"{s[k]['mean']:>11.1f} +-{s[k]['std']:5.1f}"
+            for k, _ in COLUMNS
+        )
         ref = REFERENCE.get(name)
         lines.append(f"{name:10s}{cells}{(f'{ref:.3f}' if ref else '-'):>12s}")
     return "\n".join(lines)
@@ -134,8 +159,11 @@ def table(summary: dict[str, dict[str, dict[str, float]]], n_folds: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="seed,default,lightgbm,logistic",
-                    help="comma list of: seed, tutorial, default, lightgbm, logistic")
+    ap.add_argument(
+        "--models",
+        default="seed,default,lightgbm,logistic",
+        help="comma list of: seed, tutorial, default, lightgbm, logistic",
+    )
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=None, help="override the networks' epochs (smoke runs only)")
@@ -162,10 +190,20 @@ def main() -> None:
         print(f"{k}: {v if isinstance(v, bool) else f'{v:.4f}'}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     result = {
-        "data": str(DATA), "folds": args.folds, "repeats": args.repeats, "seed": 0, "epochs_override": args.epochs,
-        "summary": summary, "per_fold": per_fold, "targets": met, "reference_pr_auc": REFERENCE,
-        "wall_s": time.time() - started, "loadavg_at_start": load, "cpus": os.cpu_count(),
-        "python": platform.python_version(), "table": text,
+        "data": str(DATA),
+        "folds": args.folds,
+        "repeats": args.repeats,
+        "seed": 0,
+        "epochs_override": args.epochs,
+        "summary": summary,
+        "per_fold": per_fold,
+        "targets": met,
+        "reference_pr_auc": REFERENCE,
+        "wall_s": time.time() - started,
+        "loadavg_at_start": load,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "table": text,
     }
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2))

@@ -36,15 +36,19 @@ UPTAKE = str(Path(sys.executable).with_name("uptake"))
 
 #: (shift, column, lowest band it must reach)
 SHIFTS = [
-    ("Income=5", "Income", "stable"), ("Income=15", "Income", "watch"), ("Income=40", "Income", "act"),
-    ("CCAvg=x1.3", "CCAvg", "watch"), ("CCAvg=x2", "CCAvg", "act"), ("Age=10", "Age", "act"),
+    ("Income=5", "Income", "stable"),
+    ("Income=15", "Income", "watch"),
+    ("Income=40", "Income", "act"),
+    ("CCAvg=x1.3", "CCAvg", "watch"),
+    ("CCAvg=x2", "CCAvg", "act"),
+    ("Age=10", "Age", "act"),
     ("Mortgage=x3", "Mortgage", "watch"),
 ]
 ORDER = ("stable", "watch", "act")
 
 
 def run(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([UPTAKE, *args], capture_output=True, text=True, **kw)  # noqa: S603
+    return subprocess.run([UPTAKE, *args], capture_output=True, text=True, **kw)
 
 
 def peak_rss(cmd: list[str], stdout: object = None) -> tuple[float, float, int]:
@@ -80,11 +84,24 @@ def teeth(work: Path, seeds: int, rows: int) -> dict:
         report = json.loads(run(["monitor", str(model), str(data), "--json"], check=True).stdout)
         got = report["columns"][column]["band"]
         others = [n for n, c in report["columns"].items() if n != column and c["band"] != "stable"]
-        shifted.append({"shift": shift, "column": column, "psi": report["columns"][column]["psi"], "band": got,
-                        "expected_at_least": expected, "ok": ORDER.index(got) >= ORDER.index(expected)
-                        and (expected != "stable" or got == "stable"), "other_columns_flagged": others})
-    return {"tables": tables, "columns_per_table": 11, "false_alarms": false_alarms, "shifted": shifted,
-            "model": str(model)}
+        shifted.append(
+            {
+                "shift": shift,
+                "column": column,
+                "psi": report["columns"][column]["psi"],
+                "band": got,
+                "expected_at_least": expected,
+                "ok": ORDER.index(got) >= ORDER.index(expected) and (expected != "stable" or got == "stable"),
+                "other_columns_flagged": others,
+            }
+        )
+    return {
+        "tables": tables,
+        "columns_per_table": 11,
+        "false_alarms": false_alarms,
+        "shifted": shifted,
+        "model": str(model),
+    }
 
 
 def speed(work: Path, model: Path, rows: int) -> dict:
@@ -96,8 +113,15 @@ def speed(work: Path, model: Path, rows: int) -> dict:
     with report.open("w") as out:
         seconds, rss, code = peak_rss([UPTAKE, "monitor", str(model), str(scored), "--json"], stdout=out)
     inside = json.loads(report.read_text())["seconds"]  # the command's own clock: start-up (imports) excluded
-    return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "monitor_seconds": inside,
-            "rows_per_second_after_startup": rows / inside, "peak_rss_mib": rss, "exit": code}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_second": rows / seconds,
+        "monitor_seconds": inside,
+        "rows_per_second_after_startup": rows / inside,
+        "peak_rss_mib": rss,
+        "exit": code,
+    }
 
 
 def audit(work: Path, model: Path, rows: int) -> list[dict]:
@@ -118,21 +142,43 @@ def audit(work: Path, model: Path, rows: int) -> list[dict]:
             import sqlalchemy as sa
 
             from uptake.audit.db import TABLE, VERSION_TABLE
+
             eng = sa.create_engine(url)
             with eng.begin() as conn:
-                conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLE}, {VERSION_TABLE}, uptake_revoked_sessions, uptake_outcomes"))
+                conn.execute(
+                    sa.text(f"DROP TABLE IF EXISTS {TABLE}, {VERSION_TABLE}, uptake_revoked_sessions, uptake_outcomes")
+                )
             eng.dispose()
         log = AuditLog(url, batch_rows=20_000)
         t0 = time.perf_counter()
         for start in range(0, rows, len(records)):
             n = min(len(records), rows - start)
-            log.record(Entry(time.time(), f"bench-{start}", "file", m.version, m.threshold, 1.0, records[:n], p[:n],
-                             (p[:n] >= m.threshold).astype(np.int8)))
+            log.record(
+                Entry(
+                    time.time(),
+                    f"bench-{start}",
+                    "file",
+                    m.version,
+                    m.threshold,
+                    1.0,
+                    records[:n],
+                    p[:n],
+                    (p[:n] >= m.threshold).astype(np.int8),
+                )
+            )
         log.close()
         write_s = time.perf_counter() - t0
         seconds, rss, code = peak_rss([UPTAKE, "monitor", str(model), "--db", url, "--json"])
-        out.append({"database": url.split(":")[0], "rows": rows, "write_seconds": write_s, "monitor_seconds": seconds,
-                    "peak_rss_mib": rss, "exit": code})
+        out.append(
+            {
+                "database": url.split(":")[0],
+                "rows": rows,
+                "write_seconds": write_s,
+                "monitor_seconds": seconds,
+                "peak_rss_mib": rss,
+                "exit": code,
+            }
+        )
     return out
 
 
@@ -153,17 +199,25 @@ def main() -> None:
     print("| shift | PSI | band | expected | ok | other columns flagged |")
     print("|---|---|---|---|---|---|")
     for r in t["shifted"]:
-        print(f"| {r['shift']} | {r['psi']:.3f} | {r['band']} | >= {r['expected_at_least']} | {r['ok']} | "
-              f"{', '.join(r['other_columns_flagged']) or '-'} |")
+        print(
+            f"| {r['shift']} | {r['psi']:.3f} | {r['band']} | >= {r['expected_at_least']} | {r['ok']} | "
+            f"{', '.join(r['other_columns_flagged']) or '-'} |"
+        )
     print("| input | rows | seconds | rows/s | peak RSS MiB | target |")
     print("|---|---|---|---|---|---|")
-    print(f"| Parquet (scored), whole command | {s['rows']:,} | {s['seconds']:.1f} | {s['rows_per_second']:,.0f} | "
-          f"{s['peak_rss_mib']:.0f} | >= 1M rows/s, <= 2048 MiB |")
-    print(f"| Parquet (scored), start-up excluded | {s['rows']:,} | {s['monitor_seconds']:.1f} | "
-          f"{s['rows_per_second_after_startup']:,.0f} | | >= 1M rows/s |")
+    print(
+        f"| Parquet (scored), whole command | {s['rows']:,} | {s['seconds']:.1f} | {s['rows_per_second']:,.0f} | "
+        f"{s['peak_rss_mib']:.0f} | >= 1M rows/s, <= 2048 MiB |"
+    )
+    print(
+        f"| Parquet (scored), start-up excluded | {s['rows']:,} | {s['monitor_seconds']:.1f} | "
+        f"{s['rows_per_second_after_startup']:,.0f} | | >= 1M rows/s |"
+    )
     for r in au:
-        print(f"| audit log, {r['database']} | {r['rows']:,} | {r['monitor_seconds']:.1f} | "
-              f"{r['rows'] / r['monitor_seconds']:,.0f} | {r['peak_rss_mib']:.0f} | <= 30 s |")
+        print(
+            f"| audit log, {r['database']} | {r['rows']:,} | {r['monitor_seconds']:.1f} | "
+            f"{r['rows'] / r['monitor_seconds']:,.0f} | {r['peak_rss_mib']:.0f} | <= 30 s |"
+        )
     a.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = a.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"teeth": t, "parquet": s, "audit": au}, indent=1))

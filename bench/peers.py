@@ -28,16 +28,23 @@ def fingerprint(idx: np.ndarray) -> str:
     return hashlib.sha256(np.asarray(np.sort(idx), dtype=np.int64).tobytes()).hexdigest()[:16]
 
 
-def catboost(Xf, yf, Xv, yv, Xt, seed):  # noqa: N803, ANN001, ANN201
+def catboost(Xf, yf, Xv, yv, Xt, seed):
     from catboost import CatBoostClassifier
 
-    m = CatBoostClassifier(iterations=3000, learning_rate=0.05, eval_metric="PRAUC", random_seed=seed,
-                           thread_count=2, verbose=False, allow_writing_files=False)
+    m = CatBoostClassifier(
+        iterations=3000,
+        learning_rate=0.05,
+        eval_metric="PRAUC",
+        random_seed=seed,
+        thread_count=2,
+        verbose=False,
+        allow_writing_files=False,
+    )
     m.fit(Xf, yf, eval_set=(Xv, yv), early_stopping_rounds=200, use_best_model=True)
     return m.predict_proba(Xt)[:, 1]
 
 
-def rf(Xf, yf, Xv, yv, Xt, seed):  # noqa: N803, ANN001, ANN201
+def rf(Xf, yf, Xv, yv, Xt, seed):
     from sklearn.ensemble import RandomForestClassifier
 
     m = RandomForestClassifier(n_estimators=500, n_jobs=2, random_state=seed)
@@ -45,25 +52,32 @@ def rf(Xf, yf, Xv, yv, Xt, seed):  # noqa: N803, ANN001, ANN201
     return m.predict_proba(Xt)[:, 1]
 
 
-def lightgbm(Xf, yf, Xv, yv, Xt, seed):  # noqa: N803, ANN001, ANN201
+def lightgbm(Xf, yf, Xv, yv, Xt, seed):
     import lightgbm as lgb
 
-    m = lgb.LGBMClassifier(n_estimators=400, learning_rate=0.05, num_leaves=15, random_state=seed, verbose=-1,
-                           n_jobs=2)
+    m = lgb.LGBMClassifier(n_estimators=400, learning_rate=0.05, num_leaves=15, random_state=seed, verbose=-1, n_jobs=2)
     m.fit(np.vstack([Xf, Xv]), np.concatenate([yf, yv]))
     return m.predict_proba(Xt)[:, 1]
 
 
-def xgboost(Xf, yf, Xv, yv, Xt, seed):  # noqa: N803, ANN001, ANN201
+def xgboost(Xf, yf, Xv, yv, Xt, seed):
     import xgboost as xgb
 
-    m = xgb.XGBClassifier(n_estimators=3000, learning_rate=0.05, max_depth=6, eval_metric="aucpr",
-                          early_stopping_rounds=200, random_state=seed, n_jobs=2, tree_method="hist")
+    m = xgb.XGBClassifier(
+        n_estimators=3000,
+        learning_rate=0.05,
+        max_depth=6,
+        eval_metric="aucpr",
+        early_stopping_rounds=200,
+        random_state=seed,
+        n_jobs=2,
+        tree_method="hist",
+    )
     m.fit(Xf, yf, eval_set=[(Xv, yv)], verbose=False)
     return m.predict_proba(Xt)[:, 1]
 
 
-def autogluon(Xf, yf, Xv, yv, Xt, seed, columns=None, time_limit=60):  # noqa: N803, ANN001, ANN201
+def autogluon(Xf, yf, Xv, yv, Xt, seed, columns=None, time_limit=60):
     from autogluon.tabular import TabularPredictor
 
     train = pd.DataFrame(np.vstack([Xf, Xv]), columns=columns)
@@ -101,10 +115,19 @@ def main() -> None:
             t0 = time.perf_counter()
             kwargs = {"columns": columns, "time_limit": a.autogluon_seconds} if name == "autogluon" else {}
             p = PEERS[name](X[fit_idx], y[fit_idx], X[val_idx], y[val_idx], X[test_idx], a.seed, **kwargs)
-            print(json.dumps({"peer": name, "fold": fold, "fingerprint": fingerprint(test_idx),
-                              "pr_auc": float(average_precision_score(y[test_idx], p)),
-                              "roc_auc": float(roc_auc_score(y[test_idx], p)),
-                              "fit_seconds": time.perf_counter() - t0}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "peer": name,
+                        "fold": fold,
+                        "fingerprint": fingerprint(test_idx),
+                        "pr_auc": float(average_precision_score(y[test_idx], p)),
+                        "roc_auc": float(roc_auc_score(y[test_idx], p)),
+                        "fit_seconds": time.perf_counter() - t0,
+                    }
+                ),
+                flush=True,
+            )
     sys.stdout.flush()
 
 

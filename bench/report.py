@@ -84,8 +84,11 @@ def main() -> None:
     warm = build_report(model, tmp / "warm.html", data=data)
     warm_s, warm_cpu = time.perf_counter() - start, time.process_time() - cpu
 
-    shap_s, shap_cpu = (None, None) if args.no_shap else run_cli(
-        ["report", str(model), "--data", str(data), "--out", str(tmp / "shap.html"), "--shap"])
+    shap_s, shap_cpu = (
+        (None, None)
+        if args.no_shap
+        else run_cli(["report", str(model), "--data", str(data), "--out", str(tmp / "shap.html"), "--shap"])
+    )
 
     size = (tmp / "cli.html").stat().st_size
     rows = [
@@ -106,8 +109,10 @@ def main() -> None:
     if ratio is not None:
         print(f"ratio straightforward / ours (CLI wall): {ratio:.1f}x, (CLI cpu): {shap_cpu / cli_cpu:.1f}x")
     met = cli_s <= TARGET_SECONDS
-    print(f"target <= {TARGET_SECONDS:g} s for the 5000-row table: {'met' if met else 'MISSED'} "
-          f"({cli_s:.2f} s wall, {cli_cpu:.2f} s cpu for the CLI)")
+    print(
+        f"target <= {TARGET_SECONDS:g} s for the 5000-row table: {'met' if met else 'MISSED'} "
+        f"({cli_s:.2f} s wall, {cli_cpu:.2f} s cpu for the CLI)"
+    )
     print(f"report size {size / 1e6:.2f} MB, {len(warm.figures)} figures; load average {os.getloadavg()}")
     result = {
         "bench": "report",
@@ -130,7 +135,11 @@ def main() -> None:
     from uptake.io.jsonable import write_json as write_json_atomic
 
     write_json_atomic(RESULTS / "report.json", result)
-    print(json.dumps({k: result[k] for k in ("cli_seconds", "cli_cpu_seconds", "warm_seconds", "shap_cli_seconds", "target_met")}))
+    print(
+        json.dumps(
+            {k: result[k] for k in ("cli_seconds", "cli_cpu_seconds", "warm_seconds", "shap_cli_seconds", "target_met")}
+        )
+    )
 
 
 if __name__ == "__main__":

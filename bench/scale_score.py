@@ -36,16 +36,24 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 UPTAKE = [sys.executable, "-c", "from uptake.cli import main; main()"]
-CASES = ("stream-parquet", "stream-csv", "stream-parquet-norank", "dask-parquet", "naive-parquet", "naive-csv", "whole-parquet")
+CASES = (
+    "stream-parquet",
+    "stream-csv",
+    "stream-parquet-norank",
+    "dask-parquet",
+    "naive-parquet",
+    "naive-csv",
+    "whole-parquet",
+)
 
 
 # ---- the straightforward way, run in a child process ------------------------------------------
 def naive(model_dir: str, data: str, out: str) -> None:
     """pandas read whole -> Keras model.predict -> to_csv. Validation/preprocessing via the model's own schema."""
-    import uptake  # noqa: F401
     import numpy as np
     import pandas as pd
 
+    import uptake  # noqa: F401
     from uptake.decide import rank_desc
     from uptake.pipeline import Model
 
@@ -63,9 +71,8 @@ def naive(model_dir: str, data: str, out: str) -> None:
 def whole(model_dir: str, data: str, out: str) -> None:
     """uptake's whole-file path: read_table, Model.score, scored_frame, one atomic to_csv."""
     import uptake  # noqa: F401
-
-    from uptake.io.writer import write_frame as write_frame_atomic
     from uptake.io.tables import read_table
+    from uptake.io.writer import write_frame as write_frame_atomic
     from uptake.pipeline import Model
 
     m = Model.load(model_dir)
@@ -104,7 +111,6 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
 def prepare(scratch: Path, rows: int) -> tuple[Path, Path, Path]:
     """A seed-preset model and the synthetic loan table as Parquet (1M-row row groups) and CSV."""
     import uptake  # noqa: F401
-
     from uptake.synth import iter_table_chunks, make_loan, write_table
     from uptake.train import TrainConfig, save, train
 
@@ -151,8 +157,11 @@ def main() -> None:
     args.scratch.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     model, parquet, csv = prepare(args.scratch, args.rows)
-    print(f"prepared model and {args.rows:,} rows in {time.perf_counter() - t:.0f} s "
-          f"(parquet {parquet.stat().st_size / 2**20:,.0f} MiB, csv {csv.stat().st_size / 2**20:,.0f} MiB)", flush=True)
+    print(
+        f"prepared model and {args.rows:,} rows in {time.perf_counter() - t:.0f} s "
+        f"(parquet {parquet.stat().st_size / 2**20:,.0f} MiB, csv {csv.stat().st_size / 2**20:,.0f} MiB)",
+        flush=True,
+    )
     env = {**os.environ, "UPTAKE_PROGRESS": "0"}
     results: dict[str, dict[str, float]] = {}
     if args.merge and (RESULTS / "scale_score.json").exists():
@@ -166,38 +175,64 @@ def main() -> None:
         r["load_avg_1m_after"] = os.getloadavg()[0]
         results[case] = r
         out.unlink(missing_ok=True)
-        print(f"  {case:<24} {r['seconds']:8.1f} s  {r['rows_per_s']:>10,.0f} rows/s  "
-              f"peak RSS {r['peak_rss_mib']:7,.0f} MiB (tree {r['peak_rss_tree_mib']:,.0f})", flush=True)
+        print(
+            f"  {case:<24} {r['seconds']:8.1f} s  {r['rows_per_s']:>10,.0f} rows/s  "
+            f"peak RSS {r['peak_rss_mib']:7,.0f} MiB (tree {r['peak_rss_tree_mib']:,.0f})",
+            flush=True,
+        )
 
     ratios = {}
     for fmt in ("parquet", "csv"):
         if f"stream-{fmt}" in results and f"naive-{fmt}" in results:
-            ratios[f"stream-{fmt} vs naive-{fmt}"] = results[f"naive-{fmt}"]["seconds"] / results[f"stream-{fmt}"]["seconds"]
+            ratios[f"stream-{fmt} vs naive-{fmt}"] = (
+                results[f"naive-{fmt}"]["seconds"] / results[f"stream-{fmt}"]["seconds"]
+            )
     if "stream-parquet" in results and "whole-parquet" in results:
-        ratios["stream-parquet vs whole-parquet"] = results["whole-parquet"]["seconds"] / results["stream-parquet"]["seconds"]
+        ratios["stream-parquet vs whole-parquet"] = (
+            results["whole-parquet"]["seconds"] / results["stream-parquet"]["seconds"]
+        )
     if "stream-parquet" in results and "dask-parquet" in results:
-        ratios["dask-parquet vs stream-parquet"] = results["stream-parquet"]["seconds"] / results["dask-parquet"]["seconds"]
+        ratios["dask-parquet vs stream-parquet"] = (
+            results["stream-parquet"]["seconds"] / results["dask-parquet"]["seconds"]
+        )
 
-    print(f"\nScoring {args.rows:,} synthetic loan rows, seed network, CSV output "
-          f"({os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}; shared machine, timings noisy)")
-    print(f"| {'case':<24} | {'seconds':>8} | {'rows/s':>10} | {'peak RSS MiB':>12} | {'tree RSS MiB':>12} | {'load after':>10} |")
+    print(
+        f"\nScoring {args.rows:,} synthetic loan rows, seed network, CSV output "
+        f"({os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}; shared machine, timings noisy)"
+    )
+    print(
+        f"| {'case':<24} | {'seconds':>8} | {'rows/s':>10} | {'peak RSS MiB':>12} | {'tree RSS MiB':>12} | {'load after':>10} |"
+    )
     print(f"|{'-' * 26}|{'-' * 10}|{'-' * 12}|{'-' * 14}|{'-' * 14}|{'-' * 12}|")
     for case in [c for c in CASES if c in results]:
         r = results[case]
         load = r.get("load_avg_1m_after")
-        print(f"| {case:<24} | {r['seconds']:>8.1f} | {r['rows_per_s']:>10,.0f} | {r['peak_rss_mib']:>12,.0f} | "
-              f"{r['peak_rss_tree_mib']:>12,.0f} | {'-' if load is None else f'{load:.1f}':>10} |")
+        print(
+            f"| {case:<24} | {r['seconds']:>8.1f} | {r['rows_per_s']:>10,.0f} | {r['peak_rss_mib']:>12,.0f} | "
+            f"{r['peak_rss_tree_mib']:>12,.0f} | {'-' if load is None else f'{load:.1f}':>10} |"
+        )
     for name, ratio in ratios.items():
         print(f"speed-up {name}: {ratio:.2f}x")
     stream_peak = max((r["peak_rss_tree_mib"] for c, r in results.items() if c.startswith("stream")), default=None)
     if stream_peak is not None:
-        print(f"streaming peak RSS {stream_peak:,.0f} MiB (target <= 2048 MiB): {'met' if stream_peak <= 2048 else 'MISSED'}")
+        print(
+            f"streaming peak RSS {stream_peak:,.0f} MiB (target <= 2048 MiB): {'met' if stream_peak <= 2048 else 'MISSED'}"
+        )
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scale_score.json").write_text(json.dumps({
-        "rows": args.rows, "chunk_rows": args.chunk_rows, "results": results, "ratios": ratios,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_avg_end": os.getloadavg()},
-    }, indent=2) + "\n")
+    (RESULTS / "scale_score.json").write_text(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "chunk_rows": args.chunk_rows,
+                "results": results,
+                "ratios": ratios,
+                "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_avg_end": os.getloadavg()},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {RESULTS / 'scale_score.json'}")
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import serve_load as sl  # noqa: E402  (the sibling benchmark's server and load helpers)
+import serve_load as sl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,8 +57,14 @@ def measure(src: Path, model: Path, tmp: Path, tag: str, duration: float) -> dic
     many = sl.wrk(server.url, script, 32, duration)
     served = server.get_health()["predictions_served"]
     server.stop()
-    return {"p50_ms": one["p50_ms"], "p99_ms": one["p99_ms"], "cpu_us_per_request": round(cpu_us, 1),
-            "rps_32": many["rps"], "errors_32": many["errors"], "lost": served - sl.count_audit(db)}
+    return {
+        "p50_ms": one["p50_ms"],
+        "p99_ms": one["p99_ms"],
+        "cpu_us_per_request": round(cpu_us, 1),
+        "rps_32": many["rps"],
+        "errors_32": many["errors"],
+        "lost": served - sl.count_audit(db),
+    }
 
 
 def main() -> None:
@@ -90,8 +96,20 @@ def main() -> None:
     out = ROOT / "bench" / "results" / "serve_ab.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps({"before": str(a.before), "after": str(a.after), "median": med, "lost": lost,
-                                   "errors_32": errors, "runs": runs, "loadavg": os.getloadavg()}, indent=1))
+    tmp_out.write_text(
+        json.dumps(
+            {
+                "before": str(a.before),
+                "after": str(a.after),
+                "median": med,
+                "lost": lost,
+                "errors_32": errors,
+                "runs": runs,
+                "loadavg": os.getloadavg(),
+            },
+            indent=1,
+        )
+    )
     tmp_out.replace(out)
 
 

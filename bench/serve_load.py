@@ -95,8 +95,11 @@ def one_client(port: int, bodies: list[bytes], duration: float) -> dict[str, Any
     """Sequential POSTs on one keep-alive connection; each timed from send to the last byte read."""
     import numpy as np
 
-    requests = [b"POST /api/v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                b"Content-Length: %d\r\n\r\n" % len(b) + b for b in bodies]
+    requests = [
+        b"POST /api/v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(b) + b
+        for b in bodies
+    ]
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     latencies, errors, buf = [], 0, b""
@@ -114,7 +117,7 @@ def one_client(port: int, bodies: list[bytes], duration: float) -> dict[str, Any
                 length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
                 if len(buf) >= head_end + 4 + length:
                     errors += not head.startswith(b"http/1.1 200")
-                    buf = buf[head_end + 4 + length:]
+                    buf = buf[head_end + 4 + length :]
                     break
             chunk = sock.recv(65536)
             if not chunk:
@@ -125,11 +128,19 @@ def one_client(port: int, bodies: list[bytes], duration: float) -> dict[str, Any
     sock.close()
     a = np.asarray(latencies) * 1000
     return {
-        "connections": 1, "client": "raw socket (this script)", "seconds": round(seconds, 2), "requests": len(a),
-        "rps": round(len(a) / seconds, 1), "errors": int(errors), "non_2xx": int(errors),
-        "p50_ms": round(float(np.percentile(a, 50)), 3), "p90_ms": round(float(np.percentile(a, 90)), 3),
-        "p99_ms": round(float(np.percentile(a, 99)), 3), "p999_ms": round(float(np.percentile(a, 99.9)), 3),
-        "max_ms": round(float(a.max()), 3), "mean_ms": round(float(a.mean()), 3),
+        "connections": 1,
+        "client": "raw socket (this script)",
+        "seconds": round(seconds, 2),
+        "requests": len(a),
+        "rps": round(len(a) / seconds, 1),
+        "errors": int(errors),
+        "non_2xx": int(errors),
+        "p50_ms": round(float(np.percentile(a, 50)), 3),
+        "p90_ms": round(float(np.percentile(a, 90)), 3),
+        "p99_ms": round(float(np.percentile(a, 99)), 3),
+        "p999_ms": round(float(np.percentile(a, 99.9)), 3),
+        "max_ms": round(float(a.max()), 3),
+        "mean_ms": round(float(a.mean()), 3),
         "sum_of_latencies_s": round(float(a.sum() / 1000), 2),  # <= seconds: the timings are consistent
     }
 
@@ -164,8 +175,22 @@ class Server:
     def __init__(self, model_dir: Path, db: str, fast: bool, workers: int) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [UPTAKE, "serve", str(model_dir), "--port", str(self.port), "--db", db, "--workers", str(workers),
-               "--fast-path" if fast else "--no-fast-path", "--max-upload-mb", "256", "--timeout", "300"]
+        cmd = [
+            UPTAKE,
+            "serve",
+            str(model_dir),
+            "--port",
+            str(self.port),
+            "--db",
+            db,
+            "--workers",
+            str(workers),
+            "--fast-path" if fast else "--no-fast-path",
+            "--max-upload-mb",
+            "256",
+            "--timeout",
+            "300",
+        ]
         env = {**os.environ, "UPTAKE_API_KEY": ""}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         import httpx
@@ -194,8 +219,17 @@ class Server:
 
 
 def wrk(url: str, script: Path, connections: int, duration: float, threads: int = 1) -> dict[str, Any]:
-    cmd = [WRK, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s", "-s", str(script),
-           f"{url}/api/v1/predict"]
+    cmd = [
+        WRK,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        f"{url}/api/v1/predict",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
     match = re.search(r"WRKJSON (\{.*\})", done.stdout)
     if not match:
@@ -204,17 +238,27 @@ def wrk(url: str, script: Path, connections: int, duration: float, threads: int 
     seconds = r["duration_us"] / 1e6
     errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
     return {
-        "connections": connections, "seconds": round(seconds, 2), "requests": r["requests"],
-        "rps": round(r["requests"] / seconds, 1), "errors": errors, "non_2xx": r["status"],
-        "p50_ms": r["p50_us"] / 1000, "p90_ms": r["p90_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
-        "p999_ms": r["p999_us"] / 1000, "max_ms": r["max_us"] / 1000, "mean_ms": round(r["mean_us"] / 1000, 3),
+        "connections": connections,
+        "seconds": round(seconds, 2),
+        "requests": r["requests"],
+        "rps": round(r["requests"] / seconds, 1),
+        "errors": errors,
+        "non_2xx": r["status"],
+        "p50_ms": r["p50_us"] / 1000,
+        "p90_ms": r["p90_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "p999_ms": r["p999_us"] / 1000,
+        "max_ms": r["max_us"] / 1000,
+        "mean_ms": round(r["mean_us"] / 1000, 3),
     }
 
 
 def load_tests(server: Server, script: Path, bodies: list[bytes], duration: float, connections: int) -> dict[str, Any]:
     wrk(server.url, script, 4, 3)  # warm-up: first requests, lazy imports, page cache
-    return {"one_client": one_client(server.port, bodies, duration),
-            "concurrent": wrk(server.url, script, connections, duration)}
+    return {
+        "one_client": one_client(server.port, bodies, duration),
+        "concurrent": wrk(server.url, script, connections, duration),
+    }
 
 
 def file_bench(server: Server, csv_bytes: bytes, rows: int, repeats: int) -> dict[str, Any]:
@@ -228,8 +272,14 @@ def file_bench(server: Server, csv_bytes: bytes, rows: int, repeats: int) -> dic
         if r.status_code != 200 or int(r.headers["x-uptake-rows"]) != rows:
             raise SystemExit(f"file endpoint failed: {r.status_code} {r.text[:300]}")
     best = min(times)
-    return {"rows": rows, "mb": round(len(csv_bytes) / 2**20, 1), "seconds": [round(t, 3) for t in times],
-            "best_s": round(best, 3), "rows_per_s": round(rows / best), "median_rows_per_s": round(rows / sorted(times)[len(times) // 2])}
+    return {
+        "rows": rows,
+        "mb": round(len(csv_bytes) / 2**20, 1),
+        "seconds": [round(t, 3) for t in times],
+        "best_s": round(best, 3),
+        "rows_per_s": round(rows / best),
+        "median_rows_per_s": round(rows / sorted(times)[len(times) // 2]),
+    }
 
 
 def file_reference(model_dir: Path, csv_path: Path, rows: int) -> dict[str, Any]:
@@ -261,7 +311,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="Model directory (default: train the tests' quick model first).")
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds per load test (default 60).")
-    parser.add_argument("--baseline-duration", type=float, default=None, help="Seconds per load test for --no-fast-path (default: --duration / 3).")
+    parser.add_argument(
+        "--baseline-duration",
+        type=float,
+        default=None,
+        help="Seconds per load test for --no-fast-path (default: --duration / 3).",
+    )
     parser.add_argument("--connections", type=int, default=32, help="wrk connections for the throughput test.")
     parser.add_argument("--workers", type=int, default=1, help="`uptake serve --workers`.")
     parser.add_argument("--file-rows", type=int, default=100_000)
@@ -294,14 +349,21 @@ def main() -> None:
         server.stop()
         rows = count_audit(db)
         # wrk counts the responses it saw; the server's own count is exact (it includes any still in flight at wrk's stop).
-        audit = {"rows_in_log": rows, "predictions_served": served,
-                 "responses_seen_by_clients": fast["one_client"]["requests"] + fast["concurrent"]["requests"]
-                 + args.file_rows * args.file_repeats}
+        audit = {
+            "rows_in_log": rows,
+            "predictions_served": served,
+            "responses_seen_by_clients": fast["one_client"]["requests"]
+            + fast["concurrent"]["requests"]
+            + args.file_rows * args.file_repeats,
+        }
         audit["lost"] = (served - rows) if served is not None else None
 
         baseline = None
         if not args.skip_baseline:
-            print(f"uptake serve --no-fast-path (reference path per request), {baseline_duration:g} s per load test ...", flush=True)
+            print(
+                f"uptake serve --no-fast-path (reference path per request), {baseline_duration:g} s per load test ...",
+                flush=True,
+            )
             db2 = f"sqlite:///{tmp / 'audit-ref.sqlite'}"
             ref_server = Server(model_dir, db2, fast=False, workers=args.workers)
             baseline = load_tests(ref_server, script, bodies, baseline_duration, args.connections)
@@ -310,19 +372,34 @@ def main() -> None:
 
     load_after = os.getloadavg()
     result = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after]},
-        "settings": {"duration_s": args.duration, "baseline_duration_s": None if args.skip_baseline else baseline_duration,
-                     "connections": args.connections, "workers": args.workers, "file_rows": args.file_rows},
-        "fast": fast, "baseline_no_fast_path": baseline, "file": files, "file_reference_in_process": file_ref,
-        "audit": audit, "targets": TARGETS,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in load_after],
+        },
+        "settings": {
+            "duration_s": args.duration,
+            "baseline_duration_s": None if args.skip_baseline else baseline_duration,
+            "connections": args.connections,
+            "workers": args.workers,
+            "file_rows": args.file_rows,
+        },
+        "fast": fast,
+        "baseline_no_fast_path": baseline,
+        "file": files,
+        "file_reference_in_process": file_ref,
+        "audit": audit,
+        "targets": TARGETS,
     }
     checks = {
         "p50_ms": fast["one_client"]["p50_ms"] <= TARGETS["p50_ms"],
         "p99_ms": fast["one_client"]["p99_ms"] <= TARGETS["p99_ms"],
         "rps_32": fast["concurrent"]["rps"] >= TARGETS["rps_32"] and fast["concurrent"]["errors"] == 0,
         "file_rows_per_s": files["rows_per_s"] >= TARGETS["file_rows_per_s"],
-        "no_lost_predictions": audit["lost"] == 0 if audit["lost"] is not None else rows >= audit["responses_seen_by_clients"],
+        "no_lost_predictions": audit["lost"] == 0
+        if audit["lost"] is not None
+        else rows >= audit["responses_seen_by_clients"],
     }
     result["met"] = checks
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -343,10 +420,14 @@ def print_table(r: dict[str, Any]) -> None:
         "-" * 98,
     ]
 
-    def row(name: str, value: float, base: float | None, fmt: str, target: str, met: bool | None, better_low: bool) -> None:
+    def row(
+        name: str, value: float, base: float | None, fmt: str, target: str, met: bool | None, better_low: bool
+    ) -> None:
         rb = "-" if base is None else format(base, fmt)
         rt = "-" if base is None else (ratio(base, value) if better_low else ratio(value, base))
-        lines.append(f"{name:44} {format(value, fmt):>14} {rb:>15} {rt:>7} {target:>10} {('yes' if met else 'NO') if met is not None else '':>4}")
+        lines.append(
+            f"{name:44} {format(value, fmt):>14} {rb:>15} {rt:>7} {target:>10} {('yes' if met else 'NO') if met is not None else '':>4}"
+        )
 
     one, conc = f["one_client"], f["concurrent"]
     bone = b["one_client"] if b else None
@@ -357,19 +438,49 @@ def print_table(r: dict[str, Any]) -> None:
     row("1 client: p99 latency (ms)", one["p99_ms"], bone and bone["p99_ms"], ".2f", "<= 10", met["p99_ms"], True)
     row("1 client: max latency (ms)", one["max_ms"], bone and bone["max_ms"], ".1f", "", None, True)
     row("1 client: requests/s", one["rps"], bone and bone["rps"], ".0f", "", None, False)
-    row(f"{conc['connections']} connections: requests/s", conc["rps"], bconc and bconc["rps"], ".0f", ">= 1000", met["rps_32"], False)
-    row(f"{conc['connections']} connections: p99 latency (ms)", conc["p99_ms"], bconc and bconc["p99_ms"], ".1f", "", None, True)
-    row(f"{conc['connections']} connections: errors", conc["errors"], bconc and bconc["errors"], ".0f", "0", conc["errors"] == 0, True)
+    row(
+        f"{conc['connections']} connections: requests/s",
+        conc["rps"],
+        bconc and bconc["rps"],
+        ".0f",
+        ">= 1000",
+        met["rps_32"],
+        False,
+    )
+    row(
+        f"{conc['connections']} connections: p99 latency (ms)",
+        conc["p99_ms"],
+        bconc and bconc["p99_ms"],
+        ".1f",
+        "",
+        None,
+        True,
+    )
+    row(
+        f"{conc['connections']} connections: errors",
+        conc["errors"],
+        bconc and bconc["errors"],
+        ".0f",
+        "0",
+        conc["errors"] == 0,
+        True,
+    )
     fr, ref = r["file"], r["file_reference_in_process"]
-    lines.append(f"{'file, ' + format(fr['rows'], ',') + ' rows: rows/s (best of ' + str(len(fr['seconds'])) + ')':44} {fr['rows_per_s']:>14,} "
-                 f"{'in-process ' + format(ref['rows_per_s'], ','):>15} {fr['rows_per_s'] / ref['rows_per_s']:>6.1f}x {'>= 50,000':>10} "
-                 f"{'yes' if met['file_rows_per_s'] else 'NO':>4}")
+    lines.append(
+        f"{'file, ' + format(fr['rows'], ',') + ' rows: rows/s (best of ' + str(len(fr['seconds'])) + ')':44} {fr['rows_per_s']:>14,} "
+        f"{'in-process ' + format(ref['rows_per_s'], ','):>15} {fr['rows_per_s'] / ref['rows_per_s']:>6.1f}x {'>= 50,000':>10} "
+        f"{'yes' if met['file_rows_per_s'] else 'NO':>4}"
+    )
     a = r["audit"]
-    lines.append(f"{'audit rows after stop / predictions served':44} {str(a['rows_in_log']) + ' / ' + str(a['predictions_served']):>14} "
-                 f"{'':>15} {'':>7} {'0 lost':>10} {'yes' if met['no_lost_predictions'] else 'NO':>4}")
+    lines.append(
+        f"{'audit rows after stop / predictions served':44} {str(a['rows_in_log']) + ' / ' + str(a['predictions_served']):>14} "
+        f"{'':>15} {'':>7} {'0 lost':>10} {'yes' if met['no_lost_predictions'] else 'NO':>4}"
+    )
     m = r["machine"]
-    lines.append(f"\n{m['cpus']} CPUs; load average before {m['loadavg_before'][0]}, after {m['loadavg_after'][0]} "
-                 f"(other work on the machine shares the cores with server and load generator)")
+    lines.append(
+        f"\n{m['cpus']} CPUs; load average before {m['loadavg_before'][0]}, after {m['loadavg_after'][0]} "
+        f"(other work on the machine shares the cores with server and load generator)"
+    )
     print("\n".join(lines))
 
 

@@ -82,20 +82,36 @@ def main() -> None:
             best = min(runs, key=lambda r: r["wall_s"])
             api = api_run(preset, out)
             target = TARGETS.get(preset)
-            rows.append({"preset": preset, "target_s": target, "cli": best, "cli_runs": runs, "api": api,
-                         "ratio_cli_over_api": best["wall_s"] / api["api_s"],
-                         "target_met": target is None or best["wall_s"] <= target})
+            rows.append(
+                {
+                    "preset": preset,
+                    "target_s": target,
+                    "cli": best,
+                    "cli_runs": runs,
+                    "api": api,
+                    "ratio_cli_over_api": best["wall_s"] / api["api_s"],
+                    "target_met": target is None or best["wall_s"] <= target,
+                }
+            )
             print(f"  {preset}: done", file=sys.stderr, flush=True)
 
-    head = (f"{'preset':9s}{'uptake train s':>16s}{'cpu s':>8s}{'API only s':>12s}{'ratio':>8s}"
-            f"{'target s':>10s}{'met':>6s}{'load':>7s}")
-    lines = [f"uptake train {DATA.name}: CLI subprocess wall (start-up included) vs the same training "
-             f"through the API in a started interpreter; {os.cpu_count()} CPUs", head, "-" * len(head)]
+    head = (
+        f"{'preset':9s}{'uptake train s':>16s}{'cpu s':>8s}{'API only s':>12s}{'ratio':>8s}"
+        f"{'target s':>10s}{'met':>6s}{'load':>7s}"
+    )
+    lines = [
+        f"uptake train {DATA.name}: CLI subprocess wall (start-up included) vs the same training "
+        f"through the API in a started interpreter; {os.cpu_count()} CPUs",
+        head,
+        "-" * len(head),
+    ]
     for r in rows:
         c = r["cli"]
-        lines.append(f"{r['preset']:9s}{c['wall_s']:>16.1f}{c['cpu_s']:>8.1f}{r['api']['api_s']:>12.1f}"
-                     f"{r['ratio_cli_over_api']:>7.2f}x{r['target_s'] or 0:>10.0f}"
-                     f"{'yes' if r['target_met'] else 'NO':>6s}{c['load_1min']:>7.1f}")
+        lines.append(
+            f"{r['preset']:9s}{c['wall_s']:>16.1f}{c['cpu_s']:>8.1f}{r['api']['api_s']:>12.1f}"
+            f"{r['ratio_cli_over_api']:>7.2f}x{r['target_s'] or 0:>10.0f}"
+            f"{'yes' if r['target_met'] else 'NO':>6s}{c['load_1min']:>7.1f}"
+        )
     text = "\n".join(lines)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,17 +40,22 @@ def world_for(tree: Path, bank_csv: Path, tmp: Path) -> tc.World:
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     models = tmp / "models"
     models.mkdir()
-    subprocess.run([sys.executable, "-c", TRAIN, str(bank_csv), str(models)], check=True, env=env,
-                   capture_output=True)
-    return tc.World(bank_csv, models / "lightgbm", models / "network", models / "calibrated", models,
-                    env={"PYTHONPATH": str(tree / "src")})
+    subprocess.run([sys.executable, "-c", TRAIN, str(bank_csv), str(models)], check=True, env=env, capture_output=True)
+    return tc.World(
+        bank_csv,
+        models / "lightgbm",
+        models / "network",
+        models / "calibrated",
+        models,
+        env={"PYTHONPATH": str(tree / "src")},
+    )
 
 
 def judge(case: tc.Case, world: tc.World, folder: Path) -> dict[str, object]:
     try:
         argv = case.build(world, folder)
         o = tc.run(world, argv, case.signal_after, folder=folder)
-    except Exception as exc:  # noqa: BLE001 - a setup that cannot run here is reported, not fatal
+    except Exception as exc:
         return {"passed": False, "rc": None, "first": f"(not run: {type(exc).__name__}: {exc})"}
     finally:
         pass
@@ -69,7 +74,7 @@ def judge(case: tc.Case, world: tc.World, folder: Path) -> dict[str, object]:
             case.check(world, folder, o)
         except AssertionError as exc:
             problems.append(f"check: {str(exc)[:60]}")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             problems.append(f"check: {type(exc).__name__}")
     tc.cleanup()
     shown = first if "Traceback" not in o.stderr else "Traceback: " + (o.stderr.strip().splitlines() or [""])[-1]
@@ -100,7 +105,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", type=Path, help="A checkout of the code before (e.g. release 0.1.0).")
     ap.add_argument("--after", type=Path, default=ROOT)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("UPTAKE_DATA_DIR", ROOT.parent / "shared" / "data")))
+    ap.add_argument(
+        "--data", type=Path, default=Path(os.environ.get("UPTAKE_DATA_DIR", ROOT.parent / "shared" / "data"))
+    )
     args = ap.parse_args()
     bank_csv = args.data / "Bank_Personal_Loan_Modelling.csv"
     trees = {"after": args.after.resolve()}

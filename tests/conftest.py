@@ -27,9 +27,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """
     d = data_dir()
     if not (d / "Bank_Personal_Loan_Modelling.csv").exists():
-        pytest.exit(
-            f"the bank table is not in {d}: clone uptake beside shared/ or set UPTAKE_DATA_DIR", returncode=2
-        )
+        pytest.exit(f"the bank table is not in {d}: clone uptake beside shared/ or set UPTAKE_DATA_DIR", returncode=2)
 
 
 @pytest.fixture(scope="session")

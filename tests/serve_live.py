@@ -28,7 +28,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 class LiveServer:
     """``uptake.serve.create_app(config)`` under uvicorn on 127.0.0.1:<free port>."""
 
-    def __init__(self, config) -> None:  # noqa: ANN001 - ServeConfig
+    def __init__(self, config) -> None:
         import uvicorn
 
         from uptake.serve.app import create_app
@@ -50,7 +50,7 @@ class LiveServer:
             time.sleep(0.02)
 
     @property
-    def audit(self):  # noqa: ANN201
+    def audit(self):
         return self.app.state.audit
 
     def stop(self) -> None:
@@ -60,7 +60,7 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(config) -> Iterator[LiveServer]:  # noqa: ANN001
+def live_server(config) -> Iterator[LiveServer]:
     server = LiveServer(config)
     try:
         yield server
@@ -113,9 +113,20 @@ def challenger_copy(model_dir: Path, dest: Path, version: str = "challenger", th
     return out
 
 
-def customer(**overrides):  # noqa: ANN201
+def customer(**overrides):
     """A valid bank-table customer as the JSON API takes it."""
-    base = {"Age": 45, "Experience": 20, "Income": 100, "Family": 2, "CCAvg": 2.5, "Education": 2,
-            "Mortgage": 0, "Securities Account": 0, "CD Account": 0, "Online": 1, "CreditCard": 0}
+    base = {
+        "Age": 45,
+        "Experience": 20,
+        "Income": 100,
+        "Family": 2,
+        "CCAvg": 2.5,
+        "Education": 2,
+        "Mortgage": 0,
+        "Securities Account": 0,
+        "CD Account": 0,
+        "Online": 1,
+        "CreditCard": 0,
+    }
     base.update(overrides)
     return base

@@ -19,8 +19,13 @@ MODULES = sorted(SRC.rglob("*.py"))
 def test_layers_import_only_downwards() -> None:
     """import-linter's layers contract in pyproject.toml (function-level imports count too)."""
     lint = Path(sys.executable).with_name("lint-imports")
-    res = subprocess.run([str(lint), "--config", str(ROOT / "pyproject.toml"), "--no-cache"], cwd=ROOT,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    res = subprocess.run(
+        [str(lint), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "1 kept, 0 broken" in res.stdout
 
@@ -55,5 +60,7 @@ def test_imports_inside_functions_say_why(path: Path) -> None:
     for node in nodes:
         if any(lines[i].strip() for i in range(previous_end, node.lineno - 1)):  # code between: a new block
             first = range(node.lineno - 2, node.end_lineno)
-            assert any("#" in lines[i] for i in first), f"{path}:{node.lineno}: import inside a function without a reason"
+            assert any("#" in lines[i] for i in first), (
+                f"{path}:{node.lineno}: import inside a function without a reason"
+            )
         previous_end = node.end_lineno

@@ -30,8 +30,7 @@ pytestmark = pytest.mark.slow
 def cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "UPTAKE_PROGRESS"}
     env["COLUMNS"] = "200"  # keep rich from wrapping lines in the captured output
-    return subprocess.run([str(UPTAKE), *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=600)
+    return subprocess.run([str(UPTAKE), *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
 
 
 def ok(*args: object) -> subprocess.CompletedProcess[str]:
@@ -41,8 +40,11 @@ def ok(*args: object) -> subprocess.CompletedProcess[str]:
 
 
 def tree_digest(path: Path) -> dict[str, str]:
-    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 def leftovers(parent: Path) -> list[str]:
@@ -118,12 +120,26 @@ def test_metadata_contents(trained, bank_csv: Path, bank_xlsx: Path) -> None:
         model = trained[name][0]
         meta = json.loads((model / "metadata.json").read_text())
         assert meta["format"] == "uptake-model/2"
-        assert set(meta["parts"]) >= {"preprocessor.skops", "history.json", "estimator/member0.keras",
-                                      "estimator/network.json"}
+        assert set(meta["parts"]) >= {
+            "preprocessor.skops",
+            "history.json",
+            "estimator/member0.keras",
+            "estimator/network.json",
+        }
         assert meta["target"] == "Personal Loan" and meta["positive_label"] == "1"
         assert [c["name"] for c in meta["schema"]["columns"]] == [
-            "Age", "Experience", "Income", "Family", "CCAvg", "Education", "Mortgage",
-            "Securities Account", "CD Account", "Online", "CreditCard"]
+            "Age",
+            "Experience",
+            "Income",
+            "Family",
+            "CCAvg",
+            "Education",
+            "Mortgage",
+            "Securities Account",
+            "CD Account",
+            "Online",
+            "CreditCard",
+        ]
         assert 0.0 <= meta["threshold"] <= 1.0 and meta["threshold_rule"]["chosen_on"] == "validation"
         assert meta["preset"] == "seed" and meta["model_type"] == "network"
         hyper = meta["hyperparameters"]
@@ -172,8 +188,9 @@ def test_evaluate_table_and_json(trained, bank_csv: Path, bank_xlsx: Path) -> No
 
 
 @pytest.mark.parametrize(("data_kind", "suffix"), [("csv", ".parquet"), ("xlsx", ".csv")])
-def test_predict(trained, work: Path, bank_csv: Path, bank_xlsx: Path, bank_df: pd.DataFrame,
-                 suffix: str, data_kind: str) -> None:
+def test_predict(
+    trained, work: Path, bank_csv: Path, bank_xlsx: Path, bank_df: pd.DataFrame, suffix: str, data_kind: str
+) -> None:
     model = trained["csv"][0]
     threshold = json.loads((model / "metadata.json").read_text())["threshold"]
     out = work / f"scores-{data_kind}{suffix}"
@@ -224,34 +241,51 @@ def _train_case(data_key: str, *extra: str):
 
 BAD = {
     "missing target column": (_train_case("no_target"), "column 'Personal Loan': target column is missing"),
-    "named target missing": (lambda f, m, o, b: ["train", b["csv"], "--target", "Accepted", "--out", o],
-                             "column 'Accepted': target column is missing"),
+    "named target missing": (
+        lambda f, m, o, b: ["train", b["csv"], "--target", "Accepted", "--out", o],
+        "column 'Accepted': target column is missing",
+    ),
     "one class": (_train_case("one_class"), "column 'Personal Loan', value 0: the target has one class only"),
     "three classes": (_train_case("three_classes"), "column 'Personal Loan': the target has 3 classes"),
     "empty file": (_train_case("empty"), "empty.csv': the file is empty"),
     "unreadable file": (_train_case("garbage"), "garbage.xlsx': is not an Excel workbook"),
-    "missing sheet": (lambda f, m, o, b: ["train", b["xlsx"], "--sheet", "Loans", "--out", o],
-                      "no sheet named 'Loans' (sheets: Description, Data)"),
-    "text in numeric column": (_train_case("text_numeric"),
-                               "column 'Income', row 11, value 'high': text in a numeric column"),
-    "predict: feature column missing": (lambda f, m, o, b: ["predict", m, f["no_income"], "--out", o],
-                                        "column 'Income': required feature column is missing"),
-    "predict: invalid rows": (lambda f, m, o, b: ["predict", m, f["invalid_rows"], "--out", o],
-                              "column 'CCAvg', row 6, value 'lots': not a number (1 more invalid"),
-    "predict: unreadable file": (lambda f, m, o, b: ["predict", m, f["garbage"], "--out", o],
-                                 "is not an Excel workbook"),
-    "predict: missing sheet": (lambda f, m, o, b: ["predict", m, b["xlsx"], "--sheet", "Nope", "--out", o],
-                               "no sheet named 'Nope'"),
-    "predict: not a model": (lambda f, m, o, b: ["predict", f["empty"].parent, b["csv"], "--out", o],
-                             "not an uptake model directory"),
-    "evaluate: no labels": (lambda f, m, o, b: ["evaluate", m, f["no_target"]],
-                            "column 'Personal Loan': target column is missing"),
+    "missing sheet": (
+        lambda f, m, o, b: ["train", b["xlsx"], "--sheet", "Loans", "--out", o],
+        "no sheet named 'Loans' (sheets: Description, Data)",
+    ),
+    "text in numeric column": (
+        _train_case("text_numeric"),
+        "column 'Income', row 11, value 'high': text in a numeric column",
+    ),
+    "predict: feature column missing": (
+        lambda f, m, o, b: ["predict", m, f["no_income"], "--out", o],
+        "column 'Income': required feature column is missing",
+    ),
+    "predict: invalid rows": (
+        lambda f, m, o, b: ["predict", m, f["invalid_rows"], "--out", o],
+        "column 'CCAvg', row 6, value 'lots': not a number (1 more invalid",
+    ),
+    "predict: unreadable file": (
+        lambda f, m, o, b: ["predict", m, f["garbage"], "--out", o],
+        "is not an Excel workbook",
+    ),
+    "predict: missing sheet": (
+        lambda f, m, o, b: ["predict", m, b["xlsx"], "--sheet", "Nope", "--out", o],
+        "no sheet named 'Nope'",
+    ),
+    "predict: not a model": (
+        lambda f, m, o, b: ["predict", f["empty"].parent, b["csv"], "--out", o],
+        "not an uptake model directory",
+    ),
+    "evaluate: no labels": (
+        lambda f, m, o, b: ["evaluate", m, f["no_target"]],
+        "column 'Personal Loan': target column is missing",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD))
-def test_bad_input(case: str, trained, work: Path, bad_files: dict[str, Path], bank_csv: Path,
-                   bank_xlsx: Path) -> None:
+def test_bad_input(case: str, trained, work: Path, bad_files: dict[str, Path], bank_csv: Path, bank_xlsx: Path) -> None:
     build, fragment = BAD[case]
     out_dir = work / "bad-out" / case.replace(" ", "_").replace(":", "")
     out_dir.mkdir(parents=True)
@@ -266,8 +300,9 @@ def test_bad_input(case: str, trained, work: Path, bad_files: dict[str, Path], b
 
 
 # ---- the saved model: atomic replacement, safe loading ------------------------------------------------
-def test_model_dir_replaced_whole_and_kept_on_failure(trained, work: Path, bank_csv: Path,
-                                                     bad_files: dict[str, Path]) -> None:
+def test_model_dir_replaced_whole_and_kept_on_failure(
+    trained, work: Path, bank_csv: Path, bad_files: dict[str, Path]
+) -> None:
     parent = work / "atomic"
     parent.mkdir()
     model = parent / "m"
@@ -342,13 +377,19 @@ def _copy_model(src: Path, dst: Path) -> Path:
 
 def test_keras_lambda_layer_is_refused(trained, work: Path, bank_csv: Path) -> None:
     """A .keras file whose Lambda layer would run Python code on load is refused (safe mode)."""
-    import uptake  # noqa: F401
     import keras
+
+    import uptake  # noqa: F401
 
     model = _copy_model(trained["csv"][0], work / "evil-keras")
     n_features = json.loads((model / "estimator" / "network.json").read_text())["n_features_in"]
-    evil = keras.Sequential([keras.Input((n_features,)), keras.layers.Lambda(lambda x: x[:, :1] * 0 + 1),
-                             keras.layers.Dense(1, activation="sigmoid")])
+    evil = keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            keras.layers.Lambda(lambda x: x[:, :1] * 0 + 1),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     evil.save(model / "estimator" / "member0.keras")
     out = work / "evil-keras.csv"
     res = cli("predict", model, bank_csv, "--out", out)

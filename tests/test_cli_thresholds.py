@@ -14,15 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uptake.pipeline import Model
 from cli_helpers import run_cli
-
-
+from uptake.pipeline import Model
 
 
 def digest(path: Path) -> dict[str, str]:
-    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 def one_line_error(code: int, err: str, needle: str) -> None:
@@ -40,11 +41,13 @@ def holdout(bank_df, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_train_lightgbm_with_profit_rule_stores_rule_and_expected_figures(bank_csv: Path, tmp_path: Path,
-                                                                        capsys) -> None:
+def test_train_lightgbm_with_profit_rule_stores_rule_and_expected_figures(
+    bank_csv: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "gbm"
-    code, stdout, err = run_cli(["train", bank_csv, "--model", "lightgbm", "--out", out,
-                                 "--contact-cost", 5, "--accept-value", 100], capsys)
+    code, stdout, err = run_cli(
+        ["train", bank_csv, "--model", "lightgbm", "--out", out, "--contact-cost", 5, "--accept-value", 100], capsys
+    )
     assert code == 0, err
     assert "maximum expected profit" in stdout and "expected profit" in stdout
     meta = json.loads((out / "metadata.json").read_text())
@@ -59,11 +62,27 @@ def test_train_lightgbm_with_profit_rule_stores_rule_and_expected_figures(bank_c
     assert json.loads(stdout)["threshold"] == pytest.approx(meta["threshold"])
 
 
-def test_train_min_recall_meets_it_on_validation_and_calibration_reports_brier(bank_csv: Path, tmp_path: Path,
-                                                                              capsys) -> None:
+def test_train_min_recall_meets_it_on_validation_and_calibration_reports_brier(
+    bank_csv: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "lr"
-    code, stdout, err = run_cli(["train", bank_csv, "--model", "logreg", "--imbalance", "class-weight", "--out", out,
-                                 "--min-recall", 0.9, "--calibrate", "sigmoid"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "train",
+            bank_csv,
+            "--model",
+            "logreg",
+            "--imbalance",
+            "class-weight",
+            "--out",
+            out,
+            "--min-recall",
+            0.9,
+            "--calibrate",
+            "sigmoid",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "Brier score on the test split" in stdout
     meta = json.loads((out / "metadata.json").read_text())
@@ -73,11 +92,12 @@ def test_train_min_recall_meets_it_on_validation_and_calibration_reports_brier(b
     assert meta["metrics"]["validation"]["recall"] >= 0.9
 
 
-def test_tune_threshold_writes_a_copy_and_leaves_the_model_alone(quick_model: Path, holdout: Path, tmp_path: Path,
-                                                                  capsys) -> None:
+def test_tune_threshold_writes_a_copy_and_leaves_the_model_alone(
+    quick_model: Path, holdout: Path, tmp_path: Path, capsys
+) -> None:
     before = digest(quick_model)
     out = tmp_path / "tuned"
-    code, stdout, err = run_cli(["tune-threshold", quick_model, holdout, "--min-recall", 0.95, "--out", out], capsys)
+    code, _stdout, err = run_cli(["tune-threshold", quick_model, holdout, "--min-recall", 0.95, "--out", out], capsys)
     assert code == 0, err
     assert digest(quick_model) == before
     m = Model.load(out)
@@ -94,13 +114,15 @@ def test_tune_threshold_writes_a_copy_and_leaves_the_model_alone(quick_model: Pa
     assert rule["expected"]["recall"] == pytest.approx(decision[y == 1].mean())
 
 
-def test_tune_threshold_in_place_rewrites_only_the_metadata(quick_model: Path, holdout: Path, tmp_path: Path,
-                                                            capsys) -> None:
+def test_tune_threshold_in_place_rewrites_only_the_metadata(
+    quick_model: Path, holdout: Path, tmp_path: Path, capsys
+) -> None:
     copy = tmp_path / "m"
     shutil.copytree(quick_model, copy)
     before = digest(copy)
-    code, stdout, err = run_cli(["tune-threshold", copy, holdout, "--contact-cost", 4, "--accept-value", 90,
-                                 "--json"], capsys)
+    code, stdout, err = run_cli(
+        ["tune-threshold", copy, holdout, "--contact-cost", 4, "--accept-value", 90, "--json"], capsys
+    )
     assert code == 0, err
     entry = json.loads(stdout)
     after = digest(copy)
@@ -156,8 +178,9 @@ def test_unreachable_precision_is_a_clear_error(quick_model: Path, bank_df, tmp_
     noisy["Personal Loan"] = np.random.default_rng(0).permutation(noisy["Personal Loan"].to_numpy())
     path = tmp_path / "noisy.csv"
     noisy.to_csv(path, index=False)
-    code, _, err = run_cli(["tune-threshold", quick_model, path, "--min-precision", 0.99, "--out", tmp_path / "t"],
-                           capsys)
+    code, _, err = run_cli(
+        ["tune-threshold", quick_model, path, "--min-precision", 0.99, "--out", tmp_path / "t"], capsys
+    )
     one_line_error(code, err, "no threshold reaches it")
     assert not (tmp_path / "t").exists()
 
@@ -172,8 +195,9 @@ def test_unreachable_precision_is_a_clear_error(quick_model: Path, bank_df, tmp_
         (["--model", "lightgbm", "--hidden", "8"], "--hidden: applies to networks"),
     ],
 )
-def test_train_bad_threshold_options_fail_before_training(bank_csv: Path, tmp_path: Path, capsys, options,
-                                                          needle) -> None:
+def test_train_bad_threshold_options_fail_before_training(
+    bank_csv: Path, tmp_path: Path, capsys, options, needle
+) -> None:
     out = tmp_path / "m"
     code, _, err = run_cli(["train", bank_csv, "--out", out, *options], capsys)
     one_line_error(code, err, needle)

@@ -16,11 +16,11 @@ import pytest
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from cli_helpers import run_cli
+from uptake.errors import UptakeInputError
 from uptake.evaluate.compare.catalogue import parse_cv, resolve_models
 from uptake.evaluate.compare.cv import compare, fingerprint
 from uptake.evaluate.compare.outputs import FILES, save_outputs
-from uptake.errors import UptakeInputError
-from cli_helpers import run_cli
 
 MODELS = "logreg,lightgbm,seed,ensemble"
 
@@ -34,8 +34,10 @@ def test_every_model_sees_identical_folds(small, bank_df) -> None:
     folds = pd.DataFrame(small.folds)
     assert sorted(folds["model"].unique()) == sorted(MODELS.split(","))
     y = (bank_df["Personal Loan"].to_numpy() == 1).astype(int)
-    expected = [fingerprint(test) for _, test in
-                RepeatedStratifiedKFold(n_splits=2, n_repeats=1, random_state=0).split(np.zeros(len(y)), y)]
+    expected = [
+        fingerprint(test)
+        for _, test in RepeatedStratifiedKFold(n_splits=2, n_repeats=1, random_state=0).split(np.zeros(len(y)), y)
+    ]
     for fold, g in folds.groupby("fold"):
         assert set(g["test_sha"]) == {expected[fold]}
         assert g["train_sha"].nunique() == 1 and g["validation_sha"].nunique() == 1
@@ -71,13 +73,15 @@ def test_ensemble_combines_the_folds_own_members(small, bank_df) -> None:
 def test_ensemble_takes_the_default_network_where_it_ran(bank_df) -> None:
     """What ``--model ensemble`` combines, whatever the networks' validation scores say: a cross-fitted
     network's are out-of-fold, a single split's on the rows it stopped early on, so they do not compare."""
-    board = compare(bank_df, cv="1x2", models="single-split,default,lightgbm,ensemble", seed=0,
-                    network_overrides={"epochs": 8})
+    board = compare(
+        bank_df, cv="1x2", models="single-split,default,lightgbm,ensemble", seed=0, network_overrides={"epochs": 8}
+    )
     folds = pd.DataFrame(board.folds)
     ens = folds[folds["model"] == "ensemble"]
     assert len(ens) == 2 and set(ens["network"]) == {"default"}
     validation = folds[folds["model"].isin(["single-split", "default"])].pivot(
-        index="fold", columns="model", values="validation_pr_auc")
+        index="fold", columns="model", values="validation_pr_auc"
+    )
     # the premise: on some fold the single split's (flattered) validation score is the higher one
     assert (validation["single-split"] > validation["default"]).any()
 
@@ -140,8 +144,11 @@ def test_cv_reads_repeats_then_folds() -> None:
 
 @pytest.mark.parametrize(
     ("models", "message"),
-    [("logreg,jungle", "choose from"), ("ensemble,lightgbm", "needs 'lightgbm' and at least one network"),
-     ("seed,ensemble", "needs 'lightgbm'")],
+    [
+        ("logreg,jungle", "choose from"),
+        ("ensemble,lightgbm", "needs 'lightgbm' and at least one network"),
+        ("seed,ensemble", "needs 'lightgbm'"),
+    ],
 )
 def test_bad_model_lists_are_refused(models: str, message: str) -> None:
     with pytest.raises(UptakeInputError, match=message):
@@ -156,16 +163,19 @@ def test_ensemble_is_run_after_its_members() -> None:
 # ---- the command ------------------------------------------------------------------------------------
 
 
-def test_compare_command_prints_the_table_and_saves_files(bank_csv: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_command_prints_the_table_and_saves_files(
+    bank_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "cmp"
-    code, stdout, err = run_cli(["compare", str(bank_csv), "--models", "logreg,lightgbm", "--cv", "1x2",
-                                 "--out", str(out)], capsys)
+    code, stdout, err = run_cli(
+        ["compare", str(bank_csv), "--models", "logreg,lightgbm", "--cv", "1x2", "--out", str(out)], capsys
+    )
     assert code == 0, err
     assert "lightgbm" in stdout and "PR-AUC" in stdout and "Best single model: lightgbm" in stdout
     assert all((out / f).is_file() for f in FILES.values())
-    code, stdout, err = run_cli(["compare", str(bank_csv), "--models", "logreg,lightgbm", "--cv", "1x2",
-                                 "--out", str(out), "--json"], capsys)
+    code, stdout, err = run_cli(
+        ["compare", str(bank_csv), "--models", "logreg,lightgbm", "--cv", "1x2", "--out", str(out), "--json"], capsys
+    )
     assert code == 0, err
     data = json.loads(stdout)
     assert data["summary"]["best_single_model"] == "lightgbm" and "folds" not in data

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from uptake.errors import UptakeInputError
 from uptake.io.tables import file_sha256, read_table
 from uptake.schema.target import encode_target, resolve_target
-from uptake.errors import UptakeInputError
 from uptake.train import TrainConfig, prepare
 
 
@@ -169,7 +169,13 @@ def test_positive_override_flips_and_is_checked() -> None:
         ([1, 1, 1], "column 'Personal Loan', value 1: the target has one class only"),
         (["a", "b", "c", "a"], "column 'Personal Loan': the target has 3 classes ('a', 'b', 'c'); it must have two"),
         ([1, 0, None, 1], "column 'Personal Loan', row 4: the target is missing"),
-        (["won", "lost"], "column 'Personal Loan': cannot tell which of 'lost' and 'won' is the positive outcome; name it with --positive"),
+        (
+            ["won", "lost"],
+            (
+                "column 'Personal Loan': cannot tell which of 'lost' and 'won' is the positive outcome; name it with "
+                "--positive"
+            ),
+        ),
     ],
 )
 def test_bad_targets(values: list, fragment: str) -> None:
@@ -211,7 +217,8 @@ def test_text_in_numeric_column_in_a_file(tmp_path: Path, bank_df: pd.DataFrame)
     df.loc[0, "CCAvg"] = "1.5k"
     for path in (tmp_path / "t.csv", tmp_path / "t.xlsx"):
         df.head(200).to_csv(path, index=False) if path.suffix == ".csv" else df.head(200).to_excel(
-            path, sheet_name="Data", index=False)
+            path, sheet_name="Data", index=False
+        )
         with pytest.raises(UptakeInputError) as info:
             prepare(read_table(path), TrainConfig(), path)
         assert str(info.value) == f"file '{path}', column 'CCAvg', row 2, value '1.5k': text in a numeric column"

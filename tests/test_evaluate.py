@@ -15,8 +15,20 @@ from uptake.decide.thresholds import best_f1_threshold
 
 def test_metric_keys_are_the_contract() -> None:
     assert METRIC_KEYS == (
-        "tp", "fp", "tn", "fn", "accuracy", "precision", "recall", "f1",
-        "roc_auc", "pr_auc", "brier", "threshold", "n", "positives",
+        "tp",
+        "fp",
+        "tn",
+        "fn",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "pr_auc",
+        "brier",
+        "threshold",
+        "n",
+        "positives",
     )
 
 
@@ -88,8 +100,11 @@ def test_best_f1_threshold_calls_everyone_at_score_zero() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.5, 1.0]))), min_size=2, max_size=60).filter(
-    lambda r: 0 < sum(b for b, _ in r) < len(r)))
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.one_of(st.floats(0, 1), st.sampled_from([0.0, 0.5, 1.0]))), min_size=2, max_size=60
+    ).filter(lambda r: 0 < sum(b for b, _ in r) < len(r))
+)
 def test_property_best_f1_threshold_is_optimal(records: list[tuple[bool, float]]) -> None:
     y = np.array([int(b) for b, _ in records])
     p = np.array([s for _, s in records])

@@ -123,8 +123,9 @@ def test_shap_failure_is_swallowed(model: Model, clean: pd.DataFrame) -> None:
     assert explain.shap_importance(Broken(), clean.iloc[:20], n_background=5, n_rows=3) is None
 
 
-def test_predict_explain_adds_reason_columns(quick_model: Path, bank_df: pd.DataFrame, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_predict_explain_adds_reason_columns(
+    quick_model: Path, bank_df: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from uptake.cli import main
 
     data = tmp_path / "customers.csv"

@@ -14,7 +14,9 @@ from uptake.train import TrainConfig, save, train
 
 
 @pytest.fixture(scope="module", params=["lightgbm", "catboost", "logreg"])
-def tree_model(request: pytest.FixtureRequest, bank_df: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Model:
+def tree_model(
+    request: pytest.FixtureRequest, bank_df: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+) -> Model:
     out = tmp_path_factory.mktemp(request.param) / "m"
     return Model.load(save(train(bank_df, TrainConfig(model=request.param, seed=0)), out))
 

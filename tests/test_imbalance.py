@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import math
 
-import uptake  # noqa: F401  (pins the JAX backend before keras loads)
-
 import numpy as np
 import pytest
 
-# Keras 3.15 calls np.array() on its Variables/jax arrays (e.g. in EarlyStopping's
-# get_weights), which NumPy 2.4 flags; the warning is upstream's, not ours.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
-
+import uptake  # noqa: F401  (conftest pins the JAX backend before anything loads Keras)
 from uptake.errors import UptakeInputError
-from uptake.imbalance.batches import BalancedBatches
 from uptake.imbalance import (
     STRATEGIES,
     base_rate_entropy,
@@ -23,6 +17,11 @@ from uptake.imbalance import (
     oversample,
     smote,
 )
+from uptake.imbalance.batches import BalancedBatches
+
+# Keras 3.15 calls np.array() on its Variables/jax arrays (e.g. in EarlyStopping's
+# get_weights), which NumPy 2.4 flags; the warning is upstream's, not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
 
 @pytest.fixture(scope="module")
@@ -108,9 +107,7 @@ class RecordingRows:
 
 
 @pytest.mark.parametrize("batch_size", [64, 100, 257])
-def test_balanced_batches_len_matches_tutorial_steps(
-    data: tuple[np.ndarray, np.ndarray], batch_size: int
-) -> None:
+def test_balanced_batches_len_matches_tutorial_steps(data: tuple[np.ndarray, np.ndarray], batch_size: int) -> None:
     X, y = data
     neg = int((y == 0).sum())
     ds = BalancedBatches(X, y, batch_size=batch_size, seed=0)
@@ -174,7 +171,7 @@ def test_balanced_batches_getter_hook_and_sample_weight(data: tuple[np.ndarray, 
 
     weights = np.arange(len(y), dtype=np.float32)
     ds = BalancedBatches(X, y, batch_size=50, seed=0, getter=getter, sample_weight=weights)
-    xb, yb, wb = ds[2]
+    xb, _yb, wb = ds[2]
     assert seen == [50]
     np.testing.assert_array_equal(wb, xb[:, 0])
 

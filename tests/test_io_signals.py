@@ -59,12 +59,14 @@ def test_a_ctrl_c_after_the_command_reaches_no_exit_hook_a_library_registered_du
     import time
 
     flag = tmp_path / "in-exit-hook"
-    code = ("import atexit, sys, time; import uptake.cli as c; app = c.app\n"
-            "def command(*a, **k):\n"
-            "    out = app(*a, **k)\n"
-            f"    atexit.register(lambda: (open({str(flag)!r}, 'w').close(), time.sleep(3)))  # a library's hook\n"
-            "    return out\n"
-            "c.app = command; sys.argv = ['uptake', '--help']; c.main()")
+    code = (
+        "import atexit, sys, time; import uptake.cli as c; app = c.app\n"
+        "def command(*a, **k):\n"
+        "    out = app(*a, **k)\n"
+        f"    atexit.register(lambda: (open({str(flag)!r}, 'w').close(), time.sleep(3)))  # a library's hook\n"
+        "    return out\n"
+        "c.app = command; sys.argv = ['uptake', '--help']; c.main()"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -76,11 +78,14 @@ def test_a_ctrl_c_after_the_command_reaches_no_exit_hook_a_library_registered_du
     assert proc.returncode == 0 and "Traceback" not in out + err, err
 
 
-@pytest.mark.parametrize(("signum", "rc", "line"), [(signal.SIGINT, 130, "interrupted (Ctrl-C)"),
-                                                     (signal.SIGTERM, 143, "terminated (SIGTERM)")],
-                         ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("signum", "rc", "line"),
+    [(signal.SIGINT, 130, "interrupted (Ctrl-C)"), (signal.SIGTERM, 143, "terminated (SIGTERM)")],
+    ids=["SIGINT", "SIGTERM"],
+)
 def test_a_stop_signal_raised_inside_a_gc_callback_still_stops_the_command(
-        tmp_path: Path, bank_csv: Path, signum: int, rc: int, line: str) -> None:
+    tmp_path: Path, bank_csv: Path, signum: int, rc: int, line: str
+) -> None:
     """A stop signal whose handler runs inside a garbage-collection callback (JAX registers one) raised
     where Python swallows exceptions: it printed 'Exception ignored ... Traceback' and training went on to
     save the model (the trust matrix's 'Ctrl-C during train', now and then). The signal lands inside such
@@ -89,16 +94,18 @@ def test_a_stop_signal_raised_inside_a_gc_callback_still_stops_the_command(
     import sys
 
     out = tmp_path / "m"
-    code = ("import gc, os, sys\n"
-            "sent = []\n"
-            "def callback(phase, info):  # a library's gc callback, running when the signal arrives\n"
-            "    if phase == 'start' and not sent and 'lightgbm' in sys.modules:  # training has begun\n"
-            f"        sent.append(1); os.kill(os.getpid(), {int(signum)})\n"
-            "        for _ in range(200_000): pass  # Python runs the signal's handler here, in the callback\n"
-            "gc.callbacks.append(callback)\n"
-            "import uptake.cli as c\n"
-            f"sys.argv = ['uptake', 'train', {str(bank_csv)!r}, '--model', 'lightgbm', '--out', {str(out)!r}]\n"
-            "c.main()")
+    code = (
+        "import gc, os, sys\n"
+        "sent = []\n"
+        "def callback(phase, info):  # a library's gc callback, running when the signal arrives\n"
+        "    if phase == 'start' and not sent and 'lightgbm' in sys.modules:  # training has begun\n"
+        f"        sent.append(1); os.kill(os.getpid(), {int(signum)})\n"
+        "        for _ in range(200_000): pass  # Python runs the signal's handler here, in the callback\n"
+        "gc.callbacks.append(callback)\n"
+        "import uptake.cli as c\n"
+        f"sys.argv = ['uptake', 'train', {str(bank_csv)!r}, '--model', 'lightgbm', '--out', {str(out)!r}]\n"
+        "c.main()"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == rc, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[0].startswith(line), proc.stderr[-2000:]

@@ -14,8 +14,8 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from serve_live import live_server
 
+from serve_live import live_server
 from uptake.pipeline import Model
 from uptake.serve.config import ServeConfig
 
@@ -30,7 +30,7 @@ def _rows() -> pd.DataFrame:
 
 
 @pytest.fixture()
-def legacy(tmp_path: Path):  # noqa: ANN201 - a private copy, so no test can touch the fixture
+def legacy(tmp_path: Path):
     def copy(name: str) -> Path:
         dest = tmp_path / name
         shutil.copytree(FIXTURES / name, dest)
@@ -40,7 +40,7 @@ def legacy(tmp_path: Path):  # noqa: ANN201 - a private copy, so no test can tou
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_legacy_model_loads_and_scores_identically(name: str, legacy) -> None:  # noqa: ANN001
+def test_legacy_model_loads_and_scores_identically(name: str, legacy) -> None:
     expected = json.loads((FIXTURES / f"{name}.expected.json").read_text())
     model = Model.load(legacy(name))
     scored = model.score(_rows())
@@ -50,7 +50,7 @@ def test_legacy_model_loads_and_scores_identically(name: str, legacy) -> None:  
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_legacy_model_serves(name: str, legacy, tmp_path: Path) -> None:  # noqa: ANN001
+def test_legacy_model_serves(name: str, legacy, tmp_path: Path) -> None:
     expected = json.loads((FIXTURES / f"{name}.expected.json").read_text())
     rows = _rows()
     config = ServeConfig([str(legacy(name))], db_url=f"sqlite:///{tmp_path / 'audit.sqlite'}")

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
-from cli_helpers import run_cli
 
+from cli_helpers import run_cli
 from uptake.errors import UptakeInputError
 from uptake.models.auto import CANDIDATES, AutoClassifier
 from uptake.models.selection import LogitStacker, can_stack, greedy_weights, logit
@@ -19,12 +19,12 @@ from uptake.train import TrainConfig, save, train
 
 
 @pytest.fixture(scope="module")
-def auto_model(bank_df, tmp_path_factory) -> tuple[object, Path]:  # noqa: ANN001
+def auto_model(bank_df, tmp_path_factory) -> tuple[object, Path]:
     trained = train(bank_df, TrainConfig(model="auto", time_limit=20, seed=0))
     return trained, save(trained, tmp_path_factory.mktemp("auto") / "m")
 
 
-def test_leaderboard_records_every_candidate_and_weights_sum_to_one(auto_model) -> None:  # noqa: ANN001
+def test_leaderboard_records_every_candidate_and_weights_sum_to_one(auto_model) -> None:
     trained, path = auto_model
     meta = json.loads((path / "estimator" / "auto.json").read_text())
     board = meta["leaderboard"]
@@ -69,9 +69,11 @@ def test_the_stacker_cancels_an_error_two_candidates_share_which_greedy_weights_
     n = 12_000
     signal, shared = rng.normal(size=n), rng.normal(size=n)
     y = (rng.random(n) < 1 / (1 + np.exp(-(3 * signal - 4)))).astype(int)
-    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-    preds = {"good": sigmoid(3 * signal + 1.5 * shared - 4 + 0.3 * rng.normal(size=n)),
-             "echo": sigmoid(1.5 * shared - 3 + 0.3 * rng.normal(size=n))}
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))
+    preds = {
+        "good": sigmoid(3 * signal + 1.5 * shared - 4 + 0.3 * rng.normal(size=n)),
+        "echo": sigmoid(1.5 * shared - 3 + 0.3 * rng.normal(size=n)),
+    }
     fit, new = np.arange(n) < n // 2, np.arange(n) >= n // 2
     stacker = LogitStacker.fit({k: v[fit] for k, v in preds.items()}, y[fit])
     assert stacker.coefficients["echo"] < -0.5 < 0.5 < stacker.coefficients["good"]
@@ -90,7 +92,7 @@ def test_the_stacker_cancels_an_error_two_candidates_share_which_greedy_weights_
     assert np.isfinite(logit(np.array([0.0, 1.0]))).all()  # a forest's 0 and 1 are clipped, not infinite
 
 
-def test_few_positives_are_weighted_greedily_and_sidecars_without_a_stacker_load(tmp_path) -> None:  # noqa: ANN001
+def test_few_positives_are_weighted_greedily_and_sidecars_without_a_stacker_load(tmp_path) -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(3000, 4))
     y = (X[:, 0] + rng.normal(size=3000) > 3.2).astype(int)  # ~40 positives: 20 a coefficient would need 2 x 20
@@ -106,23 +108,25 @@ def test_few_positives_are_weighted_greedily_and_sidecars_without_a_stacker_load
     np.testing.assert_allclose(AutoClassifier.load(tmp_path / "est").predict_proba(X), est.predict_proba(X), atol=1e-12)
 
 
-def test_loads_scores_identically_and_serves_through_the_fast_path(auto_model, bank_df) -> None:  # noqa: ANN001
+def test_loads_scores_identically_and_serves_through_the_fast_path(auto_model, bank_df) -> None:
     trained, path = auto_model
     m = Model.load(path)
-    np.testing.assert_allclose(m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=0, atol=1e-12
+    )
     assert m.compile_fast() is not None
     rows = json.loads(bank_df[m.schema.feature_names].head(200).to_json(orient="records"))
     p, _ = m.score_rows(rows)
     np.testing.assert_allclose(p, m.score(bank_df.head(200)).probability, atol=1e-9)
 
 
-def test_bagged_keeps_every_fold_model_and_old_directories_load_as_bagged(tmp_path) -> None:  # noqa: ANN001
+def test_bagged_keeps_every_fold_model_and_old_directories_load_as_bagged(tmp_path) -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 5))
     y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=3000) > 1.8).astype(int)
-    est = AutoClassifier(time_limit=8, folds=3, refit_full=False, seed=0).fit(X[:2400], y[:2400], X_val=X[2400:],
-                                                                              y_val=y[2400:])
+    est = AutoClassifier(time_limit=8, folds=3, refit_full=False, seed=0).fit(
+        X[:2400], y[:2400], X_val=X[2400:], y_val=y[2400:]
+    )
     est.save(tmp_path / "est")
     meta = json.loads((tmp_path / "est" / "auto.json").read_text())
     assert meta["folds"] == 3 and meta["params"]["refit_full"] is False
@@ -146,7 +150,7 @@ def test_bagged_keeps_every_fold_model_and_old_directories_load_as_bagged(tmp_pa
     assert any(isinstance(e["refit"], dict) for e in chosen)  # the refits' time is reserved before repeats
 
 
-def test_a_tiny_time_limit_degrades_to_one_candidate_on_a_holdout(bank_df) -> None:  # noqa: ANN001
+def test_a_tiny_time_limit_degrades_to_one_candidate_on_a_holdout(bank_df) -> None:
     trained = train(bank_df, TrainConfig(model="auto", time_limit=0.3, seed=0))
     est = trained.fitted.estimator
     assert est.folds_ == 1 and len(est.members_["lightgbm"]) == 1  # bagging would not fit: one holdout
@@ -171,16 +175,19 @@ def _combined(meta: dict) -> list[str]:
     return list(meta["stacker"]["coefficients"] if meta.get("stacker") else meta["weights"])
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m: m["weights"].update({"lightgbm": 5.0}), "sum to 1"),
-    (lambda m: _only(m, "../../x", "lightgbm"), "not a member name"),
-    (lambda m: m["families"].update({_combined(m)[0]: "ensemble"}), "members are"),
-    (lambda m: _only(m, "network", "network"), "coded-network.json' not found"),
-    (lambda m: m["params"].update(stacker="ridge"), "parameters stacker are unknown to this release"),
-    (lambda m: m.update(stacker={"coefficients": {_combined(m)[0]: float("nan")}, "intercept": 0.0}), "finite"),
-    (lambda m: m.update(stacker={"coefficients": [1.0], "intercept": 0.0}), "stacker:"),
-])
-def test_a_tampered_sidecar_is_refused_in_one_line(auto_model, tmp_path, change, message) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m["weights"].update({"lightgbm": 5.0}), "sum to 1"),
+        (lambda m: _only(m, "../../x", "lightgbm"), "not a member name"),
+        (lambda m: m["families"].update({_combined(m)[0]: "ensemble"}), "members are"),
+        (lambda m: _only(m, "network", "network"), "coded-network.json' not found"),
+        (lambda m: m["params"].update(stacker="ridge"), "parameters stacker are unknown to this release"),
+        (lambda m: m.update(stacker={"coefficients": {_combined(m)[0]: float("nan")}, "intercept": 0.0}), "finite"),
+        (lambda m: m.update(stacker={"coefficients": [1.0], "intercept": 0.0}), "stacker:"),
+    ],
+)
+def test_a_tampered_sidecar_is_refused_in_one_line(auto_model, tmp_path, change, message) -> None:
     est_dir = tmp_path / "estimator"
     shutil.copytree(auto_model[1] / "estimator", est_dir)
     meta = json.loads((est_dir / "auto.json").read_text())
@@ -193,8 +200,14 @@ def test_a_tampered_sidecar_is_refused_in_one_line(auto_model, tmp_path, change,
 def _coded_table(n: int = 2500) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """A number, a three-way category (as auto's codes), a flag and a noise column; the outcome needs the category."""
     rng = np.random.default_rng(0)
-    X = np.column_stack([rng.normal(size=n), rng.integers(0, 3, n).astype(float), rng.integers(0, 2, n).astype(float),
-                         rng.normal(size=n)])
+    X = np.column_stack(
+        [
+            rng.normal(size=n),
+            rng.integers(0, 3, n).astype(float),
+            rng.integers(0, 2, n).astype(float),
+            rng.normal(size=n),
+        ]
+    )
     y = (((X[:, 0] > 0.8) & (X[:, 1] == 2)) | (rng.random(n) < 0.03)).astype(int)
     return X, y, [("amount", "numeric"), ("segment", "categorical"), ("online", "binary"), ("noise", "numeric")]
 
@@ -214,7 +227,7 @@ def test_every_family_the_search_holds_refits_on_all_rows(candidate: str) -> Non
         assert member[0].kind_ == candidate  # the kind the search names, not one chosen again without validation
 
 
-def test_a_network_member_learns_its_own_encoding_and_round_trips(tmp_path) -> None:  # noqa: ANN001
+def test_a_network_member_learns_its_own_encoding_and_round_trips(tmp_path) -> None:
     X, y, layout = _coded_table()
     est = AutoClassifier(time_limit=60, folds=2, candidates=("network",), seed=0)
     est.set_layout(layout)
@@ -232,7 +245,7 @@ def test_a_network_member_learns_its_own_encoding_and_round_trips(tmp_path) -> N
     loaded = AutoClassifier.load(tmp_path / "est")
     p = est.predict_proba(X)[:, 1]
     np.testing.assert_array_equal(loaded.predict_proba(X)[:, 1], p)
-    single = np.concatenate([loaded.predict_proba(X[i:i + 1])[:, 1] for i in range(40)])  # numpy replay
+    single = np.concatenate([loaded.predict_proba(X[i : i + 1])[:, 1] for i in range(40)])  # numpy replay
     np.testing.assert_allclose(single, p[:40], atol=1e-6)
     unseen = X[:5].copy()
     unseen[:, 1] = -1.0  # a category the preprocessor maps to "unknown": every one-hot input off, still a score
@@ -245,16 +258,19 @@ def test_a_network_member_learns_its_own_encoding_and_round_trips(tmp_path) -> N
 
 
 @pytest.mark.parametrize("candidates", [("nope",), ()])
-def test_candidates_must_name_known_ones(candidates) -> None:  # noqa: ANN001
+def test_candidates_must_name_known_ones(candidates) -> None:
     with pytest.raises(UptakeInputError, match="candidates must name some of lightgbm, catboost, random-forest"):
         AutoClassifier(candidates=candidates).check_params()
 
 
-def test_time_limit_belongs_to_auto_only(bank_csv, tmp_path, capsys) -> None:  # noqa: ANN001
-    code, _, err = run_cli(["train", str(bank_csv), "--model", "lightgbm", "--time-limit", "5",
-                            "--out", str(tmp_path / "m")], capsys)
+def test_time_limit_belongs_to_auto_only(bank_csv, tmp_path, capsys) -> None:
+    code, _, err = run_cli(
+        ["train", str(bank_csv), "--model", "lightgbm", "--time-limit", "5", "--out", str(tmp_path / "m")], capsys
+    )
     assert code == 2 and "--time-limit: applies to --model auto" in err and "Traceback" not in err
-    code, _, err = run_cli(["train", str(bank_csv), "--model", "forest", "--bagged", "--out", str(tmp_path / "m")], capsys)
+    code, _, err = run_cli(
+        ["train", str(bank_csv), "--model", "forest", "--bagged", "--out", str(tmp_path / "m")], capsys
+    )
     assert code == 2 and "--refit-full/--bagged: applies to --model auto" in err and "Traceback" not in err
 
 

@@ -28,7 +28,7 @@ def assert_no_pickle(path: Path) -> None:
         if f.is_file():
             assert f.suffix not in (".pkl", ".pickle", ".joblib"), f
             if f.suffix != ".keras":  # .keras is a zip of JSON and HDF5 weights
-                assert not f.read_bytes()[:2] in PICKLE_MAGIC, f
+                assert f.read_bytes()[:2] not in PICKLE_MAGIC, f
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,9 @@ def test_saved_model_scores_exactly_like_the_fitted_one(families, bank_df, name:
     m = Model.load(path)
     assert m.card.to_json()["model_type"] == name
     scored = m.score(bank_df)
-    np.testing.assert_allclose(scored.probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        scored.probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=1e-6, atol=1e-7
+    )
     assert m.threshold == pytest.approx(trained.fitted.threshold)
     assert np.array_equal(scored.decision, (scored.probability >= m.threshold).astype(np.int8))
     assert_no_pickle(path)
@@ -121,7 +123,9 @@ def test_lightgbm_early_stopping_uses_validation_and_class_weight_changes_the_mo
     y = (x[:, 0] + 0.5 * rng.normal(size=600) > 1.3).astype(int)
     plain = LightGBMClassifier(n_estimators=400).fit(x[:400], y[:400], X_val=x[400:], y_val=y[400:])
     assert 1 <= plain.best_iteration_ < 400
-    weighted = LightGBMClassifier(n_estimators=400, imbalance="class-weight").fit(x[:400], y[:400], X_val=x[400:], y_val=y[400:])
+    weighted = LightGBMClassifier(n_estimators=400, imbalance="class-weight").fit(
+        x[:400], y[:400], X_val=x[400:], y_val=y[400:]
+    )
     # Weighting the rare class pushes its probabilities up on average.
     assert weighted.predict_proba(x[400:])[:, 1].mean() > plain.predict_proba(x[400:])[:, 1].mean()
     assert average_precision_score(y[400:], plain.predict_proba(x[400:])[:, 1]) > 0.7
@@ -131,7 +135,7 @@ def test_lightgbm_early_stopping_uses_validation_and_class_weight_changes_the_mo
 def test_the_default_learning_rate_follows_the_table_and_a_refit_keeps_it(family: str, tmp_path: Path) -> None:
     """0.05 below 50,000 training rows, 0.1 from there (0.05 ran into LightGBM's round cap on 182,000 fraud rows);
     auto's refit on all rows, which may cross that line, trains at the rate its fold models used."""
-    from uptake.models.search_space import refit_value
+    from uptake.models.auto.candidates import refit_value
     from uptake.models.catboost import CatBoostClassifier
 
     cls = {"lightgbm": LightGBMClassifier, "catboost": CatBoostClassifier}[family]
@@ -143,7 +147,9 @@ def test_the_default_learning_rate_follows_the_table_and_a_refit_keeps_it(family
     big = cls(**rounds).fit(x, y)
     assert small.refit_params()["learning_rate"] == pytest.approx(0.05)
     assert big.refit_params()["learning_rate"] == pytest.approx(0.1)
-    assert cls(learning_rate=0.2, **rounds).fit(x[:1000], y[:1000]).refit_params()["learning_rate"] == pytest.approx(0.2)
+    assert cls(learning_rate=0.2, **rounds).fit(x[:1000], y[:1000]).refit_params()["learning_rate"] == pytest.approx(
+        0.2
+    )
     if family == "lightgbm":
         assert big.hyperparameters()["learning_rate"] == 0.1  # the card says the rate in use, not None
         assert LightGBMClassifier.load(big.save(tmp_path / "big")).hyperparameters()["learning_rate"] == 0.1
@@ -185,7 +191,7 @@ def test_tampered_sidecar_is_refused(families, tmp_path: Path) -> None:
     copy = tmp_path / "m"
     shutil.copytree(path, copy)
     (copy / "estimator" / "lightgbm.json").write_text(json.dumps({"format": "something-else", "version": 1}))
-    with pytest.raises(UptakeInputError, match="lightgbm.json': changed since the model was saved"):
+    with pytest.raises(UptakeInputError, match=r"lightgbm.json': changed since the model was saved"):
         Model.load(copy)  # the card's checksum catches it first
     with pytest.raises(UptakeInputError, match="not a uptake-lightgbm version 1 file"):
         LightGBMClassifier.load(copy / "estimator")  # and the family's own sidecar check behind it

@@ -16,23 +16,24 @@ from uptake.train import TrainConfig, save, train
 
 
 @pytest.fixture(scope="module")
-def forest_model(bank_df, tmp_path_factory) -> tuple[object, Path]:  # noqa: ANN001
+def forest_model(bank_df, tmp_path_factory) -> tuple[object, Path]:
     trained = train(bank_df, TrainConfig(model="forest", seed=0))
     return trained, save(trained, tmp_path_factory.mktemp("forest") / "m")
 
 
-def test_scores_identically_after_loading_and_through_the_fast_path(forest_model, bank_df) -> None:  # noqa: ANN001
+def test_scores_identically_after_loading_and_through_the_fast_path(forest_model, bank_df) -> None:
     trained, path = forest_model
     m = Model.load(path)
-    np.testing.assert_allclose(m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=0, atol=1e-12
+    )
     assert trained.test["pr_auc"] > 0.95
     assert m.compile_fast() is not None
     rows = json.loads(bank_df[m.schema.feature_names].head(100).to_json(orient="records"))
     np.testing.assert_allclose(m.score_rows(rows)[0], m.score(bank_df.head(100)).probability, atol=1e-9)
 
 
-def test_a_file_naming_another_type_is_refused_before_anything_is_built(forest_model, tmp_path) -> None:  # noqa: ANN001
+def test_a_file_naming_another_type_is_refused_before_anything_is_built(forest_model, tmp_path) -> None:
     est_dir = tmp_path / "estimator"
     est_dir.mkdir()
     src = forest_model[1] / "estimator"
@@ -44,11 +45,11 @@ def test_a_file_naming_another_type_is_refused_before_anything_is_built(forest_m
             if item.filename == "schema.json":
                 data = data.replace(b'"sklearn.tree._tree"', b'"builtins"').replace(b'"Tree"', b'"eval"')
             zout.writestr(item, data)
-    with pytest.raises(UptakeInputError, match="untrusted type|not a readable forest"):
+    with pytest.raises(UptakeInputError, match=r"untrusted type|not a readable forest"):
         ForestClassifier.load(est_dir)
 
 
-def test_extra_trees_and_bad_parameters(bank_df) -> None:  # noqa: ANN001
+def test_extra_trees_and_bad_parameters(bank_df) -> None:
     with pytest.raises(UptakeInputError, match="kind"):
         ForestClassifier(kind="jungle").check_params()
     X = np.random.default_rng(0).random((200, 4))
@@ -68,15 +69,15 @@ def test_big_tables_grow_each_tree_on_a_bounded_sample() -> None:
 
 
 @pytest.mark.parametrize("kind", ["random-forest", "extra-trees"])
-def test_one_customer_walks_all_trees_together_with_the_same_scores(kind) -> None:  # noqa: ANN001
+def test_one_customer_walks_all_trees_together_with_the_same_scores(kind) -> None:
     """The flat walk (one or a few customers) gives scikit-learn's probabilities bit for bit, also after a refit."""
     rng = np.random.default_rng(1)
     X = rng.normal(size=(600, 5))
     y = (X[:, 0] + rng.normal(size=600) > 1.2).astype(int)
     est = ForestClassifier(kind=kind, n_estimators=25).fit(X, y)
     for i in range(40):
-        one = est.predict_proba(X[i:i + 1])[:, 1]  # the flat path
-        x = X[i:i + 1].astype(np.float32)
+        one = est.predict_proba(X[i : i + 1])[:, 1]  # the flat path
+        x = X[i : i + 1].astype(np.float32)
         tree_by_tree = 0.0
         for tree in est.model_.estimators_:  # scikit-learn's own walk, tree after tree
             v = tree.tree_.predict(x)
@@ -85,7 +86,7 @@ def test_one_customer_walks_all_trees_together_with_the_same_scores(kind) -> Non
         np.testing.assert_allclose(one, est.model_.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
     assert est.flat_ is not None
     four = est.predict_proba(X[:4])[:, 1]  # a few rows walk together; the walk ends when the last one lands
-    np.testing.assert_array_equal(four, [est.predict_proba(X[i:i + 1])[0, 1] for i in range(4)])
+    np.testing.assert_array_equal(four, [est.predict_proba(X[i : i + 1])[0, 1] for i in range(4)])
     est.fit(X, 1 - y)  # a refit must not keep the old trees' flat copy
     assert est.predict_proba(X[:1])[0, 1] == pytest.approx(est.model_.predict_proba(X[:1].astype(np.float32))[0, 1])
     with_nan = X[:1].copy()
@@ -113,7 +114,9 @@ def test_rare_events_grow_each_tree_on_every_positive_and_as_many_negatives(tmp_
     p = est.predict_proba(X_new)[:, 1]
     assert 0.7 * y_new.mean() < p.mean() < 1.4 * y_new.mean()
     raw = est.model_.predict_proba(X_new.astype(np.float32))[:, 1]
-    assert raw.mean() > 5 * y_new.mean() and np.array_equal(np.argsort(p, kind="stable"), np.argsort(raw, kind="stable"))
+    assert raw.mean() > 5 * y_new.mean() and np.array_equal(
+        np.argsort(p, kind="stable"), np.argsort(raw, kind="stable")
+    )
     np.testing.assert_allclose(est.predict_proba(X_new[:1])[:, 1], p[:1], rtol=0, atol=1e-12)  # the flat walk too
     est.save(tmp_path / "est")
     back = ForestClassifier.load(tmp_path / "est")
@@ -145,11 +148,18 @@ def test_auto_grows_both_kinds_and_keeps_the_one_validation_ranks_better(tmp_pat
     est = ForestClassifier(n_estimators=60).fit(X[:2000], y[:2000], X_val=X[2000:], y_val=y[2000:])
     assert set(est.validation_scores_) == {"random-forest", "extra-trees"}
     winner = max(est.validation_scores_, key=est.validation_scores_.get)
-    assert est.kind_ == winner and type(est.model_).__name__ == {"random-forest": "RandomForestClassifier",
-                                                                   "extra-trees": "ExtraTreesClassifier"}[winner]
-    from sklearn.metrics import average_precision_score  # noqa: PLC0415 - only this test scores by hand
+    assert (
+        est.kind_ == winner
+        and type(est.model_).__name__
+        == {"random-forest": "RandomForestClassifier", "extra-trees": "ExtraTreesClassifier"}[winner]
+    )
+    from sklearn.metrics import average_precision_score
+
     assert average_precision_score(y[2000:], est.predict_proba(X[2000:])[:, 1]) == est.validation_scores_[winner]
-    assert est.hyperparameters()["kind"] == winner and est.hyperparameters()["kind_validation_pr_auc"] == est.validation_scores_
+    assert (
+        est.hyperparameters()["kind"] == winner
+        and est.hyperparameters()["kind_validation_pr_auc"] == est.validation_scores_
+    )
     est.save(tmp_path / "est")
     back = ForestClassifier.load(tmp_path / "est")
     assert back.kind == "auto" and back.kind_ == winner
@@ -158,8 +168,8 @@ def test_auto_grows_both_kinds_and_keeps_the_one_validation_ranks_better(tmp_pat
         ForestClassifier().fit(X, y, X_val=X)
 
 
-def test_a_sidecar_naming_another_kind_than_its_trees_is_refused(forest_model, tmp_path) -> None:  # noqa: ANN001
-    import shutil  # noqa: PLC0415 - only this test copies a model
+def test_a_sidecar_naming_another_kind_than_its_trees_is_refused(forest_model, tmp_path) -> None:
+    import shutil
 
     shutil.copytree(forest_model[1] / "estimator", tmp_path / "est")
     meta = json.loads((tmp_path / "est" / "forest.json").read_text())

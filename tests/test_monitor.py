@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from cli_helpers import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cli_helpers import run_cli
 from uptake.artifact import resolve
 from uptake.audit.writer import AuditLog, Entry
 from uptake.drift.compare import band, binned_ks, chi_square, psi
@@ -83,10 +82,17 @@ def test_psi_is_zero_for_equal_shares_and_never_negative(counts: list[int]) -> N
 
 
 def test_bands_follow_the_usual_limits() -> None:
-    assert [band(x) for x in (0.0, 0.099, 0.1, 0.249, 0.25, 5.0)] == ["stable", "stable", "watch", "watch", "act", "act"]
+    assert [band(x) for x in (0.0, 0.099, 0.1, 0.249, 0.25, 5.0)] == [
+        "stable",
+        "stable",
+        "watch",
+        "watch",
+        "act",
+        "act",
+    ]
 
 
-def test_unshifted_tables_stay_stable_and_a_shift_is_flagged(model_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_unshifted_tables_stay_stable_and_a_shift_is_flagged(model_dir: Path, tmp_path: Path, capsys) -> None:
     plain = tmp_path / "plain.csv"
     make_loan(5000, seed=3).to_csv(plain, index=False)
     code, report, _ = _monitor([str(model_dir), str(plain), "--json", "--fail-on", "watch"], capsys)
@@ -101,7 +107,7 @@ def test_unshifted_tables_stay_stable_and_a_shift_is_flagged(model_dir: Path, tm
     assert report["score"]["band"] in ("watch", "act") and report["score_from"] == "model"
 
 
-def test_new_categories_missing_values_and_wrong_types_are_counted(model_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_new_categories_missing_values_and_wrong_types_are_counted(model_dir: Path, tmp_path: Path, capsys) -> None:
     df = make_loan(4000, seed=4)
     df["Education"] = df["Education"].astype(object)
     df.loc[:199, "Education"] = 4  # a category training never saw
@@ -119,7 +125,7 @@ def test_new_categories_missing_values_and_wrong_types_are_counted(model_dir: Pa
     assert report["refused_cells"] == {"Age": 10} and report["rows_read"] == 4000
 
 
-def test_a_model_without_a_profile_asks_for_its_training_file(tmp_path: Path, bank_csv: Path, capsys) -> None:  # noqa: ANN001
+def test_a_model_without_a_profile_asks_for_its_training_file(tmp_path: Path, bank_csv: Path, capsys) -> None:
     legacy = tmp_path / "legacy"
     shutil.copytree(LEGACY / "lightgbm", legacy)
     code, _, err = _monitor([str(legacy), str(bank_csv)], capsys)
@@ -129,7 +135,7 @@ def test_a_model_without_a_profile_asks_for_its_training_file(tmp_path: Path, ba
     assert report["worst"] == "stable" and report["rows_reference"] == 5000
 
 
-def test_the_audit_log_is_monitored_in_chunks(model_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_the_audit_log_is_monitored_in_chunks(model_dir: Path, tmp_path: Path, capsys) -> None:
     m = Model.load(model_dir)
     url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
     log = AuditLog(url, batch_rows=500)
@@ -138,8 +144,19 @@ def test_the_audit_log_is_monitored_in_chunks(model_dir: Path, tmp_path: Path, c
     p = m.score(df).probability
     rows = df[m.schema.feature_names].to_dict("records")
     for start in range(0, 3000, 300):
-        log.record(Entry(time.time(), f"r{start}", "api", m.version, m.threshold, 1.0, rows[start:start + 300],
-                         p[start:start + 300], (p[start:start + 300] >= m.threshold).astype(np.int8)))
+        log.record(
+            Entry(
+                time.time(),
+                f"r{start}",
+                "api",
+                m.version,
+                m.threshold,
+                1.0,
+                rows[start : start + 300],
+                p[start : start + 300],
+                (p[start : start + 300] >= m.threshold).astype(np.int8),
+            )
+        )
     log.close()
     code, report, err = _monitor([str(model_dir), "--db", url, "--json"], capsys)
     assert code == 0, err
@@ -149,7 +166,7 @@ def test_the_audit_log_is_monitored_in_chunks(model_dir: Path, tmp_path: Path, c
     assert code == 2 and "no rows to monitor" in err
 
 
-def test_the_html_page_shows_every_column(model_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_the_html_page_shows_every_column(model_dir: Path, tmp_path: Path, capsys) -> None:
     data = tmp_path / "d.csv"
     make_loan(2000, seed=6).to_csv(data, index=False)
     page = tmp_path / "drift.html"
@@ -162,12 +179,15 @@ def test_the_html_page_shows_every_column(model_dir: Path, tmp_path: Path, capsy
     assert "worst: stable" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--fail-on", "sometimes"], "--fail-on"),
-    (["--since", "7d"], "give --db URL"),
-    (["--html", "page.txt"], "must end in .html"),
-])
-def test_bad_options_are_one_line(model_dir: Path, tmp_path: Path, capsys, args, message) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--fail-on", "sometimes"], "--fail-on"),
+        (["--since", "7d"], "give --db URL"),
+        (["--html", "page.txt"], "must end in .html"),
+    ],
+)
+def test_bad_options_are_one_line(model_dir: Path, tmp_path: Path, capsys, args, message) -> None:
     data = tmp_path / "d.csv"
     make_loan(100, seed=1).to_csv(data, index=False)
     code, _, err = _monitor([str(model_dir), str(data), *args], capsys)

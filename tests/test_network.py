@@ -6,24 +6,23 @@ import json
 import math
 from pathlib import Path
 
-import uptake  # noqa: F401  (pins the JAX backend before keras loads)
-
 import jax
 import keras
 import numpy as np
 import pytest
-
-# Keras 3.15 calls np.array() on its Variables/jax arrays (e.g. in EarlyStopping's
-# get_weights), which NumPy 2.4 flags; the warning is upstream's, not ours.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import recall_score
 from sklearn.model_selection import cross_val_score
 
+import uptake  # noqa: F401  (conftest pins the JAX backend before anything loads Keras)
 from uptake.errors import UptakeInputError
 from uptake.imbalance import STRATEGIES, base_rate_entropy, initial_bias
 from uptake.models.network import PRESETS, NetworkClassifier, NetworkConfig, build_model
+
+# Keras 3.15 calls np.array() on its Variables/jax arrays (e.g. in EarlyStopping's
+# get_weights), which NumPy 2.4 flags; the warning is upstream's, not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
 # One training shape for most tests, so the persistent cache reuses compiled programs.
 FAST = dict(preset="tutorial", batch_size=512, learning_rate=1e-2)
@@ -109,8 +108,7 @@ def test_presets_follow_their_sources() -> None:
 def test_seed_preset_layout_is_the_loan_example() -> None:
     model = build_model(PRESETS["seed"], 10)
     layout = [
-        (type(layer).__name__, getattr(layer, "units", None) or getattr(layer, "rate", None))
-        for layer in model.layers
+        (type(layer).__name__, getattr(layer, "units", None) or getattr(layer, "rate", None)) for layer in model.layers
     ]
     assert layout == [
         ("Dense", 256),
@@ -163,9 +161,7 @@ def test_overrides_merge_with_preset() -> None:
         ({"seed": -1}, "seed"),
     ],
 )
-def test_bad_params_raise_one_line_error(
-    params: dict, name: str, data: tuple[np.ndarray, np.ndarray]
-) -> None:
+def test_bad_params_raise_one_line_error(params: dict, name: str, data: tuple[np.ndarray, np.ndarray]) -> None:
     clf = NetworkClassifier(**params)  # sklearn style: the constructor never validates
     with pytest.raises(UptakeInputError) as info:
         clf.resolved_config()
@@ -244,13 +240,11 @@ def test_training_arrays_carry_sample_weights(data: tuple[np.ndarray, np.ndarray
     over = NetworkClassifier(preset="tutorial", imbalance="oversample").resolved_config()
     xs, ys, ws = NetworkClassifier._training_arrays(over, X, y, sw, 0)
     assert int(ys.sum()) == len(ys) // 2
-    rows = np.array([np.flatnonzero((X == row).all(axis=1))[0] for row in xs[-5:]])
+    rows = np.array([np.flatnonzero((row == X).all(axis=1))[0] for row in xs[-5:]])
     np.testing.assert_array_equal(ws[-5:], sw[rows])
 
 
-def test_same_seed_gives_identical_predictions(
-    fitted: NetworkClassifier, data: tuple[np.ndarray, np.ndarray]
-) -> None:
+def test_same_seed_gives_identical_predictions(fitted: NetworkClassifier, data: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = data
     again = NetworkClassifier(**FAST, epochs=3, n_models=2, seed=5).fit(X, y)
     np.testing.assert_allclose(again.predict_proba(X), fitted.predict_proba(X), atol=1e-6, rtol=0)
@@ -310,9 +304,7 @@ def test_sklearn_compatibility(data: tuple[np.ndarray, np.ndarray]) -> None:
     assert copy.get_params() == params
     copy.set_params(epochs=5)
     assert copy.epochs == 5 and clf.epochs == 3
-    scores = cross_val_score(
-        NetworkClassifier(preset="tutorial", epochs=3), X, y, cv=3, scoring="average_precision"
-    )
+    scores = cross_val_score(NetworkClassifier(preset="tutorial", epochs=3), X, y, cv=3, scoring="average_precision")
     assert scores.shape == (3,) and np.all((scores > 0) & (scores <= 1))
 
 
@@ -341,5 +333,5 @@ def test_save_load_round_trip(
     assert loaded.resolved_config() == fitted.config_ == loaded.config_
     assert loaded.n_features_in_ == X.shape[1]
     np.testing.assert_array_equal(loaded.classes_, [0, 1])
-    with pytest.raises(UptakeInputError, match="network.json"):
+    with pytest.raises(UptakeInputError, match=r"network.json"):
         NetworkClassifier.load(tmp_path / "missing")

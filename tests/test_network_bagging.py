@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import uptake  # noqa: F401  (pins the JAX backend before keras loads)
-
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
+import uptake  # noqa: F401  (conftest pins the JAX backend before anything loads Keras)
 from uptake.models.ensemble import EnsembleClassifier
 from uptake.models.network import PRESETS, NetworkClassifier
 
@@ -53,7 +52,7 @@ def test_the_default_preset_cross_fits_its_members() -> None:
 
 
 def test_each_validation_row_is_scored_by_the_member_that_stopped_on_it(bagged, split) -> None:
-    X, y, X_val, y_val = split
+    _X, y, X_val, y_val = split
     held = bagged.held_out_validation()
     assert held is not None and held.shape == (len(y_val),) and np.isfinite(held).all()
     folds = bagged._bagging_folds(bagged.config_, y, y_val, None)
@@ -73,7 +72,7 @@ def test_each_validation_row_is_scored_by_the_member_that_stopped_on_it(bagged, 
 
 def test_members_learn_from_validation_rows_too(split) -> None:
     """Together the cross-fitted members have trained on every validation row (plain members on none)."""
-    X, y, X_val, y_val = split
+    _X, y, _X_val, y_val = split
     net = NetworkClassifier(**TINY, n_models=3, seed=5)
     folds = net._bagging_folds(net.resolved_config(), y, y_val, None)
     trained_on = np.zeros(len(y) + len(y_val), dtype=int)
@@ -83,7 +82,7 @@ def test_members_learn_from_validation_rows_too(split) -> None:
 
 
 def test_more_members_than_folds_repeat_on_new_folds(split) -> None:
-    X, y, X_val, y_val = split
+    _X, y, _X_val, y_val = split
     net = NetworkClassifier(**TINY, n_models=7, seed=1)
     folds = net._bagging_folds(net.resolved_config(), y, y_val, None)
     assert len(folds) == 7
@@ -121,7 +120,7 @@ def test_same_seed_same_members(split) -> None:
 
 
 def test_saved_and_loaded_with_its_configuration(bagged, split, tmp_path: Path) -> None:
-    X, _, X_val, _ = split
+    _X, _, X_val, _ = split
     bagged.save(tmp_path / "net")
     loaded = NetworkClassifier.load(tmp_path / "net")
     assert loaded.config_.bagging and loaded.bagging
@@ -142,7 +141,8 @@ def test_a_network_saved_before_cross_fitting_loads_as_plain(bagged, tmp_path: P
 def test_the_ensemble_weighs_its_network_on_held_out_rows(split) -> None:
     X, y, X_val, y_val = split
     ens = EnsembleClassifier(network=dict(TINY, n_models=2, seed=0), gbm={"n_estimators": 20}).fit(
-        X, y, X_val=X_val, y_val=y_val)
+        X, y, X_val=X_val, y_val=y_val
+    )
     held = ens.network_.held_out_validation()
     assert held is not None
     want = ens.weight_ * held + (1 - ens.weight_) * ens.gbm_.predict_proba(X_val)[:, 1]

@@ -6,11 +6,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import uptake  # noqa: F401  (pins the JAX backend before keras loads)
-
 import numpy as np
 import pytest
 
+import uptake  # noqa: F401  (conftest pins the JAX backend before anything loads Keras)
 from uptake.models.network import PRESETS, NetworkClassifier, build_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -38,8 +37,14 @@ def test_batch_norm_sits_between_dense_and_activation() -> None:
     model = build_model(PRESETS["default"], 10)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == [
-        "Dense", "BatchNormalization", "Activation", "Dropout",
-        "Dense", "BatchNormalization", "Activation", "Dropout",
+        "Dense",
+        "BatchNormalization",
+        "Activation",
+        "Dropout",
+        "Dense",
+        "BatchNormalization",
+        "Activation",
+        "Dropout",
         "Dense",
     ]
     assert model.get_layer("hidden1").activation.__name__ == "linear"
@@ -52,9 +57,7 @@ def test_ensemble_members_match_networks_trained_alone() -> None:
     # Explicit validation rows: the automatic split is seeded by ``seed`` too.
     X_tr, y_tr, X_val, y_val = X[:900], y[:900], X[900:], y[900:]
     ensemble = NetworkClassifier(**TINY, n_models=2, seed=3).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
-    alone = [
-        NetworkClassifier(**TINY, n_models=1, seed=s).fit(X_tr, y_tr, X_val=X_val, y_val=y_val) for s in (3, 4)
-    ]
+    alone = [NetworkClassifier(**TINY, n_models=1, seed=s).fit(X_tr, y_tr, X_val=X_val, y_val=y_val) for s in (3, 4)]
     for member, single in zip(ensemble.models_, alone, strict=True):
         got = np.asarray(member.predict_on_batch(X[:300]))
         want = np.asarray(single.models_[0].predict_on_batch(X[:300]))
@@ -69,7 +72,9 @@ def test_batch_norm_ensemble_survives_save_and_load(tmp_path: Path) -> None:
     fitted = NetworkClassifier(**TINY, n_models=2, seed=0).fit(X, y)
     fitted.save(tmp_path / "net")
     loaded = NetworkClassifier.load(tmp_path / "net")
-    assert loaded.config_.batch_norm and loaded.numeric_encoding() == loaded.config_.numeric_encoding == "ple-tree+boost"
+    assert (
+        loaded.config_.batch_norm and loaded.numeric_encoding() == loaded.config_.numeric_encoding == "ple-tree+boost"
+    )
     # a network saved before tree bins says what it was trained on, not what the preset asks today
     loaded.config_ = dataclasses.replace(loaded.config_, numeric_encoding="ple")
     assert loaded.numeric_encoding() == "ple"

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from cli_helpers import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from serve_live import database
 from sklearn.metrics import average_precision_score
 
+from cli_helpers import run_cli
+from serve_live import database
 from uptake.audit.db import alembic_config, make_engine, migrate, outcomes, predictions
 from uptake.audit.ids import customer_key, id_column
 from uptake.decide.fairness import group_labels, num, parse_group
@@ -41,8 +41,21 @@ def scored_db(model_dir: Path, bank_csv: Path, tmp_path_factory: pytest.TempPath
 
     tmp = tmp_path_factory.mktemp("batch")
     url = f"sqlite:///{tmp / 'audit.sqlite'}"
-    done = subprocess.run([str(Path(sys.executable).with_name("uptake")), "predict", str(model_dir), str(bank_csv), "-o",
-                           str(tmp / "scored.csv"), "--db", url], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("uptake")),
+            "predict",
+            str(model_dir),
+            str(bank_csv),
+            "-o",
+            str(tmp / "scored.csv"),
+            "--db",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "Recorded 5,000 rows in the audit log as batch batch-" in done.stdout.replace("\n", " ")
     assert "customer ids from column 'ID'" in done.stdout.replace("\n", " ")
@@ -65,14 +78,26 @@ def test_upgrading_a_database_of_the_previous_release_keeps_every_row(kind: str,
         engine = make_engine(url)
         with engine.begin() as conn:  # the schema the previous release migrated to, with its rows
             command.upgrade(alembic_config(conn), "0002")
-        old = [{"created_at": datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=i), "request_id": f"r{i}",
-                "row_index": i, "source": "api", "model_version": "v0", "inputs": json.dumps({"Age": 30 + i}),
-                "probability": i / 300, "decision": int(i > 150), "threshold": 0.5, "latency_ms": 1.0}
-               for i in range(300)]
+        old = [
+            {
+                "created_at": datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=i),
+                "request_id": f"r{i}",
+                "row_index": i,
+                "source": "api",
+                "model_version": "v0",
+                "inputs": json.dumps({"Age": 30 + i}),
+                "probability": i / 300,
+                "decision": int(i > 150),
+                "threshold": 0.5,
+                "latency_ms": 1.0,
+            }
+            for i in range(300)
+        ]
         cols = ", ".join(old[0])
         with engine.begin() as conn:
-            conn.execute(sa.text(f"INSERT INTO uptake_predictions ({cols}) VALUES "
-                                 f"({', '.join(':' + c for c in old[0])})"), old)
+            conn.execute(
+                sa.text(f"INSERT INTO uptake_predictions ({cols}) VALUES ({', '.join(':' + c for c in old[0])})"), old
+            )
             assert "customer_id" not in {c["name"] for c in sa.inspect(conn).get_columns("uptake_predictions")}
         migrate(engine)
         with engine.connect() as conn:
@@ -88,8 +113,18 @@ def test_upgrading_a_database_of_the_previous_release_keeps_every_row(kind: str,
 
 
 # ---- customer ids ------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "key"), [(17, "17"), (np.int64(17), "17"), (17.0, "17"), (" C-17 ", "C-17"),
-                                            ("", None), (None, None), (float("nan"), None)])
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        (17, "17"),
+        (np.int64(17), "17"),
+        (17.0, "17"),
+        (" C-17 ", "C-17"),
+        ("", None),
+        (None, None),
+        (float("nan"), None),
+    ],
+)
 def test_one_spelling_of_an_id(value: object, key: str | None) -> None:
     assert customer_key(value) == key
 
@@ -100,7 +135,7 @@ def test_values_that_are_not_ids_are_refused(value: object) -> None:
         customer_key(value)
 
 
-@given(st.one_of(st.integers(-10**12, 10**12), st.text(min_size=1, max_size=128)))
+@given(st.one_of(st.integers(-(10**12), 10**12), st.text(min_size=1, max_size=128)))
 @settings(max_examples=300, deadline=None)
 def test_ids_are_stable_under_the_int_float_and_text_spellings(value: int | str) -> None:
     if isinstance(value, int):
@@ -113,29 +148,37 @@ def test_ids_are_stable_under_the_int_float_and_text_spellings(value: int | str)
 
 
 def test_the_id_column_is_the_one_the_model_dropped_as_id_like() -> None:
-    dropped = [{"column": "ZIP Code", "reason": "ZIP/postal code"}, {"column": "ID", "reason": "ID-like: one distinct value per row"}]
+    dropped = [
+        {"column": "ZIP Code", "reason": "ZIP/postal code"},
+        {"column": "ID", "reason": "ID-like: one distinct value per row"},
+    ]
     assert id_column(["ID", "Age"], dropped) == "ID"
     assert id_column(["Customer_ID", "Age"]) == "Customer_ID"
     assert id_column(["Age", "Income"]) is None
 
 
 # ---- importing outcomes ------------------------------------------------------------------------------
-def test_import_then_monitor_realised_outcomes(model_dir: Path, scored_db: str, bank_csv: Path, bank_df: pd.DataFrame,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run_cli(["outcomes", "import", bank_csv, "--id", "ID", "--outcome", "Personal Loan",
-                              "--db", scored_db, "--json"], capsys)
+def test_import_then_monitor_realised_outcomes(
+    model_dir: Path, scored_db: str, bank_csv: Path, bank_df: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        ["outcomes", "import", bank_csv, "--id", "ID", "--outcome", "Personal Loan", "--db", scored_db, "--json"],
+        capsys,
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["imported"] == BANK_ROWS and report["positives"] == 480 and report["problems"] == {}
     # again: nothing changes, nothing is counted twice
-    code, out, _ = run_cli(["outcomes", "import", bank_csv, "--id", "ID", "--outcome", "Personal Loan",
-                            "--db", scored_db, "--json"], capsys)
+    code, out, _ = run_cli(
+        ["outcomes", "import", bank_csv, "--id", "ID", "--outcome", "Personal Loan", "--db", scored_db, "--json"],
+        capsys,
+    )
     assert code == 0 and json.loads(out)["already_imported"] == BANK_ROWS and outcome_count(scored_db) == BANK_ROWS
 
     code, out, err = run_cli(["monitor", model_dir, "--db", scored_db, "--outcomes", "--json"], capsys)
     assert code == 0, err
     found = json.loads(out)["outcomes"]
-    (version, v), = found["versions"].items()
+    ((_version, v),) = found["versions"].items()
     whole = v["whole"]
     scored = pd.read_csv(Path(scored_db.removeprefix("sqlite:///")).with_name("scored.csv"))
     y, d = scored["Personal Loan"].to_numpy(), scored["decision"].to_numpy()
@@ -166,8 +209,9 @@ BAD_ROWS = {
 
 
 @pytest.mark.parametrize("kind", list(BAD_ROWS))
-def test_a_problem_row_imports_nothing_and_is_named(kind: str, scored_db: str, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_problem_row_imports_nothing_and_is_named(
+    kind: str, scored_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad, words = BAD_ROWS[kind]
     before = outcome_count(scored_db)
     good = [{"ID": 10, "took": 1, "when": "2099-01-01"}, {"ID": 11, "took": "no", "when": "2099-01-01"}]
@@ -184,27 +228,34 @@ def test_a_problem_row_imports_nothing_and_is_named(kind: str, scored_db: str, t
     assert len(rejects) == len(report["examples"]) and words in rejects["problem"].iloc[-1]
 
 
-def test_an_outcome_conflicting_with_an_imported_one_is_refused(scored_db: str, tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_outcome_conflicting_with_an_imported_one_is_refused(
+    scored_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     engine = make_engine(scored_db)
     with engine.connect() as conn:
         stored = conn.execute(sa.select(outcomes.c.customer_id, outcomes.c.outcome).limit(1)).one_or_none()
     engine.dispose()
     if stored is None:  # run alone: import one first
         path = _outcome_file(tmp_path, [{"ID": 20, "took": 1}])
-        assert run_cli(["outcomes", "import", path, "--id", "ID", "--outcome", "took", "--db", scored_db], capsys)[0] == 0
+        assert (
+            run_cli(["outcomes", "import", path, "--id", "ID", "--outcome", "took", "--db", scored_db], capsys)[0] == 0
+        )
         stored = ("20", 1)
     path = _outcome_file(tmp_path, [{"ID": stored[0], "took": 1 - stored[1]}])
     code, _, err = run_cli(["outcomes", "import", path, "--id", "ID", "--outcome", "took", "--db", scored_db], capsys)
     assert code == 2 and "already imported with the other outcome" in err
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--id", "nope", "--outcome", "took"], "column 'nope': no such column"),
-    (["--id", "ID", "--outcome", "took", "--db", "nosuch://x"], "--db"),
-])
-def test_import_usage_mistakes_are_one_line(args: list[str], words: str, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--id", "nope", "--outcome", "took"], "column 'nope': no such column"),
+        (["--id", "ID", "--outcome", "took", "--db", "nosuch://x"], "--db"),
+    ],
+)
+def test_import_usage_mistakes_are_one_line(
+    args: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _outcome_file(tmp_path, [{"ID": 1, "took": 1}])
     code, _, err = run_cli(["outcomes", "import", path, *args], capsys)
     assert code == 2 and words in err and "Traceback" not in err
@@ -215,9 +266,14 @@ def test_a_model_below_its_promise_is_said_to_be() -> None:
     y = (rng.random(2000) < 0.1).astype(np.int64)
     p = rng.random(2000)  # a model that ranks at random
     d = (p > 0.9).astype(np.int64)
-    whole = {"customers": 2000, "accepted": int(y.sum()), "precision": float((y & d).sum() / d.sum()),
-             "recall": float((y & d).sum() / y.sum()), "pr_auc": float(average_precision_score(y, p)),
-             "interval": _interval(y, p, d)}
+    whole = {
+        "customers": 2000,
+        "accepted": int(y.sum()),
+        "precision": float((y & d).sum() / d.sum()),
+        "recall": float((y & d).sum() / y.sum()),
+        "pr_auc": float(average_precision_score(y, p)),
+        "interval": _interval(y, p, d),
+    }
     said = verdict("v1", whole, {"precision": 0.9, "recall": 0.9, "pr_auc": 0.95})
     assert said.startswith("Model v1 is NOT performing as promised") and "precision" in said
     assert "too few" in verdict("v1", {**whole, "customers": 10}, {"precision": 0.9})
@@ -239,12 +295,14 @@ def test_the_vectorised_bootstrap_brackets_sklearns_figures(n: int, rate: float,
 
 
 # ---- fairness -------------------------------------------------------------------------------------------
-def test_fairness_on_a_labelled_file_matches_a_hand_count(model_dir: Path, bank_csv: Path,
-                                                          capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_fairness_on_a_labelled_file_matches_a_hand_count(
+    model_dir: Path, bank_csv: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     from uptake.pipeline import Model
 
-    code, out, err = run_cli(["fairness", model_dir, bank_csv, "--group", "Family", "--group", "Age:35,45,55",
-                              "--json"], capsys)
+    code, out, err = run_cli(
+        ["fairness", model_dir, bank_csv, "--group", "Family", "--group", "Age:35,45,55", "--json"], capsys
+    )
     assert code == 0, err
     tables = json.loads(out)["fairness"]
     df = pd.read_csv(bank_csv)
@@ -266,8 +324,9 @@ def test_fairness_on_a_labelled_file_matches_a_hand_count(model_dir: Path, bank_
     assert code == (3 if tables[0]["flagged"] else 0)
 
 
-def test_fairness_on_logged_decisions_with_outcomes(model_dir: Path, scored_db: str, bank_csv: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_fairness_on_logged_decisions_with_outcomes(
+    model_dir: Path, scored_db: str, bank_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_cli(["outcomes", "import", bank_csv, "--id", "ID", "--outcome", "Personal Loan", "--db", scored_db], capsys)
     code, out, err = run_cli(["fairness", model_dir, "--db", scored_db, "--group", "Education", "--json"], capsys)
     assert code == 0, err
@@ -277,21 +336,27 @@ def test_fairness_on_logged_decisions_with_outcomes(model_dir: Path, scored_db: 
     assert logged["groups"] == from_file["groups"]  # the same customers, the same decisions
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--group", "Nope"], "column 'Nope'"),
-    (["--group", "Income"], "too many groups"),
-    (["--group", "Age:50,40"], "increasing order"),
-    (["--group", "Age:a,b"], "must be numbers"),
-    ([], "--group"),
-])
-def test_fairness_mistakes_are_one_line(args: list[str], words: str, model_dir: Path, bank_csv: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--group", "Nope"], "column 'Nope'"),
+        (["--group", "Income"], "too many groups"),
+        (["--group", "Age:50,40"], "increasing order"),
+        (["--group", "Age:a,b"], "must be numbers"),
+        ([], "--group"),
+    ],
+)
+def test_fairness_mistakes_are_one_line(
+    args: list[str], words: str, model_dir: Path, bank_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run_cli(["fairness", model_dir, bank_csv, *args], capsys)
     assert code == 2 and words in err and "Traceback" not in err
 
 
-@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=6, unique=True),
-       st.lists(st.one_of(st.none(), st.floats(-2e6, 2e6, allow_nan=False)), min_size=1, max_size=50))
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=6, unique=True),
+    st.lists(st.one_of(st.none(), st.floats(-2e6, 2e6, allow_nan=False)), min_size=1, max_size=50),
+)
 @settings(max_examples=200, deadline=None)
 def test_every_value_falls_in_exactly_the_range_its_edges_say(edges: list[float], values: list[float | None]) -> None:
     edges = sorted(edges)

@@ -10,14 +10,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from uptake.report import SECTIONS, build_report
 from cli_helpers import run_cli
+from uptake.report import SECTIONS, build_report
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 class Outline(HTMLParser):
@@ -62,12 +68,12 @@ def outline(html: str) -> Outline:
 def decoded_png(src: str) -> bytes:
     prefix = "data:image/png;base64,"
     assert src.startswith(prefix), src[:40]
-    return base64.b64decode(src[len(prefix):], validate=True)
+    return base64.b64decode(src[len(prefix) :], validate=True)
 
 
 def section_text(html: str, sid: str) -> str:
     start = html.index(f'<section id="{sid}"')
-    return html[start:html.index("</section>", start)]
+    return html[start : html.index("</section>", start)]
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +82,38 @@ def full_report(quick_model: Path, bank_csv: Path, tmp_path_factory: pytest.Temp
     out_dir = tmp_path_factory.mktemp("report")
     compare = out_dir / "compare"
     compare.mkdir()
-    (compare / "leaderboard.json").write_text(json.dumps({"leaderboard": [
-        {"model": "lightgbm", "pr_auc_mean": 0.91, "pr_auc_std": 0.02, "roc_auc_mean": 0.99, "f1_mean": 0.85},
-        {"model": "network:default", "pr_auc_mean": 0.93, "pr_auc_std": 0.015, "roc_auc_mean": 0.99, "f1_mean": 0.86},
-    ]}))
+    (compare / "leaderboard.json").write_text(
+        json.dumps(
+            {
+                "leaderboard": [
+                    {
+                        "model": "lightgbm",
+                        "pr_auc_mean": 0.91,
+                        "pr_auc_std": 0.02,
+                        "roc_auc_mean": 0.99,
+                        "f1_mean": 0.85,
+                    },
+                    {
+                        "model": "network:default",
+                        "pr_auc_mean": 0.93,
+                        "pr_auc_std": 0.015,
+                        "roc_auc_mean": 0.99,
+                        "f1_mean": 0.86,
+                    },
+                ]
+            }
+        )
+    )
     out = out_dir / "report.html"
-    build_report(quick_model, out, data=bank_csv, compare=compare, contact_cost=4, accept_value=120,
-                 groups=["Family", "Age:35,45,55"])
+    build_report(
+        quick_model,
+        out,
+        data=bank_csv,
+        compare=compare,
+        contact_cost=4,
+        accept_value=120,
+        groups=["Family", "Age:35,45,55"],
+    )
     return out
 
 
@@ -98,9 +129,19 @@ def test_every_image_is_an_embedded_non_empty_png_also_written_beside(full_repor
     o = outline(html)
     files_dir = full_report.parent / "report_files"
     names = [img["data-file"] for img in o.images]
-    expected = {"class_balance.png", "income_by_outcome.png", "ccavg_by_outcome.png", "learning_curves.png",
-                "confusion_matrix.png", "roc_pr.png", "gains_lift.png", "profit.png", "calibration.png",
-                "importance_permutation.png", "leaderboard.png"}
+    expected = {
+        "class_balance.png",
+        "income_by_outcome.png",
+        "ccavg_by_outcome.png",
+        "learning_curves.png",
+        "confusion_matrix.png",
+        "roc_pr.png",
+        "gains_lift.png",
+        "profit.png",
+        "calibration.png",
+        "importance_permutation.png",
+        "leaderboard.png",
+    }
     assert set(names) == expected
     assert sorted(p.name for p in files_dir.iterdir()) == sorted(names)
     for img in o.images:
@@ -169,7 +210,9 @@ def test_chromium_renders_the_report_without_failed_requests(full_report: Path) 
             assert all(u.startswith(("file:", "data:")) for u in requested), requested
             headings = page.locator("h2").all_inner_texts()
             assert [h.strip() for h in headings] == [title for _, title in SECTIONS]
-            sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight])")
+            sizes = page.eval_on_selector_all(
+                "img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight])"
+            )
             assert len(sizes) == 11
             assert all(done and w > 200 and h > 100 for done, w, h in sizes), sizes
             shot = ARTIFACTS / "report_full.png"
@@ -185,7 +228,11 @@ def test_report_without_data_uses_the_stored_results(quick_model: Path, tmp_path
     html = result.path.read_text(encoding="utf-8")
     o = outline(html)
     assert [h.strip() for h in o.headings] == [title for _, title in SECTIONS]
-    assert {img["data-file"] for img in o.images} == {"class_balance.png", "learning_curves.png", "confusion_matrix.png"}
+    assert {img["data-file"] for img in o.images} == {
+        "class_balance.png",
+        "learning_curves.png",
+        "confusion_matrix.png",
+    }
     assert "stored in the model" in section_text(html, "decisions")
     assert "Needs customers to rank (--data)" in section_text(html, "campaign")
     for img in o.images:
@@ -202,8 +249,9 @@ def test_report_on_another_file_shows_that_file_only(quick_model: Path, bank_df:
     assert "roc_pr.png" in result.figures and "importance_permutation.png" in result.figures
 
 
-def test_report_on_unlabelled_customers_gives_expected_figures(quick_model: Path, bank_df: pd.DataFrame,
-                                                                tmp_path: Path) -> None:
+def test_report_on_unlabelled_customers_gives_expected_figures(
+    quick_model: Path, bank_df: pd.DataFrame, tmp_path: Path
+) -> None:
     new = tmp_path / "new.csv"
     bank_df.drop(columns=["Personal Loan"]).head(300).to_csv(new, index=False)
     result = build_report(quick_model, tmp_path / "new.html", data=new)
@@ -244,8 +292,9 @@ def test_report_command(quick_model: Path, tmp_path: Path, capsys: pytest.Captur
         (["--out", "{tmp}/r.html", "--compare", "{tmp}"], "no JSON leaderboard"),
     ],
 )
-def test_report_bad_input_is_one_line_exit_2(quick_model: Path, tmp_path: Path, args: list[str], message: str,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_bad_input_is_one_line_exit_2(
+    quick_model: Path, tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     code, _, err = run_cli(["report", str(quick_model), *args], capsys)
     assert code == 2, err
@@ -268,8 +317,9 @@ def calibrated_lightgbm(bank_csv: Path, tmp_path_factory: pytest.TempPathFactory
     return out
 
 
-def test_report_for_a_calibrated_model_without_history(calibrated_lightgbm: Path, bank_csv: Path,
-                                                         tmp_path: Path) -> None:
+def test_report_for_a_calibrated_model_without_history(
+    calibrated_lightgbm: Path, bank_csv: Path, tmp_path: Path
+) -> None:
     result = build_report(calibrated_lightgbm, tmp_path / "lgb.html", data=bank_csv)
     html = result.path.read_text(encoding="utf-8")
     assert [h.strip() for h in outline(html).headings] == [title for _, title in SECTIONS]

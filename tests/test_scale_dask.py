@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from uptake.errors import UptakeInputError
 from uptake.apply.dask.client import dask_predict
 from uptake.apply.stream import stream_predict
+from uptake.errors import UptakeInputError
 from uptake.io.chunks import parquet_units
 from uptake.synth import iter_table_chunks
 
@@ -88,7 +88,9 @@ def test_invalid_row_fails_the_job_and_writes_nothing(client, quick_model, tmp_p
     d.mkdir()
     part = next(iter_table_chunks("loan", 3_000, seed=1, chunk_rows=3_000)).astype({"Income": "str"})
     part.loc[1_234, "Income"] = "lots"
-    pq.write_table(__import__("pyarrow").Table.from_pandas(part, preserve_index=False), d / "p.parquet", row_group_size=500)
+    pq.write_table(
+        __import__("pyarrow").Table.from_pandas(part, preserve_index=False), d / "p.parquet", row_group_size=500
+    )
     out = tmp_path / "o.csv"
     with pytest.raises(UptakeInputError, match=r"column 'Income', row 1235, value 'lots': not a number"):
         dask_predict(quick_model, d, out, client=client)

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uptake.io.tables import read_table
-from uptake.errors import UptakeInputError
-from uptake.decide import rank_desc
-from uptake.pipeline import Model
 from uptake.apply.ranks import ExactRanks
 from uptake.apply.stream import stream_predict
+from uptake.decide import rank_desc
+from uptake.errors import UptakeInputError
 from uptake.io.chunks import iter_chunks
+from uptake.io.tables import read_table
+from uptake.pipeline import Model
 from uptake.synth import iter_table_chunks, write_table
 
 ROWS = 20_000
@@ -141,11 +141,15 @@ def test_short_row_in_the_middle_names_its_line(model, loan_files, tmp_path):
 def test_skip_invalid_drops_bad_rows_and_keeps_line_numbers_true(model, loan_files, tmp_path):
     bad = tmp_path / "bad.csv"
     # A short row first, then a wrong type further down the same chunk: its line must still be 7002.
-    _bad_csv(loan_files["csv"], bad, {
-        6_500: "6499,40,15",
-        7_002: "7001,40,15,abc,91000,2,1.5,2,0,0,0,0,1,0",
-        15_000: "14999,40,15,90,91000,2,1.5,2,0,0,0,7,1,0",  # binary flag 7: invalid
-    })
+    _bad_csv(
+        loan_files["csv"],
+        bad,
+        {
+            6_500: "6499,40,15",
+            7_002: "7001,40,15,abc,91000,2,1.5,2,0,0,0,0,1,0",
+            15_000: "14999,40,15,90,91000,2,1.5,2,0,0,0,7,1,0",  # binary flag 7: invalid
+        },
+    )
     out = tmp_path / "out.csv"
     summary = stream_predict(model, bad, out, chunk_rows=3_000, skip_invalid=True, run_rows=4_000)
     got = pd.read_csv(out)
@@ -185,7 +189,10 @@ def test_parquet_dataset_directory_streams_in_file_order(model, tmp_path):
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from uptake.cli import main; main()", *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
     )
 
 
@@ -198,8 +205,18 @@ def test_cli_streams_with_progress_and_reports_bad_lines(quick_model, loan_files
     assert "row 4321, value 'abc'" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
 
-    r = _cli("predict", str(quick_model), str(bad), "--out", str(out), "--chunk-rows", "2000", "--skip-invalid",
-             "--no-rank", env={"UPTAKE_PROGRESS": "1"})
+    r = _cli(
+        "predict",
+        str(quick_model),
+        str(bad),
+        "--out",
+        str(out),
+        "--chunk-rows",
+        "2000",
+        "--skip-invalid",
+        "--no-rank",
+        env={"UPTAKE_PROGRESS": "1"},
+    )
     assert r.returncode == 0, r.stderr
     assert f"Scored {ROWS - 1:,} rows" in r.stdout and "skipped 1 invalid rows" in r.stdout
     assert "rows/s" in r.stderr and "skipped invalid row: file" in r.stderr

@@ -10,13 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from uptake.errors import UptakeInputError
 from uptake.imbalance.batches import StreamedBalancedBatches
+from uptake.pipeline import Model
+from uptake.synth import iter_table_chunks, write_table
 from uptake.train import TrainConfig, save
 from uptake.train import stream as bigdata
 from uptake.train.stream import StreamOptions
-from uptake.errors import UptakeInputError
-from uptake.pipeline import Model
-from uptake.synth import iter_table_chunks, write_table
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,9 @@ def test_batches_are_reproducible_and_order_independent(id_table):
 @pytest.mark.slow
 def test_train_stream_saves_a_model_that_scores_like_any_other(fraud_parquet, tmp_path):
     config = TrainConfig(target="Class", preset="tutorial", epochs=2)
-    result = bigdata.train_stream(fraud_parquet, config, StreamOptions(chunk_rows=7_000, sample_rows=8_000, val_rows=5_000))
+    result = bigdata.train_stream(
+        fraud_parquet, config, StreamOptions(chunk_rows=7_000, sample_rows=8_000, val_rows=5_000)
+    )
     assert result.rows == 60_000 and result.split_rows == {"train": 38_400, "validation": 9_600, "test": 12_000}
     assert result.test["n"] == 12_000 and result.test["positives"] >= 1
     assert 0.0 <= result.test["pr_auc"] <= 1.0
@@ -109,9 +111,27 @@ def test_train_stream_honours_every_threshold_rule_and_calibration(fraud_parquet
     from cli_helpers import run_cli
 
     out = tmp_path / "model"
-    code, stdout, err = run_cli(["train-stream", fraud_parquet, "--out", out, "--target", "Class", "--epochs", 2,
-                                 "--chunk-rows", 7_000, "--sample-rows", 8_000, "--min-recall", 0.9,
-                                 "--calibrate", "isotonic"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "train-stream",
+            fraud_parquet,
+            "--out",
+            out,
+            "--target",
+            "Class",
+            "--epochs",
+            2,
+            "--chunk-rows",
+            7_000,
+            "--sample-rows",
+            8_000,
+            "--min-recall",
+            0.9,
+            "--calibrate",
+            "isotonic",
+        ],
+        capsys,
+    )
     assert code == 0, err
     m = Model.load(out)
     rule = m.card.threshold_rule

@@ -54,7 +54,9 @@ def test_ranges_and_medians_recorded(bank_schema: Schema, bank_df: pd.DataFrame)
 
 def test_drop_and_kind_overrides(bank_df: pd.DataFrame) -> None:
     schema = infer_schema(
-        bank_df, "Personal Loan", drop=["Mortgage"],
+        bank_df,
+        "Personal Loan",
+        drop=["Mortgage"],
         kinds={"Education": "numeric", "Income": "categorical", "ID": "numeric"},
     )
     assert "Mortgage" not in schema.feature_names
@@ -131,7 +133,7 @@ def test_validate_reports_every_bad_cell_with_excel_rows(bank_schema: Schema, ba
 
 
 def test_validate_missing_column(bank_schema: Schema, bank_df: pd.DataFrame) -> None:
-    with pytest.raises(UptakeInputError, match="file 'new.csv', column 'Income': required feature column is missing"):
+    with pytest.raises(UptakeInputError, match=r"file 'new.csv', column 'Income': required feature column is missing"):
         bank_schema.validate(bank_df.drop(columns=["Income"]), source="new.csv")
 
 
@@ -217,7 +219,12 @@ def test_property_one_bad_cell_one_error(records: list[dict], data, word: str, c
     st.text(min_size=1, max_size=6),
 )
 def test_property_schema_json_round_trip(columns: list[Column], target: str, positive: str) -> None:
-    schema = Schema(columns=columns, target=target, positive_label=positive, negative_label="no",
-                    dropped=[{"column": "ID", "reason": "ID-like"}])
+    schema = Schema(
+        columns=columns,
+        target=target,
+        positive_label=positive,
+        negative_label="no",
+        dropped=[{"column": "ID", "reason": "ID-like"}],
+    )
     again = Schema.from_dict(json.loads(json.dumps(schema.to_dict())))
     assert again == schema

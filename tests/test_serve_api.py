@@ -15,23 +15,29 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from serve_live import challenger_copy, customer, database, live_server
 
+from serve_live import challenger_copy, customer, database, live_server
+from uptake.audit.read import read_log
 from uptake.pipeline import Model
 from uptake.serve.config import ServeConfig
-from uptake.audit.read import read_log
 
 MAX_ROWS = 200
 MAX_BODY = 256 * 1024
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def live(request, quick_model: Path, tmp_path_factory):  # noqa: ANN001, ANN201
+def live(request, quick_model: Path, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"serve-{request.param}")
     challenger = challenger_copy(quick_model, tmp)
     with database(request.param, tmp) as url:
-        config = ServeConfig([str(quick_model), str(challenger)], db_url=url, max_rows=MAX_ROWS,
-                             max_body_bytes=MAX_BODY, max_upload_bytes=8 << 20, max_file_rows=10_000)
+        config = ServeConfig(
+            [str(quick_model), str(challenger)],
+            db_url=url,
+            max_rows=MAX_ROWS,
+            max_body_bytes=MAX_BODY,
+            max_upload_bytes=8 << 20,
+            max_file_rows=10_000,
+        )
         with live_server(config) as server:
             yield server
 
@@ -42,20 +48,22 @@ def model(quick_model: Path) -> Model:
 
 
 @pytest.fixture()
-def client(live):  # noqa: ANN001, ANN201
+def client(live):
     with httpx.Client(base_url=live.url, timeout=60) as c:
         yield c
 
 
-def audit_rows(live, request_id: str) -> pd.DataFrame:  # noqa: ANN001
+def audit_rows(live, request_id: str) -> pd.DataFrame:
     assert live.audit.flush(30)
     log = read_log(live.config.db_url)
     return log[log["request_id"] == request_id].sort_values("row_index")
 
 
 # ---- one customer, many customers --------------------------------------------------------------------
-def test_one_customer_matches_reference_path_and_is_audited(live, client, model) -> None:  # noqa: ANN001
-    r = client.post("/api/v1/predict", json=customer(Income=180, CCAvg=6.0, Education=3), headers={"X-Request-ID": "req-one-1"})
+def test_one_customer_matches_reference_path_and_is_audited(live, client, model) -> None:
+    r = client.post(
+        "/api/v1/predict", json=customer(Income=180, CCAvg=6.0, Education=3), headers={"X-Request-ID": "req-one-1"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["request_id"] == "req-one-1" == r.headers["x-request-id"]
@@ -74,7 +82,7 @@ def test_one_customer_matches_reference_path_and_is_audited(live, client, model)
     assert row["Income"] == 180 and row["latency_ms"] > 0
 
 
-def test_list_of_real_customers_matches_reference_path(live, client, model, bank_df) -> None:  # noqa: ANN001
+def test_list_of_real_customers_matches_reference_path(live, client, model, bank_df) -> None:
     sample = bank_df.iloc[:150]
     payload = json.loads(sample[model.schema.feature_names].to_json(orient="records"))
     r = client.post("/api/v1/predict", json=payload, headers={"X-Request-ID": "req-list-1"})
@@ -88,7 +96,7 @@ def test_list_of_real_customers_matches_reference_path(live, client, model, bank
     assert rows["Age"].tolist() == sample["Age"].astype(float).tolist()
 
 
-def test_reasons_on_request_match_uptake_explain(client, model) -> None:  # noqa: ANN001
+def test_reasons_on_request_match_uptake_explain(client, model) -> None:
     from uptake import explain
 
     people = [customer(Income=180, CCAvg=6.0, Education=3), customer(Income=30, Family=1), customer()]
@@ -105,7 +113,7 @@ def test_reasons_on_request_match_uptake_explain(client, model) -> None:  # noqa
     assert got[0] and got[0][0]["direction"] == "raises"
 
 
-def test_null_means_unknown_and_is_imputed_like_training(client, model) -> None:  # noqa: ANN001
+def test_null_means_unknown_and_is_imputed_like_training(client, model) -> None:
     r = client.post("/api/v1/predict", json=customer(Mortgage=None, Education=None))
     assert r.status_code == 200, r.text
     ref = model.score(pd.DataFrame([customer(Mortgage=np.nan, Education=np.nan)])).probability[0]
@@ -125,7 +133,7 @@ def test_null_means_unknown_and_is_imputed_like_training(client, model) -> None:
         (customer(CCAvg=True), "CCAvg", "number"),
     ],
 )
-def test_bad_customer_is_422_naming_the_field(client, body, field, words) -> None:  # noqa: ANN001
+def test_bad_customer_is_422_naming_the_field(client, body, field, words) -> None:
     r = client.post("/api/v1/predict", json=body)
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
@@ -134,7 +142,7 @@ def test_bad_customer_is_422_naming_the_field(client, body, field, words) -> Non
     assert r.json()["message"].startswith(field)
 
 
-def test_bad_row_in_a_list_names_row_and_field(client) -> None:  # noqa: ANN001
+def test_bad_row_in_a_list_names_row_and_field(client) -> None:
     r = client.post("/api/v1/predict", json=[customer(), customer(), customer(Family=9)])
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", 2, "Family"]
@@ -142,12 +150,12 @@ def test_bad_row_in_a_list_names_row_and_field(client) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"null", b"[]", b"42", b'"x"', b"\xff\xfe"])
-def test_malformed_bodies_are_422(client, raw) -> None:  # noqa: ANN001
+def test_malformed_bodies_are_422(client, raw) -> None:
     r = client.post("/api/v1/predict", content=raw, headers={"Content-Type": "application/json"})
     assert r.status_code == 422, (raw, r.status_code, r.text)
 
 
-def test_row_cap_and_body_cap(client) -> None:  # noqa: ANN001
+def test_row_cap_and_body_cap(client) -> None:
     r = client.post("/api/v1/predict", json=[customer()] * (MAX_ROWS + 1))
     assert r.status_code == 422 and "at most" in r.json()["detail"][0]["msg"]
     big = b"[" + b",".join([json.dumps(customer()).encode()] * 2000) + b"]"
@@ -163,19 +171,21 @@ def test_row_cap_and_body_cap(client) -> None:  # noqa: ANN001
     assert r.status_code == 413
 
 
-def test_unknown_model_version_is_404(client) -> None:  # noqa: ANN001
+def test_unknown_model_version_is_404(client) -> None:
     r = client.post("/api/v1/predict?model=nope", json=customer())
     assert r.status_code == 404 and "nope" in r.json()["detail"]
 
 
 # ---- several versions -----------------------------------------------------------------------------------
-def test_model_endpoint_names_champion_and_versions(client, model) -> None:  # noqa: ANN001
+def test_model_endpoint_names_champion_and_versions(client, model) -> None:
     info = client.get("/api/v1/model").json()
     assert info["champion"] == model.version == info["model"]["version"]
     assert info["model"]["champion"] is True and info["model"]["fast_path"] is True
     assert info["model"]["threshold"] == pytest.approx(model.threshold)
     assert info["model"]["threshold_rule"] == model.card.to_json()["threshold_rule"]
-    assert info["model"]["metrics"]["test"]["pr_auc"] == pytest.approx(model.card.to_json()["metrics"]["test"]["pr_auc"])
+    assert info["model"]["metrics"]["test"]["pr_auc"] == pytest.approx(
+        model.card.to_json()["metrics"]["test"]["pr_auc"]
+    )
     assert [c["name"] for c in info["model"]["schema"]["columns"]] == model.schema.feature_names
     assert {m["version"] for m in info["models"]} == {model.version, "challenger"}
     assert "/" not in json.dumps(info["models"]).replace("\\/", "")  # no server paths
@@ -183,7 +193,7 @@ def test_model_endpoint_names_champion_and_versions(client, model) -> None:  # n
     assert other["model"]["champion"] is False and other["model"]["threshold"] == 0.5
 
 
-def test_challenger_scores_with_its_own_threshold(live, client) -> None:  # noqa: ANN001
+def test_challenger_scores_with_its_own_threshold(live, client) -> None:
     r = client.post("/api/v1/predict?model=challenger", json=customer(Income=120), headers={"X-Request-ID": "req-chal"})
     body = r.json()
     assert body["model_version"] == "challenger" and body["threshold"] == 0.5
@@ -193,12 +203,16 @@ def test_challenger_scores_with_its_own_threshold(live, client) -> None:  # noqa
 
 
 # ---- files --------------------------------------------------------------------------------------------------
-def _score_file(client, name: str, content: bytes, **params) -> httpx.Response:  # noqa: ANN001
-    return client.post("/api/v1/predict/file", files={"file": (name, content)}, params=params,
-                       headers={"X-Request-ID": f"file-{name}-{time.monotonic_ns()}"})
+def _score_file(client, name: str, content: bytes, **params) -> httpx.Response:
+    return client.post(
+        "/api/v1/predict/file",
+        files={"file": (name, content)},
+        params=params,
+        headers={"X-Request-ID": f"file-{name}-{time.monotonic_ns()}"},
+    )
 
 
-def test_csv_upload_returns_ranked_file_matching_reference(live, client, model, bank_csv, bank_df) -> None:  # noqa: ANN001
+def test_csv_upload_returns_ranked_file_matching_reference(live, client, model, bank_csv, bank_df) -> None:
     r = _score_file(client, "customers.csv", bank_csv.read_bytes())
     assert r.status_code == 200, r.text
     assert r.headers["content-disposition"] == 'attachment; filename="scored-customers.csv"'
@@ -216,7 +230,7 @@ def test_csv_upload_returns_ranked_file_matching_reference(live, client, model, 
     assert first["row_index"] == 2 and first["Income"] == bank_df["Income"].iloc[0]
 
 
-def test_xlsx_and_parquet_uploads(client, model, bank_xlsx, bank_df, tmp_path) -> None:  # noqa: ANN001
+def test_xlsx_and_parquet_uploads(client, model, bank_xlsx, bank_df, tmp_path) -> None:
     r = _score_file(client, "bank.xlsx", bank_xlsx.read_bytes(), format="parquet")
     assert r.status_code == 200, r.text
     out = pd.read_parquet(io.BytesIO(r.content))
@@ -227,7 +241,7 @@ def test_xlsx_and_parquet_uploads(client, model, bank_xlsx, bank_df, tmp_path) -
     assert r.status_code == 200 and len(pd.read_csv(io.BytesIO(r.content))) == 300
 
 
-def test_file_with_a_bad_cell_names_it_or_skips_it(client, bank_df) -> None:  # noqa: ANN001
+def test_file_with_a_bad_cell_names_it_or_skips_it(client, bank_df) -> None:
     df = bank_df.iloc[:50].copy()
     df["Income"] = df["Income"].astype(object)
     df.loc[7, "Income"] = "n/a-ish"
@@ -252,26 +266,26 @@ def test_file_with_a_bad_cell_names_it_or_skips_it(client, bank_df) -> None:  # 
         ("cols.csv", b"a,b\n1,2\n", "missing"),
     ],
 )
-def test_unreadable_uploads_are_422_naming_the_file(client, name, content, words) -> None:  # noqa: ANN001
+def test_unreadable_uploads_are_422_naming_the_file(client, name, content, words) -> None:
     r = _score_file(client, name, content)
     assert r.status_code == 422, r.text
     assert words in r.json()["detail"]
     assert "/tmp" not in r.json()["detail"]  # the server's temporary path never leaks
 
 
-def test_file_row_cap(client, bank_df) -> None:  # noqa: ANN001
+def test_file_row_cap(client, bank_df) -> None:
     big = pd.concat([bank_df] * 3).to_csv(index=False).encode()  # 15,000 rows > 10,000
     r = _score_file(client, "big.csv", big)
     assert r.status_code == 422 and "limit of 10,000" in r.json()["detail"]
 
 
-def test_upload_over_the_byte_cap_is_413(client) -> None:  # noqa: ANN001
+def test_upload_over_the_byte_cap_is_413(client) -> None:
     r = _score_file(client, "huge.csv", b"x" * (9 << 20))
     assert r.status_code == 413
 
 
 # ---- health and the audit log -----------------------------------------------------------------------------------
-def test_health_reports_models_and_audit(client, live) -> None:  # noqa: ANN001
+def test_health_reports_models_and_audit(client, live) -> None:
     client.post("/api/v1/predict", json=customer())
     live.audit.flush(30)
     h = client.get("/health").json()
@@ -282,7 +296,7 @@ def test_health_reports_models_and_audit(client, live) -> None:  # noqa: ANN001
     assert all(m["fast_path"] for m in h["models"].values())
 
 
-def test_every_served_prediction_is_in_the_log(client, live) -> None:  # noqa: ANN001
+def test_every_served_prediction_is_in_the_log(client, live) -> None:
     for i in range(40):
         assert client.post("/api/v1/predict", json=customer(Age=30 + i % 20)).status_code == 200
     assert live.audit.flush(30)
@@ -292,7 +306,7 @@ def test_every_served_prediction_is_in_the_log(client, live) -> None:  # noqa: A
     assert count_rows(live.config.db_url) == h["predictions_served"] == h["audit"]["written"]
 
 
-def test_openapi_documents_the_generated_request_model(client, model) -> None:  # noqa: ANN001
+def test_openapi_documents_the_generated_request_model(client, model) -> None:
     spec = client.get("/openapi.json").json()
     cust = spec["components"]["schemas"]["Customer"]
     assert cust["required"] == model.schema.feature_names

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from serve_live import customer, database, live_server
 from typer.testing import CliRunner
 
-from uptake.cli import app as cli_app
-from uptake.errors import UptakeInputError
-from uptake.serve.config import ServeConfig
+from serve_live import customer, database, live_server
 from uptake.audit.db import TABLE, VERSION_TABLE, alembic_config, make_engine, metadata, migrate
 from uptake.audit.read import count_rows, parse_since, read_log
 from uptake.audit.writer import AuditLog, Entry
+from uptake.cli import app as cli_app
+from uptake.errors import UptakeInputError
+from uptake.serve.config import ServeConfig
 
 
 def entry(n: int, request_id: str = "r", created: float | None = None) -> Entry:
@@ -29,7 +29,7 @@ def entry(n: int, request_id: str = "r", created: float | None = None) -> Entry:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_migrations_build_exactly_the_declared_table(kind, tmp_path) -> None:  # noqa: ANN001
+def test_migrations_build_exactly_the_declared_table(kind, tmp_path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -42,14 +42,18 @@ def test_migrations_build_exactly_the_declared_table(kind, tmp_path) -> None:  #
             ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             heads = ScriptDirectory.from_config(alembic_config(conn)).get_heads()
             assert len(heads) == 1 and ctx.get_current_revision() == heads[0] >= "0002"
-            diffs = [d for d in compare_metadata(ctx, metadata) if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)]
+            diffs = [
+                d
+                for d in compare_metadata(ctx, metadata)
+                if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)
+            ]
             assert diffs == []
             assert TABLE in sa.inspect(conn).get_table_names()
         engine.dispose()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_close_writes_everything_recorded(kind, tmp_path) -> None:  # noqa: ANN001
+def test_close_writes_everything_recorded(kind, tmp_path) -> None:
     with database(kind, tmp_path) as url:
         log = AuditLog(url, batch_rows=500)
         for i in range(300):
@@ -66,16 +70,19 @@ def test_close_writes_everything_recorded(kind, tmp_path) -> None:  # noqa: ANN0
         assert got["Age"].iloc[3] == 23
 
 
-def test_records_after_close_are_counted_as_failures(tmp_path) -> None:  # noqa: ANN001
+def test_records_after_close_are_counted_as_failures(tmp_path) -> None:
     log = AuditLog(f"sqlite:///{tmp_path / 'a.sqlite'}")
     log.close()
     log.record(entry(3))
     assert log.stats()["failed"] == 3 and "closed" in log.stats()["last_error"]
 
 
-def test_a_broken_database_is_counted_and_shown_on_health(quick_model, tmp_path) -> None:  # noqa: ANN001
+def test_a_broken_database_is_counted_and_shown_on_health(quick_model, tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
-    with live_server(ServeConfig([str(quick_model)], db_url=url)) as server, httpx.Client(base_url=server.url) as client:
+    with (
+        live_server(ServeConfig([str(quick_model)], db_url=url)) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
         assert client.post("/api/v1/predict", json=customer()).status_code == 200
         assert server.audit.flush(30)
         engine = make_engine(url)
@@ -92,7 +99,7 @@ def test_a_broken_database_is_counted_and_shown_on_health(quick_model, tmp_path)
         assert "2 prediction rows not written" in health["problems"][0]
 
 
-def test_backlog_cap_refuses_instead_of_eating_memory(tmp_path) -> None:  # noqa: ANN001
+def test_backlog_cap_refuses_instead_of_eating_memory(tmp_path) -> None:
     log = AuditLog(f"sqlite:///{tmp_path / 'a.sqlite'}", max_pending_rows=10, interval_s=60)
     log.record(entry(8))
     log.record(entry(8))  # would exceed the cap while the writer sleeps
@@ -101,7 +108,7 @@ def test_backlog_cap_refuses_instead_of_eating_memory(tmp_path) -> None:  # noqa
     assert count_rows(f"sqlite:///{tmp_path / 'a.sqlite'}") == 8
 
 
-def test_unreachable_database_is_a_one_line_input_error(tmp_path) -> None:  # noqa: ANN001
+def test_unreachable_database_is_a_one_line_input_error(tmp_path) -> None:
     with pytest.raises(UptakeInputError, match="cannot open the audit database"):
         AuditLog(f"sqlite:///{tmp_path / 'missing-dir' / 'a.sqlite'}")
     with pytest.raises(UptakeInputError, match="not a database URL"):
@@ -120,7 +127,7 @@ def test_parse_since() -> None:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_log_export_command(kind, tmp_path) -> None:  # noqa: ANN001
+def test_log_export_command(kind, tmp_path) -> None:
     with database(kind, tmp_path) as url:
         log = AuditLog(url)
         old = time.time() - 3 * 86400
@@ -133,7 +140,9 @@ def test_log_export_command(kind, tmp_path) -> None:  # noqa: ANN001
         assert result.exit_code == 0, result.output
         frame = pd.read_csv(out)
         assert len(frame) == 6 and set(frame["request_id"]) == {"new"}
-        assert {"created_at", "model_version", "probability", "decision", "threshold", "latency_ms", "Income"} <= set(frame.columns)
+        assert {"created_at", "model_version", "probability", "decision", "threshold", "latency_ms", "Income"} <= set(
+            frame.columns
+        )
         out_pq = tmp_path / "all.parquet"
         result = runner.invoke(cli_app, ["log", "export", "--db", url, "--out", str(out_pq)])
         assert result.exit_code == 0 and len(pd.read_parquet(out_pq)) == 10
@@ -141,11 +150,19 @@ def test_log_export_command(kind, tmp_path) -> None:  # noqa: ANN001
         assert result.exit_code == 0 and set(pd.read_csv(out)["request_id"]) == {"old"}
 
 
-def test_log_export_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001
+def test_log_export_errors_are_one_line(tmp_path) -> None:
     import subprocess
     import sys
 
-    cmd = [str(Path(sys.executable).with_name("uptake")), "log", "export", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}", "--out", str(tmp_path / "x.csv")]
+    cmd = [
+        str(Path(sys.executable).with_name("uptake")),
+        "log",
+        "export",
+        "--db",
+        f"sqlite:///{tmp_path / 'none.sqlite'}",
+        "--out",
+        str(tmp_path / "x.csv"),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().startswith("error: --db") and "does not exist" in done.stderr
@@ -153,7 +170,7 @@ def test_log_export_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_reading_the_log_back_keeps_every_cell_as_written(kind, tmp_path) -> None:  # noqa: ANN001
+def test_reading_the_log_back_keeps_every_cell_as_written(kind, tmp_path) -> None:
     """The bulk JSON parse falls back to row by row where a column mixes types, and never turns text into dates."""
     plain = [customer(Age=30 + i) for i in range(5)]
     mixed = [customer(Age=40), {**customer(), "Age": "forty"}, {**customer(), "Note": "2026-01-01"}]

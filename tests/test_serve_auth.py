@@ -6,8 +6,8 @@ import time
 
 import httpx
 import pytest
-from serve_live import customer, live_server
 
+from serve_live import customer, live_server
 from uptake.serve.config import SESSION_COOKIE, ServeConfig
 from uptake.serve.sessions import session_token, session_valid
 
@@ -15,13 +15,13 @@ KEY = "s3cret-key-for-tests"
 
 
 @pytest.fixture(scope="module")
-def keyed(quick_model, tmp_path_factory):  # noqa: ANN001, ANN201
+def keyed(quick_model, tmp_path_factory):
     db = tmp_path_factory.mktemp("auth") / "audit.sqlite"
     with live_server(ServeConfig([str(quick_model)], db_url=f"sqlite:///{db}", api_key=KEY)) as server:
         yield server
 
 
-def test_api_requires_the_key(keyed) -> None:  # noqa: ANN001
+def test_api_requires_the_key(keyed) -> None:
     with httpx.Client(base_url=keyed.url) as c:
         r = c.post("/api/v1/predict", json=customer())
         assert r.status_code == 401 and "X-API-Key" in r.json()["detail"]
@@ -33,7 +33,7 @@ def test_api_requires_the_key(keyed) -> None:  # noqa: ANN001
         assert c.get("/health").status_code == 200  # probes need no key
 
 
-def test_page_asks_for_the_key_then_works_through_its_session(keyed) -> None:  # noqa: ANN001
+def test_page_asks_for_the_key_then_works_through_its_session(keyed) -> None:
     with httpx.Client(base_url=keyed.url) as c:
         page = c.get("/")
         assert page.status_code == 200 and 'name="api_key"' in page.text and "customer-form" not in page.text
@@ -53,7 +53,7 @@ def test_page_asks_for_the_key_then_works_through_its_session(keyed) -> None:  #
         assert c.post("/api/v1/predict", json=customer(), headers={"X-Uptake-Page": "1"}).status_code == 401
 
 
-def test_page_calls_are_audited_as_page(keyed) -> None:  # noqa: ANN001
+def test_page_calls_are_audited_as_page(keyed) -> None:
     with httpx.Client(base_url=keyed.url) as c:
         c.post("/login", data={"api_key": KEY})
         c.post("/api/v1/predict", json=customer(), headers={"X-Uptake-Page": "1", "X-Request-ID": "from-page"})

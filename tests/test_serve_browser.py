@@ -11,30 +11,38 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from serve_live import CHROMIUM, live_server
 
+from serve_live import CHROMIUM, live_server
 from uptake.serve.config import ServeConfig
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"browser tests need Chromium at {CHROMIUM} (apt install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"browser tests need Chromium at {CHROMIUM} (apt install chromium)"
+    ),
 ]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "serve"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 KEY = "browser-test-key"
 
 
 @pytest.fixture(scope="module")
-def server(quick_model, tmp_path_factory):  # noqa: ANN001, ANN201
+def server(quick_model, tmp_path_factory):
     db = tmp_path_factory.mktemp("browser") / "audit.sqlite"
     with live_server(ServeConfig([str(quick_model)], db_url=f"sqlite:///{db}")) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser():
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -45,28 +53,34 @@ def browser():  # noqa: ANN201
 
 
 @pytest.fixture()
-def page(browser):  # noqa: ANN001, ANN201
+def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     # JavaScript errors fail the test; Chromium's note on a 4xx answer the test asked for does not.
-    pg.on("console", lambda msg: errors.append(msg.text)
-          if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    pg.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     yield pg
     context.close()
     assert errors == [], f"browser console errors: {errors}"
 
 
-def shot(pg, name: str, full: bool = True) -> None:  # noqa: ANN001
+def shot(pg, name: str, full: bool = True) -> None:
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
 
 
-def field(pg, name: str):  # noqa: ANN001, ANN201
+def field(pg, name: str):
     return pg.locator(f'.field[data-name="{name}"]').locator("input, select")
 
 
-def fill_customer(pg, **values) -> None:  # noqa: ANN001
+def fill_customer(pg, **values) -> None:
     for name, value in values.items():
         el = field(pg, name)
         if el.evaluate("e => e.tagName") == "SELECT":
@@ -75,11 +89,13 @@ def fill_customer(pg, **values) -> None:  # noqa: ANN001
             el.fill(str(value))
 
 
-def test_score_one_customer(server, page, quick_model) -> None:  # noqa: ANN001
+def test_score_one_customer(server, page, quick_model) -> None:
     # served disabled, so a click or Enter before the script has the forms cannot submit them natively
     # (a GET with the customer's fields in the address); the script enables them once it does
     html = httpx.get(server.url).text
-    assert re.search(r'id="score-button"[^>]*\bdisabled\b', html) and re.search(r'id="upload-button"[^>]*\bdisabled\b', html)
+    assert re.search(r'id="score-button"[^>]*\bdisabled\b', html) and re.search(
+        r'id="upload-button"[^>]*\bdisabled\b', html
+    )
     page.goto(server.url)
     assert page.locator("#score-button").is_enabled() and page.locator("#upload-button").is_enabled()
     assert page.title().startswith("uptake")
@@ -107,12 +123,14 @@ def test_score_one_customer(server, page, quick_model) -> None:  # noqa: ANN001
     assert p["reasons"], "uptake.explain gives this customer reasons"
     items = page.locator("#reasons li")
     assert items.count() == len(p["reasons"])
-    assert [t.strip() for t in items.all_inner_texts()] == [f"{'▲' if r['effect'] >= 0 else '▼'} {r['text']}" for r in p["reasons"]]
+    assert [t.strip() for t in items.all_inner_texts()] == [
+        f"{'▲' if r['effect'] >= 0 else '▼'} {r['text']}" for r in p["reasons"]
+    ]
     assert "Income 180 raises the chance" in items.all_inner_texts()[0] + items.all_inner_texts()[1]
     shot(page, "02-result")
 
 
-def test_a_wrong_value_shows_a_readable_message(server, page) -> None:  # noqa: ANN001
+def test_a_wrong_value_shows_a_readable_message(server, page) -> None:
     page.goto(server.url)
     fill_customer(page, Income=5000)
     page.click("#score-button")
@@ -130,7 +148,7 @@ def test_a_wrong_value_shows_a_readable_message(server, page) -> None:  # noqa: 
     page.wait_for_selector("#result-body:not([hidden])")
 
 
-def test_server_side_422_is_shown_on_the_field(server, page) -> None:  # noqa: ANN001
+def test_server_side_422_is_shown_on_the_field(server, page) -> None:
     """If a value gets past the page's own checks, the API's 422 lands on the right field."""
     page.goto(server.url)
     page.evaluate("""() => { const s = document.querySelector('.field[data-name="Education"] select');
@@ -143,7 +161,7 @@ def test_server_side_422_is_shown_on_the_field(server, page) -> None:  # noqa: A
     shot(page, "04-server-422")
 
 
-def test_upload_and_download_a_scored_file(server, page, bank_csv, tmp_path) -> None:  # noqa: ANN001
+def test_upload_and_download_a_scored_file(server, page, bank_csv, tmp_path) -> None:
     page.goto(server.url)
     page.set_input_files("#upload-file", str(bank_csv))
     page.click("#upload-button")
@@ -164,7 +182,7 @@ def test_upload_and_download_a_scored_file(server, page, bank_csv, tmp_path) -> 
     assert scored["probability"].is_monotonic_decreasing
 
 
-def test_upload_error_is_readable(server, page, tmp_path) -> None:  # noqa: ANN001
+def test_upload_error_is_readable(server, page, tmp_path) -> None:
     bad = tmp_path / "wrong-columns.csv"
     bad.write_text("name,amount\nann,3\n")
     page.goto(server.url)
@@ -176,9 +194,10 @@ def test_upload_error_is_readable(server, page, tmp_path) -> None:  # noqa: ANN0
     shot(page, "06-upload-error")
 
 
-def test_phone_sized_screen(server, browser) -> None:  # noqa: ANN001
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True)
+def test_phone_sized_screen(server, browser) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     pg = context.new_page()
     try:
         pg.goto(server.url)
@@ -196,7 +215,7 @@ def test_phone_sized_screen(server, browser) -> None:  # noqa: ANN001
         context.close()
 
 
-def test_page_with_api_key_signs_in_then_scores(quick_model, browser, tmp_path) -> None:  # noqa: ANN001
+def test_page_with_api_key_signs_in_then_scores(quick_model, browser, tmp_path) -> None:
     config = ServeConfig([str(quick_model)], db_url=f"sqlite:///{tmp_path / 'a.sqlite'}", api_key=KEY)
     with live_server(config) as keyed:
         context = browser.new_context(viewport={"width": 1000, "height": 700})
@@ -217,7 +236,7 @@ def test_page_with_api_key_signs_in_then_scores(quick_model, browser, tmp_path) 
             context.close()
 
 
-def test_the_monitor_page_in_a_browser(server, page, bank_df) -> None:  # noqa: ANN001
+def test_the_monitor_page_in_a_browser(server, page, bank_df) -> None:
     rows = bank_df.drop(columns=["Personal Loan", "ZIP Code", "ID"]).head(300).to_dict(orient="records")
     assert httpx.post(f"{server.url}/api/v1/predict", json=rows, timeout=30).status_code == 200
     assert server.audit.flush(30)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_live import customer
 
+from serve_live import customer
 from uptake.audit.read import count_rows
 
 UPTAKE = str(Path(sys.executable).with_name("uptake"))
@@ -39,12 +39,17 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> dict
 
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
-def test_serve_command_end_to_end(quick_model, tmp_path, workers) -> None:  # noqa: ANN001
+def test_serve_command_end_to_end(quick_model, tmp_path, workers) -> None:
     port = free_port()
     db = f"sqlite:///{tmp_path / 'audit.sqlite'}"
     env = {**os.environ, "UPTAKE_API_KEY": ""}
-    proc = subprocess.Popen([UPTAKE, "serve", str(quick_model), "--port", str(port), "--db", db, "--workers", str(workers)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [UPTAKE, "serve", str(quick_model), "--port", str(port), "--db", db, "--workers", str(workers)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         health = wait_healthy(url, proc)
@@ -66,8 +71,10 @@ def test_serve_command_end_to_end(quick_model, tmp_path, workers) -> None:  # no
     assert count_rows(db) == n  # graceful shutdown flushed the queue
 
 
-def test_bad_model_dir_is_one_line_and_exit_2(tmp_path) -> None:  # noqa: ANN001
-    done = subprocess.run([UPTAKE, "serve", str(tmp_path), "--port", str(free_port())], capture_output=True, text=True, timeout=120)
+def test_bad_model_dir_is_one_line_and_exit_2(tmp_path) -> None:
+    done = subprocess.run(
+        [UPTAKE, "serve", str(tmp_path), "--port", str(free_port())], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
     assert done.stderr.startswith("error: file ") and "not an uptake model" in done.stderr
     assert "Traceback" not in done.stderr

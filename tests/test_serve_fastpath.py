@@ -23,7 +23,7 @@ def model(quick_model: Path) -> Model:
 
 
 @pytest.fixture(scope="module")
-def fast(model: Model):  # noqa: ANN201
+def fast(model: Model):
     scorer = compile_fast(model)
     assert scorer is not None, "the seed-preset network must be replayable"
     return scorer
@@ -38,11 +38,11 @@ def reference_proba(model: Model, rows: list[dict]) -> np.ndarray:
     return model.score(pd.DataFrame(rows, columns=model.schema.feature_names)).probability
 
 
-def fast_proba(model: Model, fast, rows: list[dict]) -> np.ndarray:  # noqa: ANN001
+def fast_proba(model: Model, fast, rows: list[dict]) -> np.ndarray:
     return model.calibrate(fast.raw_proba(rows))
 
 
-def test_equals_model_score_on_the_whole_real_table(model, fast, bank_df) -> None:  # noqa: ANN001
+def test_equals_model_score_on_the_whole_real_table(model, fast, bank_df) -> None:
     ref = model.score(bank_df).probability
     got = fast_proba(model, fast, rows_of(bank_df, model))
     assert np.max(np.abs(got - ref)) <= 1e-6
@@ -51,19 +51,19 @@ def test_equals_model_score_on_the_whole_real_table(model, fast, bank_df) -> Non
     assert ((got >= model.threshold) == (ref >= model.threshold))[~near].all()
 
 
-def test_features_equal_the_fitted_column_transformer(model, fast, bank_df) -> None:  # noqa: ANN001
+def test_features_equal_the_fitted_column_transformer(model, fast, bank_df) -> None:
     clean = model.validate(bank_df).clean
     np.testing.assert_array_equal(fast.features(rows_of(bank_df, model)), model.features(clean))
 
 
-def test_one_customer_at_a_time_equals_reference(model, fast, bank_df) -> None:  # noqa: ANN001
+def test_one_customer_at_a_time_equals_reference(model, fast, bank_df) -> None:
     for row in rows_of(bank_df.sample(25, random_state=1), model):
         assert fast_proba(model, fast, [row])[0] == pytest.approx(reference_proba(model, [row])[0], abs=1e-6)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_missing_values_are_imputed_exactly_like_the_reference(model, fast, bank_df, data) -> None:  # noqa: ANN001
+def test_missing_values_are_imputed_exactly_like_the_reference(model, fast, bank_df, data) -> None:
     """Any pattern of unknowns (None), in a single row or among others, scores as Model.score does."""
     i = data.draw(st.integers(0, len(bank_df) - 1))
     row = rows_of(bank_df.iloc[[i]], model)[0]
@@ -76,7 +76,7 @@ def test_missing_values_are_imputed_exactly_like_the_reference(model, fast, bank
     assert fast_proba(model, fast, [row])[0] == pytest.approx(alone, abs=1e-6)
 
 
-def test_piecewise_linear_encoding_is_replayed(model, bank_df) -> None:  # noqa: ANN001
+def test_piecewise_linear_encoding_is_replayed(model, bank_df) -> None:
     clean = model.validate(bank_df).clean
     pre = build_preprocessor(model.schema, "ple").fit(clean)
     numeric, categorical, idx, blocks = compile_preprocessor(pre, model.schema)
@@ -85,7 +85,7 @@ def test_piecewise_linear_encoding_is_replayed(model, bank_df) -> None:  # noqa:
     np.testing.assert_allclose(scorer.features(rows_of(bank_df, model)), transform(pre, clean), atol=1e-6)
 
 
-def test_other_model_families_fall_back_to_the_reference_path(model) -> None:  # noqa: ANN001
+def test_other_model_families_fall_back_to_the_reference_path(model) -> None:
     from sklearn.linear_model import LogisticRegression
 
     from uptake.pipeline import ScoringPipeline
@@ -94,19 +94,22 @@ def test_other_model_families_fall_back_to_the_reference_path(model) -> None:  #
     assert compile_fast(other) is None  # an estimator without a numpy forward pass
 
 
-def test_a_copy_that_disagrees_is_refused(model) -> None:  # noqa: ANN001
+def test_a_copy_that_disagrees_is_refused(model) -> None:
     assert compile_fast(model, tolerance=-1.0) is None  # nothing can pass a negative tolerance
 
 
-def test_form_defaults_are_typical_training_values(model, bank_df) -> None:  # noqa: ANN001
+def test_form_defaults_are_typical_training_values(model, bank_df) -> None:
     d = form_defaults(model)
     assert d["Income"] == bank_df["Income"].median()
     assert d["Online"] == int(bank_df["Online"].mode()[0])
     assert d["Education"] == str(bank_df["Education"].mode()[0])
 
 
-def test_default_preset_with_batch_norm_and_piecewise_linear_inputs(tmp_path, bank_df) -> None:  # noqa: ANN001
-    """The default recipe (PLE inputs, Dense -> BatchNorm -> Activation, 10 cross-fitted members) is replayed exactly."""
+def test_default_preset_with_batch_norm_and_piecewise_linear_inputs(tmp_path, bank_df) -> None:
+    """The default recipe is replayed exactly.
+
+    PLE inputs, Dense -> BatchNorm -> Activation, 10 cross-fitted members.
+    """
     from uptake.train import TrainConfig, save, train
 
     trained = train(bank_df, TrainConfig(preset="default", epochs=2, seed=0))

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from serve_live import customer, live_server
 
+from serve_live import customer, live_server
 from uptake.audit.read import read_log
 from uptake.serve.config import ServeConfig
 
@@ -36,7 +36,9 @@ def metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def test_ids_reach_the_audit_log_from_json_and_from_files(model_dir: Path, bank_df: pd.DataFrame, tmp_path: Path) -> None:
+def test_ids_reach_the_audit_log_from_json_and_from_files(
+    model_dir: Path, bank_df: pd.DataFrame, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'a.sqlite'}"
     with live_server(ServeConfig([str(model_dir)], db_url=url)) as server, httpx.Client(base_url=server.url) as client:
         assert client.post("/api/v1/predict", json=customer(id="C-1")).status_code == 200
@@ -58,8 +60,9 @@ def test_ids_reach_the_audit_log_from_json_and_from_files(model_dir: Path, bank_
     assert files["batch_id"].nunique() == 1 and files["batch_id"].iloc[0] == files["request_id"].iloc[0]
 
 
-def test_metrics_count_requests_scores_and_the_audit_writer(model_dir: Path, bank_df: pd.DataFrame,
-                                                            tmp_path: Path) -> None:
+def test_metrics_count_requests_scores_and_the_audit_writer(
+    model_dir: Path, bank_df: pd.DataFrame, tmp_path: Path
+) -> None:
     config = ServeConfig([str(model_dir)], db_url=f"sqlite:///{tmp_path / 'a.sqlite'}")
     with live_server(config) as server, httpx.Client(base_url=server.url) as client:
         for _ in range(7):
@@ -67,7 +70,10 @@ def test_metrics_count_requests_scores_and_the_audit_writer(model_dir: Path, ban
         assert client.post("/api/v1/predict", json=customer(Income="lots")).status_code == 422
         buf = io.BytesIO()
         bank_df.head(200).to_csv(buf, index=False)
-        assert client.post("/api/v1/predict/file", files={"file": ("c.csv", buf.getvalue(), "text/csv")}).status_code == 200
+        assert (
+            client.post("/api/v1/predict/file", files={"file": ("c.csv", buf.getvalue(), "text/csv")}).status_code
+            == 200
+        )
         for _ in range(3):
             client.get(f"/no-such-page-{time.time()}")
         assert server.audit.flush(30)
@@ -98,8 +104,9 @@ def test_metrics_need_the_key_when_the_service_has_one(model_dir: Path, tmp_path
         assert client.get("/metrics", headers={"X-API-Key": KEY}).status_code == 200
 
 
-def test_the_monitor_page_shows_traffic_drift_and_realised_outcomes(model_dir: Path, bank_df: pd.DataFrame,
-                                                                    bank_csv: Path, tmp_path: Path) -> None:
+def test_the_monitor_page_shows_traffic_drift_and_realised_outcomes(
+    model_dir: Path, bank_df: pd.DataFrame, bank_csv: Path, tmp_path: Path
+) -> None:
     from uptake.audit.outcomes import import_outcomes
 
     url = f"sqlite:///{tmp_path / 'a.sqlite'}"
@@ -111,7 +118,7 @@ def test_the_monitor_page_shows_traffic_drift_and_realised_outcomes(model_dir: P
         assert "Nothing scored in this window yet" in page
         rows = bank_df.drop(columns=["Personal Loan", "ZIP Code"]).rename(columns={"ID": "id"}).head(600)
         for start in range(0, 600, 100):
-            batch = rows.iloc[start:start + 100].to_dict(orient="records")
+            batch = rows.iloc[start : start + 100].to_dict(orient="records")
             assert client.post("/api/v1/predict", json=batch, headers={"X-API-Key": KEY}).status_code == 200
         assert server.audit.flush(30)
         outcomes = tmp_path / "outcomes.csv"

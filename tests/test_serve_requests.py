@@ -11,20 +11,20 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from uptake.schema import infer_schema
-from uptake.serve.requests import build_request_models, bounds, error_details, error_message
+from uptake.serve.requests import bounds, build_request_models, error_details, error_message
 
 
 @pytest.fixture(scope="module")
-def schema(bank_df):  # noqa: ANN001, ANN201
+def schema(bank_df):
     return infer_schema(bank_df, "Personal Loan")
 
 
 @pytest.fixture(scope="module")
-def models(schema):  # noqa: ANN001, ANN201
+def models(schema):
     return build_request_models(schema, margin=0.25, max_rows=50)
 
 
-def customers(schema, models):  # noqa: ANN001, ANN201
+def customers(schema, models):
     """Valid customers: numbers inside the accepted ranges, known categories, some unknowns."""
     fields = {}
     for spec in models.fields:
@@ -38,7 +38,7 @@ def customers(schema, models):  # noqa: ANN001, ANN201
     return st.fixed_dictionaries(fields)
 
 
-def test_fields_follow_the_schema(schema, models) -> None:  # noqa: ANN001
+def test_fields_follow_the_schema(schema, models) -> None:
     assert [f.name for f in models.fields] == schema.feature_names
     edu = next(f for f in models.fields if f.name == "Education")
     assert edu.kind == "categorical" and edu.categories == [1, 2, 3]
@@ -46,7 +46,7 @@ def test_fields_follow_the_schema(schema, models) -> None:  # noqa: ANN001
     assert "credit-card" in cc.description
 
 
-def test_ranges_widen_the_training_range_but_not_below_zero(schema) -> None:  # noqa: ANN001
+def test_ranges_widen_the_training_range_but_not_below_zero(schema) -> None:
     for col in schema.columns:
         if col.kind != "numeric":
             continue
@@ -61,20 +61,22 @@ def test_ranges_widen_the_training_range_but_not_below_zero(schema) -> None:  # 
 
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
-def test_what_the_api_accepts_the_schema_accepts(schema, models, data) -> None:  # noqa: ANN001
+def test_what_the_api_accepts_the_schema_accepts(schema, models, data) -> None:
     row = data.draw(customers(schema, models))
     [parsed] = models.parse(json.dumps(row).encode())
-    clean, errors = schema.validate(pd.DataFrame([parsed], columns=schema.feature_names))
+    _clean, errors = schema.validate(pd.DataFrame([parsed], columns=schema.feature_names))
     assert errors == []
 
 
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
-def test_out_of_range_numbers_are_refused_naming_the_field(schema, models, data) -> None:  # noqa: ANN001
+def test_out_of_range_numbers_are_refused_naming_the_field(schema, models, data) -> None:
     row = data.draw(customers(schema, models))
     spec = data.draw(st.sampled_from([f for f in models.fields if f.kind == "numeric"]))
     above = data.draw(st.booleans())
-    row[spec.name] = spec.maximum + data.draw(st.floats(0.5, 1e9)) if above else spec.minimum - data.draw(st.floats(0.5, 1e9))
+    row[spec.name] = (
+        spec.maximum + data.draw(st.floats(0.5, 1e9)) if above else spec.minimum - data.draw(st.floats(0.5, 1e9))
+    )
     with pytest.raises(ValidationError) as info:
         models.parse(json.dumps(row).encode())
     details = error_details(info.value)
@@ -84,10 +86,17 @@ def test_out_of_range_numbers_are_refused_naming_the_field(schema, models, data)
 
 @settings(max_examples=50, deadline=None)
 @given(data=st.data())
-def test_junk_values_are_refused_not_crashed(schema, models, data) -> None:  # noqa: ANN001
+def test_junk_values_are_refused_not_crashed(schema, models, data) -> None:
     row = data.draw(customers(schema, models))
     name = data.draw(st.sampled_from(schema.feature_names))
-    junk = data.draw(st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1), st.just(True)))
+    junk = data.draw(
+        st.one_of(
+            st.text(max_size=5),
+            st.lists(st.integers(), max_size=2),
+            st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+            st.just(True),
+        )
+    )
     row[name] = junk
     try:
         models.parse(json.dumps(row).encode())
@@ -97,7 +106,7 @@ def test_junk_values_are_refused_not_crashed(schema, models, data) -> None:  # n
         assert junk is True and schema.column(name).kind == "binary"
 
 
-def test_booleans_are_not_categories_or_numbers(models) -> None:  # noqa: ANN001
+def test_booleans_are_not_categories_or_numbers(models) -> None:
     row = {f.name: None for f in models.fields}
     for name in ("Education", "Family", "Income"):
         with pytest.raises(ValidationError) as info:
@@ -106,7 +115,7 @@ def test_booleans_are_not_categories_or_numbers(models) -> None:  # noqa: ANN001
     assert models.parse(json.dumps({**row, "Online": True}).encode())[0]["Online"] == 1
 
 
-def test_list_shape_and_limits(models) -> None:  # noqa: ANN001
+def test_list_shape_and_limits(models) -> None:
     row = {f.name: None for f in models.fields}
     assert len(models.parse(json.dumps([row] * 50).encode())) == 50
     with pytest.raises(ValidationError):
@@ -118,7 +127,7 @@ def test_list_shape_and_limits(models) -> None:  # noqa: ANN001
     assert error_message(error_details(info.value)).startswith("row 2, Family")
 
 
-def test_extra_columns_such_as_id_are_ignored(models) -> None:  # noqa: ANN001
+def test_extra_columns_such_as_id_are_ignored(models) -> None:
     row = {f.name: None for f in models.fields} | {"ID": 7, "ZIP Code": 90210, "Personal Loan": 1}
     [parsed] = models.parse(json.dumps(row).encode())
     assert set(parsed) == {f.name for f in models.fields}

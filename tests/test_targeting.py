@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cli_helpers import run_cli
 from uptake import campaign as TG
 from uptake.errors import UptakeInputError
-from cli_helpers import run_cli
 
 # Ten customers, one per decile, best first; acceptors at ranks 1, 2 and 4.
 P10 = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
@@ -188,11 +188,27 @@ def test_budget_property(n: int, cost: float, budget: float) -> None:
 # ---- the command ------------------------------------------------------------------------------------------
 
 
-def test_plan_with_budget_writes_the_ranked_list(quick_model: Path, bank_csv: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_with_budget_writes_the_ranked_list(
+    quick_model: Path, bank_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "list.csv"
-    code, stdout, err = run_cli(["plan", str(quick_model), str(bank_csv), "--contact-cost", "4",
-                                 "--accept-value", "120", "--budget", "1000", "--out", str(out), "--json"], capsys)
+    code, stdout, err = run_cli(
+        [
+            "plan",
+            str(quick_model),
+            str(bank_csv),
+            "--contact-cost",
+            "4",
+            "--accept-value",
+            "120",
+            "--budget",
+            "1000",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0, err
     result = json.loads(stdout)
     assert result["contacts"] == 250 and result["has_labels"] is True
@@ -208,19 +224,22 @@ def test_plan_with_budget_writes_the_ranked_list(quick_model: Path, bank_csv: Pa
     assert result["at_contacts"]["cost"] == 1000
 
 
-def test_plan_without_labels_reports_expected_figures(quick_model: Path, bank_df: pd.DataFrame, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_without_labels_reports_expected_figures(
+    quick_model: Path, bank_df: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     new = tmp_path / "new_customers.csv"
     bank_df.drop(columns=["Personal Loan"]).head(400).to_csv(new, index=False)
-    code, stdout, err = run_cli(["plan", str(quick_model), str(new), "--contact-cost", "5", "--accept-value", "100",
-                                 "--top", "10%"], capsys)
+    code, stdout, err = run_cli(
+        ["plan", str(quick_model), str(new), "--contact-cost", "5", "--accept-value", "100", "--top", "10%"], capsys
+    )
     assert code == 0, err
     text = " ".join(stdout.split())
     assert "If we call the top 10% (40 customers), we expect to reach" in text
     assert "actual" not in text  # no labels: no actual acceptances, precision or actual profit
     assert "Contact list: 40 customers (top 10%)" in text
-    code, stdout, _ = run_cli(["plan", str(quick_model), str(new), "--contact-cost", "5", "--accept-value", "100",
-                               "--json"], capsys)
+    code, stdout, _ = run_cli(
+        ["plan", str(quick_model), str(new), "--contact-cost", "5", "--accept-value", "100", "--json"], capsys
+    )
     result = json.loads(stdout)
     assert result["has_labels"] is False and "actual_acceptances" not in result["deciles"][0]
     assert result["best"]["basis"] == "expected" and result["contacts"] == result["best"]["contacts"]
@@ -238,16 +257,19 @@ def test_plan_without_labels_reports_expected_figures(quick_model: Path, bank_df
         (["--contact-cost", "5", "--accept-value", "100", "--top", "120%"], "--top '120%'"),
     ],
 )
-def test_plan_bad_input_is_one_line_exit_2(quick_model: Path, bank_csv: Path, extra: list[str], message: str,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_bad_input_is_one_line_exit_2(
+    quick_model: Path, bank_csv: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run_cli(["plan", str(quick_model), str(bank_csv), *extra], capsys)
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_plan_refuses_a_directory_that_is_not_a_model(bank_csv: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_cli(["plan", str(tmp_path), str(bank_csv), "--contact-cost", "5", "--accept-value", "100"],
-                           capsys)
+def test_plan_refuses_a_directory_that_is_not_a_model(
+    bank_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(
+        ["plan", str(tmp_path), str(bank_csv), "--contact-cost", "5", "--accept-value", "100"], capsys
+    )
     assert code == 2 and "not an uptake model" in err and len(err.strip().splitlines()) == 1

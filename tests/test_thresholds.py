@@ -15,11 +15,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from uptake.errors import UptakeInputError
 from uptake.decide.metrics import metrics
-from uptake.decide.thresholds import best_f1_threshold
 from uptake.decide.money import profit
-from uptake.decide.thresholds import counts, cut_at, rule_from_options
+from uptake.decide.thresholds import best_f1_threshold, counts, cut_at, rule_from_options
+from uptake.errors import UptakeInputError
 
 
 @st.composite
@@ -115,11 +114,11 @@ def test_profit_rule_agrees_with_scikit_learns_tuned_threshold_classifier() -> N
     from sklearn.model_selection import TunedThresholdClassifierCV
 
     class Scores(ClassifierMixin, BaseEstimator):
-        def fit(self, X, y):  # noqa: N803
+        def fit(self, X, y):
             self.classes_ = np.array([0, 1])
             return self
 
-        def predict_proba(self, X):  # noqa: N803
+        def predict_proba(self, X):
             return np.column_stack([1 - X[:, 0], X[:, 0]])
 
     rng = np.random.default_rng(3)
@@ -133,7 +132,11 @@ def test_profit_rule_agrees_with_scikit_learns_tuned_threshold_classifier() -> N
 
     # cv="prefit": tune on the given rows' predictions, exactly what uptake does on validation.
     ref = TunedThresholdClassifierCV(
-        Scores().fit(p[:, None], y), scoring=make_scorer(money), thresholds=np.unique(p), cv="prefit", refit=False,
+        Scores().fit(p[:, None], y),
+        scoring=make_scorer(money),
+        thresholds=np.unique(p),
+        cv="prefit",
+        refit=False,
     ).fit(p[:, None], y)
     ours = rule_from_options(contact_cost=cost, accept_value=value).choose(y, p)
     ref_profit = money(y, (p >= ref.best_threshold_).astype(int))

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-import trust_cases as tc
 
+import trust_cases as tc
 from uptake.train import TrainConfig, save, train_file
 
 
@@ -20,9 +20,11 @@ from uptake.train import TrainConfig, save, train_file
 def world(tmp_path_factory: pytest.TempPathFactory, bank_csv: Path) -> tc.World:
     models = tmp_path_factory.mktemp("trust-models")
     paths = {}
-    for name, config in (("lightgbm", TrainConfig(model="lightgbm", seed=0)),
-                         ("network", TrainConfig(model="network", preset="seed", epochs=3, seed=0)),
-                         ("calibrated", TrainConfig(model="logreg", calibrate="sigmoid", seed=0))):
+    for name, config in (
+        ("lightgbm", TrainConfig(model="lightgbm", seed=0)),
+        ("network", TrainConfig(model="network", preset="seed", epochs=3, seed=0)),
+        ("calibrated", TrainConfig(model="logreg", calibrate="sigmoid", seed=0)),
+    ):
         paths[name] = save(train_file(bank_csv, config), models / name)
     return tc.World(bank_csv, paths["lightgbm"], paths["network"], paths["calibrated"], models)
 

@@ -40,7 +40,7 @@ def _loader(out: str, probe: str, expected: dict[str, list[float]], stop: str) -
     while not Path(stop).exists() and time.time() < deadline:
         try:
             m = Model.load(out)
-        except Exception:  # noqa: BLE001 - a clean refusal is allowed but counted
+        except Exception:
             counts["errors"] += 1
             continue
         p = m.score(rows).probability
@@ -56,8 +56,10 @@ def test_thousands_of_swaps_and_no_mixed_load(bank_df, tmp_path: Path) -> None:
     sources, expected = [], {}
     probe = tmp_path / "probe.csv"
     bank_df.head(40).to_csv(probe, index=False)
-    for name, cfg in (("a", TrainConfig(model="logreg", seed=0)),
-                      ("b", TrainConfig(model="logreg", seed=0, imbalance="class-weight", threshold=0.7))):
+    for name, cfg in (
+        ("a", TrainConfig(model="logreg", seed=0)),
+        ("b", TrainConfig(model="logreg", seed=0, imbalance="class-weight", threshold=0.7)),
+    ):
         path = save(train(bank_df, cfg), tmp_path / f"source-{name}")
         m = Model.load(path)
         meta = json.loads((m.version_dir / "metadata.json").read_text())
@@ -92,4 +94,4 @@ def test_thousands_of_swaps_and_no_mixed_load(bank_df, tmp_path: Path) -> None:
     assert len([n for n in names if not n.startswith(".")]) <= KEEP_VERSIONS
     assert resolve(out).parent == store.resolve()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") and not p.name.endswith(".versions")]
-    print(f"{swaps} swaps, {loads} loads, 0 mixed")  # noqa: T201 - shown with -s, for the closing note
+    print(f"{swaps} swaps, {loads} loads, 0 mixed")

@@ -72,12 +72,18 @@ class Case:
 #: child would inherit (and rightly honour), so the signal cases restore the default, then exec uptake
 #: (the same process: the signal goes to its pid). Not a preexec_fn: forking a process that runs JAX's
 #: threads and then running Python in the child can deadlock.
-INTERRUPTIBLE = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-                 "os.execv(sys.argv[1], sys.argv[1:])")
+INTERRUPTIBLE = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
-def run(world: World, argv: list[Any], signal_after: tuple[int, Callable[[Path, Any], bool]] | None = None,
-        folder: Path | None = None, timeout: float = 600) -> Outcome:
+def run(
+    world: World,
+    argv: list[Any],
+    signal_after: tuple[int, Callable[[Path, Any], bool]] | None = None,
+    folder: Path | None = None,
+    timeout: float = 600,
+) -> Outcome:
     env = {**os.environ, **world.env, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
     start = time.perf_counter()
     command = [UPTAKE, *map(str, argv)]
@@ -110,8 +116,9 @@ def leftovers(folder: Path) -> list[str]:
 
 
 # ---- inputs ---------------------------------------------------------------------------------------------
-def csv_of(world: World, folder: Path, name: str, edit: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
-           rows: int = 50) -> Path:
+def csv_of(
+    world: World, folder: Path, name: str, edit: Callable[[pd.DataFrame], pd.DataFrame] | None = None, rows: int = 50
+) -> Path:
     df = world.bank().head(rows)
     if edit is not None:
         df = edit(df)
@@ -145,6 +152,7 @@ def with_cell(column: str, row: int, value: Any) -> Callable[[pd.DataFrame], pd.
         df[column] = df[column].astype(object)
         df.loc[df.index[row], column] = value
         return df
+
     return edit
 
 
@@ -153,11 +161,13 @@ def compose(*edits: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[pd.Data
         for e in edits:
             df = e(df)
         return df
+
     return edit
 
 
-def card_edit(world: World, folder: Path, change: Callable[[dict], Any], which: str = "lightgbm",
-              text: str | None = None) -> Path:
+def card_edit(
+    world: World, folder: Path, change: Callable[[dict], Any], which: str = "lightgbm", text: str | None = None
+) -> Path:
     model = world.copy_model(getattr(world, which), "model")
     path = model / "metadata.json"
     if text is not None:
@@ -228,6 +238,7 @@ def same_scores_as_reference(model_attr: str) -> Callable[[World, Path, Outcome]
     def check(world: World, folder: Path, o: Outcome) -> None:
         ref = reference(world, folder, getattr(world, model_attr))
         np.testing.assert_allclose(scores(folder / "out.csv"), ref, rtol=0, atol=1e-9)
+
     return check
 
 
@@ -235,6 +246,7 @@ def input_unchanged(name: str) -> Callable[[World, Path, Outcome], None]:
     def check(world: World, folder: Path, o: Outcome) -> None:
         df = pd.read_csv(folder / name)
         assert "probability" not in df.columns and len(df) == 50
+
     return check
 
 
@@ -242,6 +254,7 @@ def nothing_written(*names: str) -> Callable[[World, Path, Outcome], None]:
     def check(world: World, folder: Path, o: Outcome) -> None:
         for n in names:
             assert not (folder / n).exists(), n
+
     return check
 
 
@@ -277,68 +290,199 @@ def trained_and_scores_like_csv(world: World, folder: Path, o: Outcome) -> None:
     assert "Dropped column 'Snapshot': dates are not features" in o.stdout
 
 
-
-
 def _cases() -> list[Case]:
     return [
         # ---- silent wrong results -------------------------------------------------------------------------
-        Case("codes written 2.0 score as 2", "codes compared as text",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv", edu_as_text), "--out", f / "out.csv"],
-             0, "Scored 50 rows", same_scores_as_reference("lightgbm")),
-        Case("a stray word among codes is named", "codes compared as text",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv", compose(edu_as_text,
-                           with_cell("Education", 7, "graduate"))), "--out", f / "out.csv"],
-             2, "column 'Education', row 9, value 'graduate': text in a column of number codes",
-             nothing_written("out.csv")),
-        Case("text in a code column is refused at training too", "codes compared as text",
-             lambda w, f: ["train", csv_of(w, f, "in.csv", with_cell("Education", 7, "graduate"), rows=400),
-                           "--model", "lightgbm", "--out", f / "m"],
-             2, "column 'Education', row 9, value 'graduate': text in a numeric column", nothing_written("m")),
-        Case("income -500 is refused by predict", "CLI and API disagree",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv", with_cell("Income", 5, -500)),
-                           "--out", f / "out.csv"],
-             2, "column 'Income', row 7, value -500: outside the accepted range 0 to 278", nothing_written("out.csv")),
-        Case("mortgage 1e9 is refused by predict", "CLI and API disagree",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv", with_cell("Mortgage", 5, 1e9)),
-                           "--out", f / "out.csv"],
-             2, "column 'Mortgage', row 7, value 1000000000.0: outside the accepted range", nothing_written("out.csv")),
-        Case("--skip-invalid skips an out-of-range row", "CLI and API disagree",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv", with_cell("Income", 5, -500)),
-                           "--out", f / "out.csv", "--skip-invalid"],
-             0, "Scored 49 rows", skipped_one_scored_rest),
-        Case("an unseen category is refused", "CLI and API disagree",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv", with_cell("Family", 3, 7)),
-                           "--out", f / "out.csv"],
-             2, "column 'Family', row 5, value 7: not one of the categories seen in training", nothing_written("out.csv")),
-        Case("an empty column is named, not imputed", "damaged inputs",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv", lambda d: d.assign(Income=np.nan)),
-                           "--out", f / "out.csv"],
-             2, "column 'Income': the column is empty in all 50 rows", nothing_written("out.csv")),
-        Case("formulas without saved values are named", "damaged inputs",
-             lambda w, f: ["predict", w.lightgbm, xlsx_with_formulas(f, w), "--out", f / "out.csv"],
-             2, "column 'Income': the column is empty in all 30 rows", nothing_written("out.csv")),
-        Case("an empty column is dropped at training, and said", "damaged inputs",
-             lambda w, f: ["train", csv_of(w, f, "in.csv", lambda d: d.assign(Mortgage=np.nan), rows=600),
-                           "--model", "lightgbm", "--out", f / "m"],
-             0, "Rows: 600"),
-        Case("a NaN threshold in the card is refused", "damaged inputs",
-             lambda w, f: ["predict", card_edit(w, f, lambda m: m.update(threshold=float("nan"))),
-                           csv_of(w, f, "in.csv"), "--out", f / "out.csv"],
-             2, "field 'threshold' of the model card: the threshold nan must be a number between 0 and 1"),
-        Case("a threshold of -1 in the card is refused", "damaged inputs",
-             lambda w, f: ["predict", card_edit(w, f, lambda m: m.update(threshold=-1)), csv_of(w, f, "in.csv"),
-                           "--out", f / "out.csv"],
-             2, "field 'threshold' of the model card"),
-        Case("--out equal to the input is refused", "--out equal to the input",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv"), "--out", f / "in.csv"],
-             2, "is the input file itself", input_unchanged("in.csv")),
-        Case("--out equal to the input with --skip-invalid is refused", "--out equal to the input",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv"), "--out", f / "in.csv", "--skip-invalid"],
-             2, "is the input file itself", input_unchanged("in.csv")),
-        Case("plan --out equal to the input is refused", "--out equal to the input",
-             lambda w, f: ["plan", w.lightgbm, csv_of(w, f, "in.csv"), "--contact-cost", 5, "--accept-value", 100,
-                           "--out", f / "in.csv"],
-             2, "is the input file itself", input_unchanged("in.csv")),
+        Case(
+            "codes written 2.0 score as 2",
+            "codes compared as text",
+            lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv", edu_as_text), "--out", f / "out.csv"],
+            0,
+            "Scored 50 rows",
+            same_scores_as_reference("lightgbm"),
+        ),
+        Case(
+            "a stray word among codes is named",
+            "codes compared as text",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                csv_of(w, f, "in.csv", compose(edu_as_text, with_cell("Education", 7, "graduate"))),
+                "--out",
+                f / "out.csv",
+            ],
+            2,
+            "column 'Education', row 9, value 'graduate': text in a column of number codes",
+            nothing_written("out.csv"),
+        ),
+        Case(
+            "text in a code column is refused at training too",
+            "codes compared as text",
+            lambda w, f: [
+                "train",
+                csv_of(w, f, "in.csv", with_cell("Education", 7, "graduate"), rows=400),
+                "--model",
+                "lightgbm",
+                "--out",
+                f / "m",
+            ],
+            2,
+            "column 'Education', row 9, value 'graduate': text in a numeric column",
+            nothing_written("m"),
+        ),
+        Case(
+            "income -500 is refused by predict",
+            "CLI and API disagree",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                csv_of(w, f, "in.csv", with_cell("Income", 5, -500)),
+                "--out",
+                f / "out.csv",
+            ],
+            2,
+            "column 'Income', row 7, value -500: outside the accepted range 0 to 278",
+            nothing_written("out.csv"),
+        ),
+        Case(
+            "mortgage 1e9 is refused by predict",
+            "CLI and API disagree",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                csv_of(w, f, "in.csv", with_cell("Mortgage", 5, 1e9)),
+                "--out",
+                f / "out.csv",
+            ],
+            2,
+            "column 'Mortgage', row 7, value 1000000000.0: outside the accepted range",
+            nothing_written("out.csv"),
+        ),
+        Case(
+            "--skip-invalid skips an out-of-range row",
+            "CLI and API disagree",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                csv_of(w, f, "in.csv", with_cell("Income", 5, -500)),
+                "--out",
+                f / "out.csv",
+                "--skip-invalid",
+            ],
+            0,
+            "Scored 49 rows",
+            skipped_one_scored_rest,
+        ),
+        Case(
+            "an unseen category is refused",
+            "CLI and API disagree",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                csv_of(w, f, "in.csv", with_cell("Family", 3, 7)),
+                "--out",
+                f / "out.csv",
+            ],
+            2,
+            "column 'Family', row 5, value 7: not one of the categories seen in training",
+            nothing_written("out.csv"),
+        ),
+        Case(
+            "an empty column is named, not imputed",
+            "damaged inputs",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                csv_of(w, f, "in.csv", lambda d: d.assign(Income=np.nan)),
+                "--out",
+                f / "out.csv",
+            ],
+            2,
+            "column 'Income': the column is empty in all 50 rows",
+            nothing_written("out.csv"),
+        ),
+        Case(
+            "formulas without saved values are named",
+            "damaged inputs",
+            lambda w, f: ["predict", w.lightgbm, xlsx_with_formulas(f, w), "--out", f / "out.csv"],
+            2,
+            "column 'Income': the column is empty in all 30 rows",
+            nothing_written("out.csv"),
+        ),
+        Case(
+            "an empty column is dropped at training, and said",
+            "damaged inputs",
+            lambda w, f: [
+                "train",
+                csv_of(w, f, "in.csv", lambda d: d.assign(Mortgage=np.nan), rows=600),
+                "--model",
+                "lightgbm",
+                "--out",
+                f / "m",
+            ],
+            0,
+            "Rows: 600",
+        ),
+        Case(
+            "a NaN threshold in the card is refused",
+            "damaged inputs",
+            lambda w, f: [
+                "predict",
+                card_edit(w, f, lambda m: m.update(threshold=float("nan"))),
+                csv_of(w, f, "in.csv"),
+                "--out",
+                f / "out.csv",
+            ],
+            2,
+            "field 'threshold' of the model card: the threshold nan must be a number between 0 and 1",
+        ),
+        Case(
+            "a threshold of -1 in the card is refused",
+            "damaged inputs",
+            lambda w, f: [
+                "predict",
+                card_edit(w, f, lambda m: m.update(threshold=-1)),
+                csv_of(w, f, "in.csv"),
+                "--out",
+                f / "out.csv",
+            ],
+            2,
+            "field 'threshold' of the model card",
+        ),
+        Case(
+            "--out equal to the input is refused",
+            "--out equal to the input",
+            lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv"), "--out", f / "in.csv"],
+            2,
+            "is the input file itself",
+            input_unchanged("in.csv"),
+        ),
+        Case(
+            "--out equal to the input with --skip-invalid is refused",
+            "--out equal to the input",
+            lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv"), "--out", f / "in.csv", "--skip-invalid"],
+            2,
+            "is the input file itself",
+            input_unchanged("in.csv"),
+        ),
+        Case(
+            "plan --out equal to the input is refused",
+            "--out equal to the input",
+            lambda w, f: [
+                "plan",
+                w.lightgbm,
+                csv_of(w, f, "in.csv"),
+                "--contact-cost",
+                5,
+                "--accept-value",
+                100,
+                "--out",
+                f / "in.csv",
+            ],
+            2,
+            "is the input file itself",
+            input_unchanged("in.csv"),
+        ),
         # ---- usage errors ----------------------------------------------------------------------------------------
         Case("bare uptake", "usage errors", lambda w, f: [], 2, "Usage: uptake"),
         Case("uptake log", "usage errors", lambda w, f: ["log"], 2, "Usage: uptake log"),
@@ -347,103 +491,274 @@ def _cases() -> list[Case]:
         Case("an unknown option", "usage errors", lambda w, f: ["train", "--bogus"], 2, "Usage: uptake train"),
         Case("an unknown command", "usage errors", lambda w, f: ["trian"], 2, "Usage: uptake"),
         # ---- input shapes -----------------------------------------------------------------------------------------
-        Case("duplicate column names at predict", "input shapes",
-             lambda w, f: ["predict", w.lightgbm, dup_columns(w, f), "--out", f / "out.csv"],
-             2, "column 'Income': the column name appears 2 times", nothing_written("out.csv")),
-        Case("duplicate column names at train", "input shapes",
-             lambda w, f: ["train", dup_columns(w, f, rows=400), "--model", "lightgbm", "--out", f / "m"],
-             2, "column 'Income': the column name appears 2 times", nothing_written("m")),
-        Case("Parquet with database types trains and scores", "input shapes",
-             lambda w, f: ["train", database_parquet(w, f, "db.parquet"), "--model", "lightgbm", "--out", f / "model"],
-             0, "Rows: 5,000", trained_and_scores_like_csv),
-        Case("Parquet with every column as text trains", "input shapes",
-             lambda w, f: ["train", database_parquet(w, f, "text.parquet", as_text=True), "--model", "lightgbm",
-                           "--out", f / "model"],
-             0, "Rows: 5,000"),
-        Case("a workbook named .csv", "input shapes",
-             lambda w, f: ["predict", w.lightgbm, renamed_xlsx(w, f), "--out", f / "out.csv"],
-             2, "is an Excel workbook (or another zip file), not CSV text"),
-        Case("a directory named .csv", "input shapes",
-             lambda w, f: ["predict", w.lightgbm, mkdir(f / "table.csv"), "--out", f / "out.csv"],
-             2, "is a directory, not a .csv file"),
-        Case("--out is an existing directory", "input shapes",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv"), "--out", mkdir(f / "out.csv")],
-             2, "is a directory; name a file to write"),
-        Case("--out in a read-only folder", "input shapes",
-             lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv"), "--out", read_only(f) / "out.csv"],
-             2, "is not writable", needs_root=True),
-        Case("inf in a training column: one line, no warnings", "input shapes",
-             lambda w, f: ["train", csv_of(w, f, "in.csv", with_cell("CCAvg", 3, "inf"), rows=400),
-                           "--model", "lightgbm", "--out", f / "m"],
-             2, "column 'CCAvg', row 5, value inf: not a finite number", one_line),
-        Case("log export from a file that is not a database", "input shapes",
-             lambda w, f: ["log", "export", "--db", f"sqlite:///{text_file(f)}", "--out", f / "log.csv"],
-             2, "cannot read the audit database (file is not a database)"),
-        Case("monitor an unreachable database: the password is never printed", "input shapes",
-             lambda w, f: ["monitor", w.lightgbm, "--db", f"postgresql://root:{SECRET}@127.0.0.1:1/test"],
-             2, "cannot read the audit database", no_secret),
-        Case("monitor --outcomes on an unreachable database: the password is never printed", "input shapes",
-             lambda w, f: ["monitor", w.lightgbm, "--db", f"postgresql://root:{SECRET}@127.0.0.1:1/test",
-                           "--outcomes"],
-             2, "cannot read the audit database", no_secret),
-        Case("outcomes import into an unreachable database: the password is never printed", "input shapes",
-             lambda w, f: ["outcomes", "import", csv_of(w, f, "in.csv"), "--id", "ID", "--outcome", "Personal Loan",
-                           "--db", f"postgresql://root:{SECRET}@127.0.0.1:1/test"],
-             2, "--db 'postgresql+psycopg://root:***@127.0.0.1:1/test'", no_secret),
-        Case("serve with a database driver that is not installed", "input shapes",
-             lambda w, f: ["serve", w.lightgbm, "--db", "mysql://u@127.0.0.1/audit", "--port", 0],
-             2, "no driver for this database is installed"),
+        Case(
+            "duplicate column names at predict",
+            "input shapes",
+            lambda w, f: ["predict", w.lightgbm, dup_columns(w, f), "--out", f / "out.csv"],
+            2,
+            "column 'Income': the column name appears 2 times",
+            nothing_written("out.csv"),
+        ),
+        Case(
+            "duplicate column names at train",
+            "input shapes",
+            lambda w, f: ["train", dup_columns(w, f, rows=400), "--model", "lightgbm", "--out", f / "m"],
+            2,
+            "column 'Income': the column name appears 2 times",
+            nothing_written("m"),
+        ),
+        Case(
+            "Parquet with database types trains and scores",
+            "input shapes",
+            lambda w, f: ["train", database_parquet(w, f, "db.parquet"), "--model", "lightgbm", "--out", f / "model"],
+            0,
+            "Rows: 5,000",
+            trained_and_scores_like_csv,
+        ),
+        Case(
+            "Parquet with every column as text trains",
+            "input shapes",
+            lambda w, f: [
+                "train",
+                database_parquet(w, f, "text.parquet", as_text=True),
+                "--model",
+                "lightgbm",
+                "--out",
+                f / "model",
+            ],
+            0,
+            "Rows: 5,000",
+        ),
+        Case(
+            "a workbook named .csv",
+            "input shapes",
+            lambda w, f: ["predict", w.lightgbm, renamed_xlsx(w, f), "--out", f / "out.csv"],
+            2,
+            "is an Excel workbook (or another zip file), not CSV text",
+        ),
+        Case(
+            "a directory named .csv",
+            "input shapes",
+            lambda w, f: ["predict", w.lightgbm, mkdir(f / "table.csv"), "--out", f / "out.csv"],
+            2,
+            "is a directory, not a .csv file",
+        ),
+        Case(
+            "--out is an existing directory",
+            "input shapes",
+            lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv"), "--out", mkdir(f / "out.csv")],
+            2,
+            "is a directory; name a file to write",
+        ),
+        Case(
+            "--out in a read-only folder",
+            "input shapes",
+            lambda w, f: ["predict", w.lightgbm, csv_of(w, f, "in.csv"), "--out", read_only(f) / "out.csv"],
+            2,
+            "is not writable",
+            needs_root=True,
+        ),
+        Case(
+            "inf in a training column: one line, no warnings",
+            "input shapes",
+            lambda w, f: [
+                "train",
+                csv_of(w, f, "in.csv", with_cell("CCAvg", 3, "inf"), rows=400),
+                "--model",
+                "lightgbm",
+                "--out",
+                f / "m",
+            ],
+            2,
+            "column 'CCAvg', row 5, value inf: not a finite number",
+            one_line,
+        ),
+        Case(
+            "log export from a file that is not a database",
+            "input shapes",
+            lambda w, f: ["log", "export", "--db", f"sqlite:///{text_file(f)}", "--out", f / "log.csv"],
+            2,
+            "cannot read the audit database (file is not a database)",
+        ),
+        Case(
+            "monitor an unreachable database: the password is never printed",
+            "input shapes",
+            lambda w, f: ["monitor", w.lightgbm, "--db", f"postgresql://root:{SECRET}@127.0.0.1:1/test"],
+            2,
+            "cannot read the audit database",
+            no_secret,
+        ),
+        Case(
+            "monitor --outcomes on an unreachable database: the password is never printed",
+            "input shapes",
+            lambda w, f: ["monitor", w.lightgbm, "--db", f"postgresql://root:{SECRET}@127.0.0.1:1/test", "--outcomes"],
+            2,
+            "cannot read the audit database",
+            no_secret,
+        ),
+        Case(
+            "outcomes import into an unreachable database: the password is never printed",
+            "input shapes",
+            lambda w, f: [
+                "outcomes",
+                "import",
+                csv_of(w, f, "in.csv"),
+                "--id",
+                "ID",
+                "--outcome",
+                "Personal Loan",
+                "--db",
+                f"postgresql://root:{SECRET}@127.0.0.1:1/test",
+            ],
+            2,
+            "--db 'postgresql+psycopg://root:***@127.0.0.1:1/test'",
+            no_secret,
+        ),
+        Case(
+            "serve with a database driver that is not installed",
+            "input shapes",
+            lambda w, f: ["serve", w.lightgbm, "--db", "mysql://u@127.0.0.1/audit", "--port", 0],
+            2,
+            "no driver for this database is installed",
+        ),
         # ---- damaged model directories ------------------------------------------------------------------------------
-        Case("metadata that is a list", "damaged models",
-             lambda w, f: ["predict", card_edit(w, f, lambda m: [m]), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
-             2, "not an uptake model card (it holds a list)"),
-        Case("a card without its schema", "damaged models",
-             lambda w, f: ["predict", card_edit(w, f, lambda m: m.pop("schema") and None), csv_of(w, f, "in.csv"),
-                           "--out", f / "o.csv"],
-             2, "field 'schema' of the model card: Field required"),
-        Case("a card without its threshold", "damaged models",
-             lambda w, f: ["predict", card_edit(w, f, lambda m: m.pop("threshold") and None), csv_of(w, f, "in.csv"),
-                           "--out", f / "o.csv"],
-             2, "field 'threshold' of the model card: Field required"),
-        Case("metadata that is not JSON", "damaged models",
-             lambda w, f: ["predict", card_edit(w, f, None, text="{not json"), csv_of(w, f, "in.csv"),
-                           "--out", f / "o.csv"],
-             2, "unreadable model metadata"),
-        Case("a changed part", "damaged models",
-             lambda w, f: ["predict", damaged_part(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
-             2, "changed since the model was saved"),
-        Case("a bad calibration file (card resealed)", "damaged models",
-             lambda w, f: ["predict", bad_calibration(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
-             2, "damaged calibration"),
-        Case("zero network members (card resealed)", "damaged models",
-             lambda w, f: ["predict", zero_members(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
-             2, "the network has no members"),
-        Case("parts that do not fit each other (card resealed)", "damaged models",
-             lambda w, f: ["predict", mismatched_parts(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
-             2, "do not belong together"),
-        # ---- signals and full disks ------------------------------------------------------------------------------------
-        Case("Ctrl-C during train", "signals",  # a table big enough that training outlasts the trigger
-             lambda w, f: ["train", big_csv(w, f, rows=60_000), "--preset", "default", "--out", f / "m"],
-             130, "interrupted (Ctrl-C)", compose_checks(nothing_written("m"), no_files_left),
-             signal_after=(signal.SIGINT, busy_for(8.0))),
-        Case("SIGTERM during a ranked predict", "signals",
-             lambda w, f: ["predict", w.network, big_csv(w, f), "--out", f / "out.csv", "--chunk-rows", 20_000],
-             143, "terminated (SIGTERM)", compose_checks(nothing_written("out.csv"), no_files_left),
-             signal_after=(signal.SIGTERM, scratch_exists)),
-        Case("Ctrl-C during predict", "signals",
-             lambda w, f: ["predict", w.network, big_csv(w, f), "--out", f / "out.csv", "--chunk-rows", 20_000],
-             130, "interrupted (Ctrl-C)", compose_checks(nothing_written("out.csv"), no_files_left),
-             signal_after=(signal.SIGINT, scratch_exists)),
-        Case("a full disk for the output", "full disk",
-             lambda w, f: ["predict", w.lightgbm, big_csv(w, f, rows=60_000), "--out", tiny_disk(f) / "out.csv",
-                           "--no-rank"],
-             2, "No space left on device", lambda w, f, o: assert_empty(f / "disk"), needs_root=True),
-        Case("a full disk for the exact ranks' scratch", "full disk",
-             lambda w, f: ["predict", w.lightgbm, big_csv(w, f, rows=150_000), "--out", tiny_disk(f, "2m") / "out.csv"],
-             2, "No space left on device", lambda w, f, o: assert_empty(f / "disk"), needs_root=True),
-        Case("a full disk for a model", "full disk",
-             lambda w, f: ["train", w.bank_csv, "--model", "lightgbm", "--out", tiny_disk(f, "100k") / "m"],
-             2, "No space left on device", lambda w, f, o: assert_empty(f / "disk"), needs_root=True),
+        Case(
+            "metadata that is a list",
+            "damaged models",
+            lambda w, f: ["predict", card_edit(w, f, lambda m: [m]), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
+            2,
+            "not an uptake model card (it holds a list)",
+        ),
+        Case(
+            "a card without its schema",
+            "damaged models",
+            lambda w, f: [
+                "predict",
+                card_edit(w, f, lambda m: m.pop("schema") and None),
+                csv_of(w, f, "in.csv"),
+                "--out",
+                f / "o.csv",
+            ],
+            2,
+            "field 'schema' of the model card: Field required",
+        ),
+        Case(
+            "a card without its threshold",
+            "damaged models",
+            lambda w, f: [
+                "predict",
+                card_edit(w, f, lambda m: m.pop("threshold") and None),
+                csv_of(w, f, "in.csv"),
+                "--out",
+                f / "o.csv",
+            ],
+            2,
+            "field 'threshold' of the model card: Field required",
+        ),
+        Case(
+            "metadata that is not JSON",
+            "damaged models",
+            lambda w, f: [
+                "predict",
+                card_edit(w, f, None, text="{not json"),
+                csv_of(w, f, "in.csv"),
+                "--out",
+                f / "o.csv",
+            ],
+            2,
+            "unreadable model metadata",
+        ),
+        Case(
+            "a changed part",
+            "damaged models",
+            lambda w, f: ["predict", damaged_part(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
+            2,
+            "changed since the model was saved",
+        ),
+        Case(
+            "a bad calibration file (card resealed)",
+            "damaged models",
+            lambda w, f: ["predict", bad_calibration(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
+            2,
+            "damaged calibration",
+        ),
+        Case(
+            "zero network members (card resealed)",
+            "damaged models",
+            lambda w, f: ["predict", zero_members(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
+            2,
+            "the network has no members",
+        ),
+        Case(
+            "parts that do not fit each other (card resealed)",
+            "damaged models",
+            lambda w, f: ["predict", mismatched_parts(w, f), csv_of(w, f, "in.csv"), "--out", f / "o.csv"],
+            2,
+            "do not belong together",
+        ),
+        # ---- signals and full disks
+        # ------------------------------------------------------------------------------------
+        Case(
+            "Ctrl-C during train",
+            "signals",  # a table big enough that training outlasts the trigger
+            lambda w, f: ["train", big_csv(w, f, rows=60_000), "--preset", "default", "--out", f / "m"],
+            130,
+            "interrupted (Ctrl-C)",
+            compose_checks(nothing_written("m"), no_files_left),
+            signal_after=(signal.SIGINT, busy_for(8.0)),
+        ),
+        Case(
+            "SIGTERM during a ranked predict",
+            "signals",
+            lambda w, f: ["predict", w.network, big_csv(w, f), "--out", f / "out.csv", "--chunk-rows", 20_000],
+            143,
+            "terminated (SIGTERM)",
+            compose_checks(nothing_written("out.csv"), no_files_left),
+            signal_after=(signal.SIGTERM, scratch_exists),
+        ),
+        Case(
+            "Ctrl-C during predict",
+            "signals",
+            lambda w, f: ["predict", w.network, big_csv(w, f), "--out", f / "out.csv", "--chunk-rows", 20_000],
+            130,
+            "interrupted (Ctrl-C)",
+            compose_checks(nothing_written("out.csv"), no_files_left),
+            signal_after=(signal.SIGINT, scratch_exists),
+        ),
+        Case(
+            "a full disk for the output",
+            "full disk",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                big_csv(w, f, rows=60_000),
+                "--out",
+                tiny_disk(f) / "out.csv",
+                "--no-rank",
+            ],
+            2,
+            "No space left on device",
+            lambda w, f, o: assert_empty(f / "disk"),
+            needs_root=True,
+        ),
+        Case(
+            "a full disk for the exact ranks' scratch",
+            "full disk",
+            lambda w, f: ["predict", w.lightgbm, big_csv(w, f, rows=150_000), "--out", tiny_disk(f, "2m") / "out.csv"],
+            2,
+            "No space left on device",
+            lambda w, f, o: assert_empty(f / "disk"),
+            needs_root=True,
+        ),
+        Case(
+            "a full disk for a model",
+            "full disk",
+            lambda w, f: ["train", w.bank_csv, "--model", "lightgbm", "--out", tiny_disk(f, "100k") / "m"],
+            2,
+            "No space left on device",
+            lambda w, f, o: assert_empty(f / "disk"),
+            needs_root=True,
+        ),
     ]
 
 
@@ -457,6 +772,7 @@ def busy_for(cpu_seconds: float) -> Callable[[Path, Any], bool]:
         except psutil.Error:
             return True
         return t.user + t.system >= cpu_seconds
+
     return ready
 
 
@@ -469,6 +785,7 @@ def compose_checks(*checks: Callable[[World, Path, Outcome], None]) -> Callable[
     def check(world: World, folder: Path, o: Outcome) -> None:
         for c in checks:
             c(world, folder, o)
+
     return check
 
 
@@ -545,8 +862,9 @@ def damaged_part(world: World, folder: Path) -> Path:
 
 def bad_calibration(world: World, folder: Path) -> Path:
     model = world.copy_model(world.calibrated, "model")
-    (model / "calibration.json").write_text(json.dumps({"format": "uptake-calibration/1", "method": "sigmoid",
-                                                        "slope": "steep"}))
+    (model / "calibration.json").write_text(
+        json.dumps({"format": "uptake-calibration/1", "method": "sigmoid", "slope": "steep"})
+    )
     reseal(model)
     return model
 

@@ -15,6 +15,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 
-from uptake.errors import UptakeInputError  # noqa: E402
+from uptake.errors import UptakeInputError
 
 __all__ = ["UptakeInputError", "__version__"]

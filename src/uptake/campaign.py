@@ -39,9 +39,7 @@ def parse_top(text: str | float) -> float:
     return pct / 100.0
 
 
-def contacts_for(
-    n: int, contact_cost: float, budget: float | None = None, top: float | None = None
-) -> int:
+def contacts_for(n: int, contact_cost: float, budget: float | None = None, top: float | None = None) -> int:
     """How many customers to call: from a money budget (floor(budget / cost)) or a top share.
 
     A budget that pays for more calls than there are customers is refused rather than
@@ -127,12 +125,14 @@ def gains_by_decile(p: np.ndarray, y: np.ndarray | None = None) -> pd.DataFrame:
     rows = []
     for d in range(1, N_DECILES + 1):
         k = max(1, int(math.ceil(d * n / N_DECILES - 1e-9)))
-        rows.append({
-            "share_contacted": d / N_DECILES,
-            "customers": k,
-            "gain": float(c.gain[k - 1]),
-            "lift": float(c.lift[k - 1]),
-        })
+        rows.append(
+            {
+                "share_contacted": d / N_DECILES,
+                "customers": k,
+                "gain": float(c.gain[k - 1]),
+                "lift": float(c.lift[k - 1]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -153,9 +153,7 @@ class ProfitCurve:
     basis: str  # "actual" (labels) or "expected" (probabilities)
 
 
-def profit_curve(
-    p: np.ndarray, contact_cost: float, accept_value: float, y: np.ndarray | None = None
-) -> ProfitCurve:
+def profit_curve(p: np.ndarray, contact_cost: float, accept_value: float, y: np.ndarray | None = None) -> ProfitCurve:
     """Profit over the share contacted, with its maximum (calling nobody earns 0).
 
     With labels the curve is what the campaign would actually have earned; without,
@@ -171,9 +169,7 @@ def profit_curve(
     return ProfitCurve(share, prof, best, float(share[best]), float(prof[best]), "actual" if use_actual else "expected")
 
 
-def decile_table(
-    p: np.ndarray, y: np.ndarray | None, contact_cost: float, accept_value: float
-) -> pd.DataFrame:
+def decile_table(p: np.ndarray, y: np.ndarray | None, contact_cost: float, accept_value: float) -> pd.DataFrame:
     """One row per tenth of the ranked list, best customers first.
 
     Columns: decile, customers, min/max probability, expected acceptances (sum of
@@ -182,7 +178,7 @@ def decile_table(
     actual profit and cumulative actual profit.
     """
     check_money(contact_cost, accept_value)
-    p, n, y, order = _ranked(p, y)
+    p, _n, y, order = _ranked(p, y)
     groups = np.array_split(order, N_DECILES)
     total_p = float(p.sum())
     total_y = int(y.sum()) if y is not None else None
@@ -198,7 +194,7 @@ def decile_table(
         cum_profit_exp += prof_exp
         row: dict[str, Any] = {
             "decile": d,
-            "customers": int(len(g)),
+            "customers": len(g),
             "min_probability": float(p[g].min()),
             "max_probability": float(p[g].max()),
             "expected_acceptances": exp,
@@ -211,19 +207,22 @@ def decile_table(
             cum_act += act
             prof_act = accept_value * act - contact_cost * len(g)
             cum_profit_act += prof_act
-            row.update({
-                "actual_acceptances": act,
-                "precision": act / len(g),
-                "cumulative_recall": cum_act / total_y if total_y else 0.0,
-                "profit": prof_act,
-                "cumulative_profit": cum_profit_act,
-            })
+            row.update(
+                {
+                    "actual_acceptances": act,
+                    "precision": act / len(g),
+                    "cumulative_recall": cum_act / total_y if total_y else 0.0,
+                    "profit": prof_act,
+                    "cumulative_profit": cum_profit_act,
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def reach_sentence(p: np.ndarray, y: np.ndarray | None = None, share: float = 0.10,
-                   positives: str = "acceptors") -> str:
+def reach_sentence(
+    p: np.ndarray, y: np.ndarray | None = None, share: float = 0.10, positives: str = "acceptors"
+) -> str:
     """'If we call the top 10% (500 customers), we reach 62% of the acceptors (...)'."""
     c = curves(p, y)
     n = len(c.share)
@@ -328,5 +327,19 @@ def plan(
     )
 
 
-__all__ = ["Curves", "Plan", "ProfitCurve", "check_money", "contact_list", "contacts_for", "curves", "decile_table",
-           "gains_by_decile", "parse_top", "plan", "profit", "profit_curve", "reach_sentence"]
+__all__ = [
+    "Curves",
+    "Plan",
+    "ProfitCurve",
+    "check_money",
+    "contact_list",
+    "contacts_for",
+    "curves",
+    "decile_table",
+    "gains_by_decile",
+    "parse_top",
+    "plan",
+    "profit",
+    "profit_curve",
+    "reach_sentence",
+]

@@ -57,7 +57,7 @@ class ProbabilityStore:
     def __init__(self, directory: Path, rows: int | None = None) -> None:
         self.path = Path(directory) / "probability.f8"
         self.rows = 0
-        self._fh = open(self.path, "w+b")
+        self._fh = open(self.path, "w+b")  # noqa: SIM115 - closed by close(), this object's lifetime
         if rows:
             reserve(self._fh.fileno(), rows * 8, self.path)
             self.rows = rows

@@ -41,6 +41,7 @@ from uptake.io.writer import AtomicWriter
 from uptake.pipeline import Model, ScoringPipeline
 from uptake.schema.table import check_not_empty
 
+
 # ---- progress ------------------------------------------------------------------------------
 class Progress(Protocol):
     """What the scorer reports to: the CLI draws a rich bar, tests and the API pass nothing."""
@@ -99,7 +100,7 @@ def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
                 if stop.is_set():
                     return
             q.put(("done", done))
-        except BaseException as exc:  # handed to the consumer, raised there
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             q.put(("error", exc))
 
     thread = threading.Thread(target=work, daemon=True, name="uptake-prefetch")
@@ -194,14 +195,25 @@ def stream_predict(
         else:
             state = score_pass(m, data, chunks, skip_invalid, progress, writer=writer)
     return ScoreSummary(
-        out=out, rows_read=state.rows, rows_scored=state.scored, positives=state.positives, invalid=state.invalid,
-        errors=state.errors, ranked=rank, seconds=time.perf_counter() - started,
+        out=out,
+        rows_read=state.rows,
+        rows_scored=state.scored,
+        positives=state.positives,
+        invalid=state.invalid,
+        errors=state.errors,
+        ranked=rank,
+        seconds=time.perf_counter() - started,
     )
 
 
 def score_pass(
-    m: ScoringPipeline, data: Path, chunks: Any, skip_invalid: bool, progress: Progress,
-    store: ProbabilityStore | None = None, writer: AtomicWriter | None = None,
+    m: ScoringPipeline,
+    data: Path,
+    chunks: Any,
+    skip_invalid: bool,
+    progress: Progress,
+    store: ProbabilityStore | None = None,
+    writer: AtomicWriter | None = None,
 ) -> PassSummary:
     """Pass 1: validate and score every chunk; keep probabilities (rank) or write rows (no rank)."""
     state = PassSummary()
@@ -234,8 +246,13 @@ def score_pass(
 
 
 def write_pass(
-    m: ScoringPipeline, chunks: Any, probability: np.ndarray, ranks: ExactRanks | None, writer: AtomicWriter,
-    progress: Progress, total: int,
+    m: ScoringPipeline,
+    chunks: Any,
+    probability: np.ndarray,
+    ranks: ExactRanks | None,
+    writer: AtomicWriter,
+    progress: Progress,
+    total: int,
 ) -> None:
     """Pass 2: re-read the input, attach each row's stored probability, decision and global rank.
 
@@ -253,5 +270,16 @@ def write_pass(
         progress.advance(n)
 
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "DEFAULT_RUN_ROWS", "NoProgress", "PassSummary", "Progress", "ScoreSummary", "prefetch",
-           "score_pass", "scored_output", "stream_predict", "write_pass"]
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_RUN_ROWS",
+    "NoProgress",
+    "PassSummary",
+    "Progress",
+    "ScoreSummary",
+    "prefetch",
+    "score_pass",
+    "scored_output",
+    "stream_predict",
+    "write_pass",
+]

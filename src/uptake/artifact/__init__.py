@@ -18,5 +18,19 @@ from uptake.artifact.store import (
     write_card,
 )
 
-__all__ = ["ESTIMATOR", "FORMAT", "HISTORY", "METADATA", "PREPROCESSOR", "ModelCard", "check_model_out",
-           "model_files", "read_card", "reading", "resolve", "save_model", "verify_parts", "write_card"]
+__all__ = [
+    "ESTIMATOR",
+    "FORMAT",
+    "HISTORY",
+    "METADATA",
+    "PREPROCESSOR",
+    "ModelCard",
+    "check_model_out",
+    "model_files",
+    "read_card",
+    "reading",
+    "resolve",
+    "save_model",
+    "verify_parts",
+    "write_card",
+]

@@ -213,9 +213,21 @@ class ModelCard(_Part):
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"]) or "card"
-            raise UptakeInputError(f"file '{source}': field '{where}' of the model card: "
-                                   f"{first['msg'].removeprefix('Value error, ')}") from None
+            raise UptakeInputError(
+                f"file '{source}': field '{where}' of the model card: {first['msg'].removeprefix('Value error, ')}"
+            ) from None
 
 
-__all__ = ["FORMAT", "FORMATS", "CalibrationCard", "DataCard", "Expected", "ImbalanceCard", "Metrics", "ModelCard",
-           "RuleCard", "SplitMetrics", "SummaryCard"]
+__all__ = [
+    "FORMAT",
+    "FORMATS",
+    "CalibrationCard",
+    "DataCard",
+    "Expected",
+    "ImbalanceCard",
+    "Metrics",
+    "ModelCard",
+    "RuleCard",
+    "SplitMetrics",
+    "SummaryCard",
+]

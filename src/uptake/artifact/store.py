@@ -104,8 +104,7 @@ def _fix_permissions(directory: Path) -> None:
             os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
 
 
-def save_model(out: str | os.PathLike[str], card: ModelCard, history: Any,
-               write_parts: Callable[[Path], None]) -> Path:
+def save_model(out: str | os.PathLike[str], card: ModelCard, history: Any, write_parts: Callable[[Path], None]) -> Path:
     """Build a whole new version of the model in the store beside ``out``, then publish it.
 
     ``write_parts(directory)`` writes the preprocessor, estimator and other files; the
@@ -116,8 +115,9 @@ def save_model(out: str | os.PathLike[str], card: ModelCard, history: Any,
     store = store_of(out)
     store.mkdir(exist_ok=True)
     try:
-        with temporary(lambda: new_temp_dir(store / "version", suffix=".tmp"),
-                       lambda tmp: shutil.rmtree(tmp, ignore_errors=True)) as tmp:
+        with temporary(
+            lambda: new_temp_dir(store / "version", suffix=".tmp"), lambda tmp: shutil.rmtree(tmp, ignore_errors=True)
+        ) as tmp:
             write_parts(tmp)
             write_json(tmp / HISTORY, history)
             card = card.model_copy(update={"format": FORMAT, "parts": checksums(tmp)})
@@ -224,12 +224,15 @@ def verify_parts(version: Path, card: ModelCard, source: Path | None = None) -> 
         if not path.is_file():
             raise UptakeInputError(f"file '{(source or version) / rel}': missing; the model directory is incomplete")
         if sha256_of(path) != digest:
-            raise UptakeInputError(f"file '{(source or version) / rel}': changed since the model was saved "
-                                   "(its checksum differs from the model card's)")
+            raise UptakeInputError(
+                f"file '{(source or version) / rel}': changed since the model was saved "
+                "(its checksum differs from the model card's)"
+            )
 
 
 def write_card(out: Path, card: ModelCard, copy_from: Path) -> Path:
     """A new version with the same parts and a new card (re-tuned threshold), published like a trained one."""
+
     def parts(tmp: Path) -> None:
         for item in copy_from.iterdir():
             if item.name in (METADATA, HISTORY):
@@ -246,5 +249,18 @@ def model_files(path: Path) -> dict[str, bytes]:
     return {str(p.relative_to(version)): p.read_bytes() for p in sorted(version.rglob("*")) if p.is_file()}
 
 
-__all__ = ["ESTIMATOR", "HISTORY", "METADATA", "PREPROCESSOR", "check_model_out", "checksums", "model_files",
-           "read_card", "resolve", "save_model", "store_of", "verify_parts", "write_card"]
+__all__ = [
+    "ESTIMATOR",
+    "HISTORY",
+    "METADATA",
+    "PREPROCESSOR",
+    "check_model_out",
+    "checksums",
+    "model_files",
+    "read_card",
+    "resolve",
+    "save_model",
+    "store_of",
+    "verify_parts",
+    "write_card",
+]

@@ -23,8 +23,15 @@ from uptake.errors import UptakeInputError
 from uptake.io.chunks import iter_chunks
 
 
-def record_scored(url: str, scored_file: Path, *, model_version: str, threshold: float,
-                  features: list[str], dropped: Iterable[dict[str, str]] = ()) -> tuple[str, int, str | None]:
+def record_scored(
+    url: str,
+    scored_file: Path,
+    *,
+    model_version: str,
+    threshold: float,
+    features: list[str],
+    dropped: Iterable[dict[str, str]] = (),
+) -> tuple[str, int, str | None]:
     """Write a scored file's rows to the audit log; returns (batch id, rows, id column or None)."""
     batch = "batch-" + uuid.uuid4().hex[:16]
     log = AuditLog(url)
@@ -38,9 +45,22 @@ def record_scored(url: str, scored_file: Path, *, model_version: str, threshold:
                 ids_at = id_column(df.columns, dropped)
             ids = None if ids_at is None else keys_of(df[ids_at], scored_file, ids_at, chunk.first_row + chunk.start)
             p = df["probability"].to_numpy(dtype=np.float64)
-            log.record(Entry(started, batch, "batch", model_version, threshold, 0.0, df[features], p,
-                             df["decision"].to_numpy(dtype=np.int8), rows=range(chunk.start, chunk.start + len(df)),
-                             customer_ids=ids, batch_id=batch))
+            log.record(
+                Entry(
+                    started,
+                    batch,
+                    "batch",
+                    model_version,
+                    threshold,
+                    0.0,
+                    df[features],
+                    p,
+                    df["decision"].to_numpy(dtype=np.int8),
+                    rows=range(chunk.start, chunk.start + len(df)),
+                    customer_ids=ids,
+                    batch_id=batch,
+                )
+            )
             rows += len(df)
             if log.stats()["pending"] > 500_000:
                 log.flush(600)
@@ -48,8 +68,10 @@ def record_scored(url: str, scored_file: Path, *, model_version: str, threshold:
         log.close(timeout=3600)
     stats = log.stats()
     if stats["failed"]:
-        raise UptakeInputError(f"--db: {stats['failed']:,} of {rows:,} scored rows could not be written to the audit "
-                               f"log ({stats['last_error']}); the scored file is complete")
+        raise UptakeInputError(
+            f"--db: {stats['failed']:,} of {rows:,} scored rows could not be written to the audit "
+            f"log ({stats['last_error']}); the scored file is complete"
+        )
     return batch, rows, ids_at
 
 

@@ -86,7 +86,7 @@ def normalize_url(url: str) -> str:
     """Plain ``postgresql://`` means psycopg 3 here (SQLAlchemy would look for psycopg2)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -101,8 +101,10 @@ def make_engine(url: str) -> sa.Engine:
     try:
         return _engine(parsed)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
-        raise UptakeInputError(f"--db {label!r}: no driver for this database is installed ({exc}); uptake "
-                               "installs the drivers for sqlite:/// and postgresql://") from None
+        raise UptakeInputError(
+            f"--db {label!r}: no driver for this database is installed ({exc}); uptake "
+            "installs the drivers for sqlite:/// and postgresql://"
+        ) from None
     except sa.exc.ArgumentError as exc:
         raise UptakeInputError(f"--db {label!r}: not a usable database URL ({exc})") from None
 
@@ -165,9 +167,26 @@ def migrate(engine: sa.Engine) -> None:
         with database_errors(engine, "open the audit database"), engine.begin() as conn:
             command.upgrade(alembic_config(conn), "head")
     except CommandError as exc:  # e.g. a revision this release does not know: written by a newer uptake
-        raise UptakeInputError(f"--db {shown(engine)!r}: cannot upgrade the audit database "
-                               f"({str(exc).splitlines()[0]}); was it written by a newer uptake?") from None
+        raise UptakeInputError(
+            f"--db {shown(engine)!r}: cannot upgrade the audit database "
+            f"({str(exc).splitlines()[0]}); was it written by a newer uptake?"
+        ) from None
 
 
-__all__ = ["DEFAULT_DB", "TABLE", "VERSION_TABLE", "JSONText", "alembic_config", "database_error", "database_errors", "make_engine",
-           "metadata", "migrate", "normalize_url", "outcomes", "predictions", "revoked_sessions", "shown"]
+__all__ = [
+    "DEFAULT_DB",
+    "TABLE",
+    "VERSION_TABLE",
+    "JSONText",
+    "alembic_config",
+    "database_error",
+    "database_errors",
+    "make_engine",
+    "metadata",
+    "migrate",
+    "normalize_url",
+    "outcomes",
+    "predictions",
+    "revoked_sessions",
+    "shown",
+]

@@ -57,8 +57,7 @@ def keys_of(values: pd.Series, source: object, column: str, row_offset: int = 1)
         try:
             out.append(customer_key(v))
         except ValueError as exc:
-            raise UptakeInputError(f"{where(file=source, column=column, row=i + row_offset, value=v)}: "
-                                   f"{exc}") from None
+            raise UptakeInputError(f"{where(file=source, column=column, row=i + row_offset, value=v)}: {exc}") from None
     return out
 
 

@@ -65,17 +65,25 @@ class ImportReport:
     written: bool = False
 
     def counts(self) -> dict[str, int]:
-        out = {k: 0 for k in PROBLEMS}
+        out = dict.fromkeys(PROBLEMS, 0)
         for p in self.problems:
             out[p.kind] += 1
         return {k: v for k, v in out.items() if v}
 
     def to_dict(self, examples: int = 20) -> dict[str, Any]:
-        return {"source": self.source, "rows": self.rows, "imported": self.imported, "already_imported": self.already,
-                "positives": self.positives, "import_id": self.import_id, "written": self.written,
-                "problems": self.counts(),
-                "examples": [{"kind": p.kind, "row": p.row, "id": p.customer_id, "value": p.value}
-                             for p in self.problems[:examples]]}
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "imported": self.imported,
+            "already_imported": self.already,
+            "positives": self.positives,
+            "import_id": self.import_id,
+            "written": self.written,
+            "problems": self.counts(),
+            "examples": [
+                {"kind": p.kind, "row": p.row, "id": p.customer_id, "value": p.value} for p in self.problems[:examples]
+            ],
+        }
 
 
 def parse_outcome(value: Any, positive: str | None) -> int | None:
@@ -92,17 +100,22 @@ def parse_outcome(value: Any, positive: str | None) -> int | None:
 def _columns(df: pd.DataFrame, source: Path, names: Iterable[str | None]) -> None:
     for name in names:
         if name is not None and name not in df.columns:
-            raise UptakeInputError(f"{where(file=source, column=name)}: no such column (the file has "
-                                   f"{', '.join(map(str, list(df.columns)[:12]))})")
+            raise UptakeInputError(
+                f"{where(file=source, column=name)}: no such column (the file has "
+                f"{', '.join(map(str, list(df.columns)[:12]))})"
+            )
 
 
 def _first_scored(conn: sa.Connection, ids: list[str]) -> dict[str, datetime]:
     """Each id's first prediction time in the audit log (ids never scored are absent)."""
     found: dict[str, datetime] = {}
     for i in range(0, len(ids), LOOKUP_CHUNK):
-        part = ids[i:i + LOOKUP_CHUNK]
-        q = (sa.select(predictions.c.customer_id, sa.func.min(predictions.c.created_at))
-             .where(predictions.c.customer_id.in_(part)).group_by(predictions.c.customer_id))
+        part = ids[i : i + LOOKUP_CHUNK]
+        q = (
+            sa.select(predictions.c.customer_id, sa.func.min(predictions.c.created_at))
+            .where(predictions.c.customer_id.in_(part))
+            .group_by(predictions.c.customer_id)
+        )
         for cid, when in conn.execute(q):
             found[cid] = when if when.tzinfo else when.replace(tzinfo=UTC)
     return found
@@ -111,20 +124,34 @@ def _first_scored(conn: sa.Connection, ids: list[str]) -> dict[str, datetime]:
 def _imported(conn: sa.Connection, ids: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for i in range(0, len(ids), LOOKUP_CHUNK):
-        q = sa.select(outcomes.c.customer_id, outcomes.c.outcome).where(outcomes.c.customer_id.in_(ids[i:i + LOOKUP_CHUNK]))
+        q = sa.select(outcomes.c.customer_id, outcomes.c.outcome).where(
+            outcomes.c.customer_id.in_(ids[i : i + LOOKUP_CHUNK])
+        )
         found.update({cid: int(o) for cid, o in conn.execute(q)})
     return found
 
 
-def import_outcomes(url: str, path: Path, id_column: str, outcome_column: str, *, date_column: str | None = None,
-                    positive: str | None = None, skip_problems: bool = False, sheet: str | None = None) -> ImportReport:
+def import_outcomes(
+    url: str,
+    path: Path,
+    id_column: str,
+    outcome_column: str,
+    *,
+    date_column: str | None = None,
+    positive: str | None = None,
+    skip_problems: bool = False,
+    sheet: str | None = None,
+) -> ImportReport:
     """Check a file of outcomes against the audit log and store the good rows (all or, with problems, none)."""
     df = read_table(path, sheet=sheet)
     _columns(df, path, (id_column, outcome_column, date_column))
     offset = int(df.attrs.get("row_offset", 1))
     report = ImportReport(str(path), len(df), import_id="import-" + uuid.uuid4().hex[:16])
-    dates = (pd.to_datetime(df[date_column], errors="coerce", utc=True, format="mixed") if date_column
-             else pd.Series([pd.NaT] * len(df)))
+    dates = (
+        pd.to_datetime(df[date_column], errors="coerce", utc=True, format="mixed")
+        if date_column
+        else pd.Series([pd.NaT] * len(df))
+    )
     good: dict[str, tuple[int, int, Any]] = {}  # id -> (row, outcome, observed_at)
     seen: dict[str, int] = {}
     for i, (raw_id, raw_out, when) in enumerate(zip(df[id_column].tolist(), df[outcome_column].tolist(), dates)):
@@ -164,20 +191,29 @@ def import_outcomes(url: str, path: Path, id_column: str, outcome_column: str, *
                 if cid not in first:
                     report.problems.append(Problem("never_scored", row, cid))
                 elif when is not None and when < first[cid]:
-                    report.problems.append(Problem("before_prediction", row, cid,
-                                                   f"{when.isoformat()} < {first[cid].isoformat()}"))
+                    report.problems.append(
+                        Problem("before_prediction", row, cid, f"{when.isoformat()} < {first[cid].isoformat()}")
+                    )
                 elif cid in before and before[cid] != outcome:
                     report.problems.append(Problem("conflict", row, cid, f"{outcome} (stored {before[cid]})"))
                 elif cid in before:
                     report.already += 1
                 else:
-                    rows_in.append({"customer_id": cid, "outcome": outcome, "observed_at": when, "imported_at": now,
-                                    "import_id": report.import_id, "source": Path(path).name[:256]})
+                    rows_in.append(
+                        {
+                            "customer_id": cid,
+                            "outcome": outcome,
+                            "observed_at": when,
+                            "imported_at": now,
+                            "import_id": report.import_id,
+                            "source": Path(path).name[:256],
+                        }
+                    )
             report.problems.sort(key=lambda p: p.row)
             if report.problems and not skip_problems:
                 return report  # nothing written: the transaction commits no rows
             for i in range(0, len(rows_in), 10_000):
-                conn.execute(outcomes.insert(), rows_in[i:i + 10_000])
+                conn.execute(outcomes.insert(), rows_in[i : i + 10_000])
             report.imported = len(rows_in)
             report.positives = sum(r["outcome"] for r in rows_in)
             report.written = True

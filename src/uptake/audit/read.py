@@ -40,8 +40,11 @@ def _inputs(texts: Sequence[Any]) -> pd.DataFrame:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # mixed types in a column, NaN tokens: row by row
             table = None
         # Arrow reads ISO-looking text as dates or times: keep the cells as they were written instead.
-        if table is not None and len(table) == len(texts) and not any(
-                pa.types.is_temporal(f.type) or pa.types.is_nested(f.type) for f in table.schema):
+        if (
+            table is not None
+            and len(table) == len(texts)
+            and not any(pa.types.is_temporal(f.type) or pa.types.is_nested(f.type) for f in table.schema)
+        ):
             return table.to_pandas()
     return pd.DataFrame([_as_dict(t) for t in texts])
 
@@ -55,14 +58,17 @@ def _frame(result: Sequence[Any]) -> pd.DataFrame:
     return pd.concat([frame, inputs], axis=1)
 
 
-def iter_log(url: str, since: datetime | None = None, until: datetime | None = None,
-             chunk_rows: int = 50_000) -> Iterator[pd.DataFrame]:
+def iter_log(
+    url: str, since: datetime | None = None, until: datetime | None = None, chunk_rows: int = 50_000
+) -> Iterator[pd.DataFrame]:
     """The audit rows in chunks of at most ``chunk_rows`` (a server-side cursor where the database has one)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table(TABLE):
-                raise UptakeInputError(f"--db {shown(url)!r}: no audit log in this database (has `uptake serve` run with it?)")
+                raise UptakeInputError(
+                    f"--db {shown(url)!r}: no audit log in this database (has `uptake serve` run with it?)"
+                )
             result = conn.execution_options(yield_per=chunk_rows).execute(_query(engine, since, until))
             for part in result.partitions(chunk_rows):
                 yield _frame(part)

@@ -38,8 +38,12 @@ class RevokedSessions:
         digest = _digest(token)
         when = datetime.fromtimestamp(expires, UTC)
         with self.engine.begin() as conn:
-            if conn.execute(sa.select(revoked_sessions.c.token_sha256)
-                            .where(revoked_sessions.c.token_sha256 == digest)).first() is None:
+            if (
+                conn.execute(
+                    sa.select(revoked_sessions.c.token_sha256).where(revoked_sessions.c.token_sha256 == digest)
+                ).first()
+                is None
+            ):
                 conn.execute(revoked_sessions.insert(), {"token_sha256": digest, "expires_at": when})
             conn.execute(revoked_sessions.delete().where(revoked_sessions.c.expires_at < datetime.now(UTC)))
         with self._lock:
@@ -53,8 +57,12 @@ class RevokedSessions:
             if hit is not None and (hit[1] or now - hit[0] < CHECK_TTL_S):
                 return hit[1]
         with self.engine.connect() as conn:
-            revoked = conn.execute(sa.select(revoked_sessions.c.token_sha256)
-                                   .where(revoked_sessions.c.token_sha256 == digest)).first() is not None
+            revoked = (
+                conn.execute(
+                    sa.select(revoked_sessions.c.token_sha256).where(revoked_sessions.c.token_sha256 == digest)
+                ).first()
+                is not None
+            )
         with self._lock:
             if len(self._seen) > 10_000:
                 self._seen.clear()

@@ -65,9 +65,15 @@ class Entry:
             inputs = [jsonable(dict(r)) for r in self.inputs]
         rows = self.rows if self.rows is not None else range(len(self.probability))
         ids = self.customer_ids if self.customer_ids is not None else [None] * len(self.probability)
-        fixed = {"created_at": when, "request_id": self.request_id, "source": self.source,
-                 "model_version": self.model_version, "threshold": self.threshold, "latency_ms": self.latency_ms,
-                 "batch_id": self.batch_id}
+        fixed = {
+            "created_at": when,
+            "request_id": self.request_id,
+            "source": self.source,
+            "model_version": self.model_version,
+            "threshold": self.threshold,
+            "latency_ms": self.latency_ms,
+            "batch_id": self.batch_id,
+        }
         for inp, p, d, r, c in zip(inputs, self.probability.tolist(), self.decision.tolist(), rows, ids):
             yield {**fixed, "row_index": int(r), "inputs": inp, "probability": p, "decision": int(d), "customer_id": c}
 

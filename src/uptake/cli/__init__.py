@@ -27,17 +27,19 @@ import typer
 from typer._click.exceptions import ClickException
 
 # Commands register on `app` when their module is imported; this order is `uptake --help`'s (the pipeline's).
-from uptake.cli import train  # noqa: F401, I001
-from uptake.cli import apply  # noqa: F401
-from uptake.cli import campaign  # noqa: F401
-from uptake.cli import report  # noqa: F401
-from uptake.cli import compare  # noqa: F401
-from uptake.cli import decide  # noqa: F401
-from uptake.cli import serve  # noqa: F401
-from uptake.cli import monitor  # noqa: F401
-from uptake.cli import outcomes  # noqa: F401
-from uptake.cli import fairness  # noqa: F401
-from uptake.cli import data  # noqa: F401
+from uptake.cli import (
+    apply,  # noqa: F401
+    campaign,  # noqa: F401
+    compare,  # noqa: F401
+    data,  # noqa: F401
+    decide,  # noqa: F401
+    fairness,  # noqa: F401
+    monitor,  # noqa: F401
+    outcomes,  # noqa: F401
+    report,  # noqa: F401
+    serve,  # noqa: F401
+    train,  # noqa: F401
+)
 from uptake.cli.common import app, err_console
 from uptake.errors import UptakeInputError
 from uptake.io.atomic import STOP_SIGNALS
@@ -74,6 +76,7 @@ def _stop_not_lost(previous: Any) -> Any:
     interrupt, and the command went on to finish. This hook keeps such a stop quiet and sends
     the same signal again from a helper thread, so it is raised in the command's own code.
     """
+
     def hook(args: Any) -> None:
         stop = {KeyboardInterrupt: signal.SIGINT, Terminated: getattr(signal, "SIGTERM", None)}.get(args.exc_type)
         if stop is None:
@@ -82,6 +85,7 @@ def _stop_not_lost(previous: Any) -> Any:
         again = threading.Timer(0.05, os.kill, (os.getpid(), stop))
         again.daemon = True
         again.start()
+
     hook.uptake_stop_not_lost = True  # type: ignore[attr-defined]
     return hook
 

@@ -39,23 +39,55 @@ def evaluate(
     if as_json:
         print(json.dumps({k: jsonable(result[k]) for k in METRIC_KEYS}))
     else:
-        console.print(metrics_table(f"{data} ({result['n']} rows) at threshold {m.threshold:.3f}",
-                                    describe(result, m.positive_name)))
+        console.print(
+            metrics_table(
+                f"{data} ({result['n']} rows) at threshold {m.threshold:.3f}", describe(result, m.positive_name)
+            )
+        )
 
 
 @app.command()
 def predict(
     model: Annotated[Path, typer.Argument(help="Model directory written by `uptake train`.")],
     data: Annotated[Path, typer.Argument(help="Table of customers to score (raw columns, as in training).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv or .parquet: input rows + probability, decision, rank.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output .csv or .parquet: input rows + probability, decision, rank.")
+    ],
     sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
     skip_invalid: Annotated[bool, typer.Option(help="Skip invalid rows (and count them) instead of failing.")] = False,
-    explain: Annotated[bool, typer.Option("--explain", help="Add reason_1..reason_3: the top reasons behind each score.")] = False,
-    engine: Annotated[str, typer.Option(help="local (stream the file in chunks) or dask (a Parquet dataset on a dask.distributed cluster).")] = "local",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address tcp://HOST:PORT (default: start a local 2-worker cluster).")] = None,
-    rank: Annotated[bool, typer.Option("--rank/--no-rank", help="Add the exact global rank (a second pass over the input); --no-rank writes in one pass.")] = True,
-    chunk_rows: Annotated[int | None, typer.Option(min=1, help="Rows scored at a time when streaming (memory grows with this, not the file).")] = None,
-    db: Annotated[str | None, typer.Option(help="Also record every scored row (with its customer id) in this audit database, as `uptake serve --db` does, so outcomes can be joined later.")] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add reason_1..reason_3: the top reasons behind each score.")
+    ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="local (stream the file in chunks) or dask (a Parquet dataset on a dask.distributed cluster)."
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address tcp://HOST:PORT (default: start a local 2-worker cluster)."),
+    ] = None,
+    rank: Annotated[
+        bool,
+        typer.Option(
+            "--rank/--no-rank",
+            help="Add the exact global rank (a second pass over the input); --no-rank writes in one pass.",
+        ),
+    ] = True,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows scored at a time when streaming (memory grows with this, not the file)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "Also record every scored row (with its customer id) in this audit database, as `uptake serve "
+                "--db` does, so outcomes can be joined later."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Score new customers: probability, decision at the model's threshold, and rank (1 = most likely).
 
@@ -111,15 +143,36 @@ def _record(m: Model, out: Path, db: str | None) -> None:
         return
     from uptake.audit.batch import record_scored  # imported when the command runs: `uptake --help` stays instant
 
-    batch, rows, ids_at = record_scored(db, out, model_version=m.version, threshold=m.threshold,
-                                        features=m.schema.feature_names, dropped=m.schema.dropped)
-    console.print(f"Recorded {rows:,} rows in the audit log as batch {batch}"
-                  + (f" (customer ids from column '{ids_at}')" if ids_at else
-                     " (no id column found: outcomes cannot be joined to these rows)"), soft_wrap=True)
+    batch, rows, ids_at = record_scored(
+        db,
+        out,
+        model_version=m.version,
+        threshold=m.threshold,
+        features=m.schema.feature_names,
+        dropped=m.schema.dropped,
+    )
+    console.print(
+        f"Recorded {rows:,} rows in the audit log as batch {batch}"
+        + (
+            f" (customer ids from column '{ids_at}')"
+            if ids_at
+            else " (no id column found: outcomes cannot be joined to these rows)"
+        ),
+        soft_wrap=True,
+    )
 
 
-def _stream(m: Model, model: Path, data: Path, out: Path, skip_invalid: bool, engine: str, scheduler: str | None,
-            rank: bool, chunk_rows: int) -> None:
+def _stream(
+    m: Model,
+    model: Path,
+    data: Path,
+    out: Path,
+    skip_invalid: bool,
+    engine: str,
+    scheduler: str | None,
+    rank: bool,
+    chunk_rows: int,
+) -> None:
     """Score through ``uptake.apply`` and print the same summary as the whole-file path."""
     from uptake.apply.stream import (  # imported when the command runs: `uptake --help` stays instant
         ScoreSummary,
@@ -132,11 +185,20 @@ def _stream(m: Model, model: Path, data: Path, out: Path, skip_invalid: bool, en
                 dask_predict,  # imports distributed: only for --engine dask
             )
 
-            summary: ScoreSummary = dask_predict(model, data, out, scheduler=scheduler, skip_invalid=skip_invalid,
-                                                 rank=rank, chunk_rows=chunk_rows, progress=progress)
+            summary: ScoreSummary = dask_predict(
+                model,
+                data,
+                out,
+                scheduler=scheduler,
+                skip_invalid=skip_invalid,
+                rank=rank,
+                chunk_rows=chunk_rows,
+                progress=progress,
+            )
         else:
-            summary = stream_predict(m, data, out, chunk_rows=chunk_rows, skip_invalid=skip_invalid, rank=rank,
-                                     progress=progress)
+            summary = stream_predict(
+                m, data, out, chunk_rows=chunk_rows, skip_invalid=skip_invalid, rank=rank, progress=progress
+            )
     for message in summary.errors:
         err_console.print(f"skipped invalid row: {message}", markup=False, highlight=False, soft_wrap=True)
     console.print(
@@ -147,7 +209,9 @@ def _stream(m: Model, model: Path, data: Path, out: Path, skip_invalid: bool, en
     err_console.print(
         f"{summary.rows_read:,} rows in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s, "
         f"engine {summary.engine}{'' if summary.ranked else ', no rank'})",
-        markup=False, highlight=False, soft_wrap=True,
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
 
 

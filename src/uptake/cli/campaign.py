@@ -19,9 +19,13 @@ def plan(
     data: Annotated[Path, typer.Argument(help="Customers to rank (labels optional: with them, actual figures too).")],
     contact_cost: Annotated[float, typer.Option("--contact-cost", help="Money spent per customer contacted (> 0).")],
     accept_value: Annotated[float, typer.Option("--accept-value", help="Money earned per accepted offer (> 0).")],
-    budget: Annotated[float | None, typer.Option(help="Money for the campaign: contacts = floor(budget / contact cost).")] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="Money for the campaign: contacts = floor(budget / contact cost).")
+    ] = None,
     top: Annotated[str | None, typer.Option(help="Contact the top share instead, e.g. 10%.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the ranked contact list (.csv or .parquet).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the ranked contact list (.csv or .parquet).")
+    ] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
     skip_invalid: Annotated[bool, typer.Option(help="Skip invalid rows (and count them) instead of failing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
@@ -51,8 +55,9 @@ def plan(
     df = read_table(data, sheet=sheet)
     scored = m.score(df, source=data, skip_invalid=skip_invalid, require_values=True)
     y = target_labels(m.schema, df.loc[scored.index], data, required=False)
-    result = campaign.plan(scored.probability, y, contact_cost, accept_value, budget=budget, top=share,
-                           positives=m.positive_name)
+    result = campaign.plan(
+        scored.probability, y, contact_cost, accept_value, budget=budget, top=share, positives=m.positive_name
+    )
     frame = m.frame(df, scored)
     frame["expected_value"] = accept_value * frame["probability"] - contact_cost
     listed = campaign.contact_list(frame, result.contacts)
@@ -61,8 +66,14 @@ def plan(
     warning = _calibration_warning(m)
     if as_json:
         payload = result.to_dict()
-        payload.update({"rows": len(frame), "skipped_invalid": len(scored.invalid_rows),
-                        "out": str(out) if out else None, "warning": warning})
+        payload.update(
+            {
+                "rows": len(frame),
+                "skipped_invalid": len(scored.invalid_rows),
+                "out": str(out) if out else None,
+                "warning": warning,
+            }
+        )
         print(json.dumps(jsonable(payload)))
         return
     _print_plan(result, len(frame), out, warning)
@@ -76,43 +87,67 @@ def _calibration_warning(m: Any) -> str | None:
 
     strategy = m.card.imbalance.strategy
     if strategy in DISTORTING and m.card.calibration is None:
-        return (f"this model was trained with {strategy}, which inflates probabilities: expected acceptances and "
-                "profit are overstated; train with --calibrate isotonic for money figures you can trust")
+        return (
+            f"this model was trained with {strategy}, which inflates probabilities: expected acceptances and "
+            "profit are overstated; train with --calibrate isotonic for money figures you can trust"
+        )
     return None
 
 
 def _print_plan(result: Any, n: int, out: Path | None, warning: str | None) -> None:
 
     d = result.deciles
-    table = Table(title=f"Deciles of {n:,} ranked customers (contact {result.contact_cost:g}, acceptance {result.accept_value:g})",
-                  title_justify="left")
+    table = Table(
+        title=(
+            f"Deciles of {n:,} ranked customers (contact {result.contact_cost:g}, acceptance {result.accept_value:g})"
+        ),
+        title_justify="left",
+    )
     heads = ["decile", "customers", "expected acc.", "exp. cum. profit"]
     if result.has_labels:
         heads += ["actual acc.", "precision", "cum. recall", "cum. profit"]
     for h in heads:
         table.add_column(h, justify="right")
     for r in d.to_dict(orient="records"):
-        cells = [str(r["decile"]), f"{r['customers']:,}", f"{r['expected_acceptances']:.1f}",
-                 f"{r['expected_cumulative_profit']:,.0f}"]
+        cells = [
+            str(r["decile"]),
+            f"{r['customers']:,}",
+            f"{r['expected_acceptances']:.1f}",
+            f"{r['expected_cumulative_profit']:,.0f}",
+        ]
         if result.has_labels:
-            cells += [f"{r['actual_acceptances']:,}", f"{r['precision']:.1%}", f"{r['cumulative_recall']:.1%}",
-                      f"{r['cumulative_profit']:,.0f}"]
+            cells += [
+                f"{r['actual_acceptances']:,}",
+                f"{r['precision']:.1%}",
+                f"{r['cumulative_recall']:.1%}",
+                f"{r['cumulative_profit']:,.0f}",
+            ]
         table.add_row(*cells)
     console.print(table)
     g = result.gains
-    console.print("Cumulative gains / lift: " + ", ".join(
-        f"{s:.0%}: {gain:.0%} x{lift:.1f}" for s, gain, lift in zip(g["share_contacted"], g["gain"], g["lift"])))
+    console.print(
+        "Cumulative gains / lift: "
+        + ", ".join(
+            f"{s:.0%}: {gain:.0%} x{lift:.1f}" for s, gain, lift in zip(g["share_contacted"], g["gain"], g["lift"])
+        )
+    )
     console.print(result.sentence)
     pc = result.profit
-    console.print(f"Profit peaks at {pc.best_contacts:,} contacts ({pc.best_share:.1%} of the list): "
-                  f"{pc.best_profit:,.0f} ({pc.basis}).")
+    console.print(
+        f"Profit peaks at {pc.best_contacts:,} contacts ({pc.best_share:.1%} of the list): "
+        f"{pc.best_profit:,.0f} ({pc.basis})."
+    )
     at = result.expected_at_contacts
     line = f"Contact list: {result.contacts:,} customers ({result.contacts_rule}), cost {at['cost']:,.0f}"
     if "expected_acceptances" in at:
-        line += f", expected acceptances {at['expected_acceptances']:,.1f}, expected profit {at['expected_profit']:,.0f}"
+        line += (
+            f", expected acceptances {at['expected_acceptances']:,.1f}, expected profit {at['expected_profit']:,.0f}"
+        )
     if "actual_acceptances" in at:
-        line += (f"; actually {at['actual_acceptances']:,.0f} acceptors ({at['recall']:.0%} of all), "
-                 f"profit {at['actual_profit']:,.0f}")
+        line += (
+            f"; actually {at['actual_acceptances']:,.0f} acceptors ({at['recall']:.0%} of all), "
+            f"profit {at['actual_profit']:,.0f}"
+        )
     console.print(line + (f" -> {out}" if out else ""))
     if warning:
         err_console.print(f"note: {warning}", markup=False, highlight=False, soft_wrap=True)

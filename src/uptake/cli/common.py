@@ -42,20 +42,59 @@ LearningRate = Annotated[float | None, typer.Option(min=0.0, help="Override the 
 Seed = Annotated[int, typer.Option(help="Fixes the splits, the weights and so the metrics.")]
 
 # ---- options shared by every command that chooses a threshold (one name, one help each) ---------
-Threshold = Annotated[float | None, typer.Option(help="Fix the decision threshold instead of choosing max-F1 on validation.")]
-MinRecall = Annotated[float | None, typer.Option(help="Choose the highest threshold that finds at least this share of positives on validation, e.g. 0.9.")]
-MinPrecision = Annotated[float | None, typer.Option(help="Choose the lowest threshold whose calls are at least this share positives on validation.")]
-ContactCost = Annotated[float | None, typer.Option(help="Money per call; with --accept-value, choose the threshold of maximum expected profit.")]
+Threshold = Annotated[
+    float | None, typer.Option(help="Fix the decision threshold instead of choosing max-F1 on validation.")
+]
+MinRecall = Annotated[
+    float | None,
+    typer.Option(
+        help="Choose the highest threshold that finds at least this share of positives on validation, e.g. 0.9."
+    ),
+]
+MinPrecision = Annotated[
+    float | None,
+    typer.Option(help="Choose the lowest threshold whose calls are at least this share positives on validation."),
+]
+ContactCost = Annotated[
+    float | None,
+    typer.Option(help="Money per call; with --accept-value, choose the threshold of maximum expected profit."),
+]
 AcceptValue = Annotated[float | None, typer.Option(help="Money per accepted offer (used with --contact-cost).")]
-Calibrate = Annotated[str | None, typer.Option(help="isotonic | sigmoid: recalibrate probabilities on validation (class weights and oversampling inflate them).")]
-PositiveName = Annotated[str | None, typer.Option("--positive-name", help="What the positive class is called in summaries (default: from the target, e.g. acceptors, else 'positives').")]
+Calibrate = Annotated[
+    str | None,
+    typer.Option(
+        help=(
+            "isotonic | sigmoid: recalibrate probabilities on validation (class weights and oversampling inflate them)."
+        )
+    ),
+]
+PositiveName = Annotated[
+    str | None,
+    typer.Option(
+        "--positive-name",
+        help=(
+            "What the positive class is called in summaries (default: from the target, e.g. acceptors, else "
+            "'positives')."
+        ),
+    ),
+]
 
 
-def rule_options(threshold: float | None = None, min_recall: float | None = None, min_precision: float | None = None,
-                 contact_cost: float | None = None, accept_value: float | None = None) -> dict[str, Any]:
+def rule_options(
+    threshold: float | None = None,
+    min_recall: float | None = None,
+    min_precision: float | None = None,
+    contact_cost: float | None = None,
+    accept_value: float | None = None,
+) -> dict[str, Any]:
     """The threshold-rule options as the Python API takes them (``uptake.decide.thresholds.rule_from_options``)."""
-    return {"threshold": threshold, "min_recall": min_recall, "min_precision": min_precision,
-            "contact_cost": contact_cost, "accept_value": accept_value}
+    return {
+        "threshold": threshold,
+        "min_recall": min_recall,
+        "min_precision": min_precision,
+        "contact_cost": contact_cost,
+        "accept_value": accept_value,
+    }
 
 
 def show_progress() -> bool:
@@ -165,5 +204,16 @@ class RowsProgress:
             self.progress.update(self.task, rate=f"{speed:>10,.0f} rows/s")
 
 
-__all__ = ["DEFAULT_MODEL_DIR", "EMBEDDED_ROWS", "RichProgress", "RowsProgress", "app", "console", "err_console",
-           "metrics_table", "parse_kinds", "rule_options", "show_progress"]
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "EMBEDDED_ROWS",
+    "RichProgress",
+    "RowsProgress",
+    "app",
+    "console",
+    "err_console",
+    "metrics_table",
+    "parse_kinds",
+    "rule_options",
+    "show_progress",
+]

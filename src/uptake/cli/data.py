@@ -13,11 +13,21 @@ from uptake.cli.common import app, console
 
 @app.command()
 def synth(
-    kind: Annotated[str, typer.Option(help="loan (the bank table's columns) or fraud (card transactions, 0.17% positives).")] = "loan",
+    kind: Annotated[
+        str, typer.Option(help="loan (the bank table's columns) or fraud (card transactions, 0.17% positives).")
+    ] = "loan",
     rows: Annotated[int, typer.Option(min=1, help="Number of rows.")] = 5000,
     seed: Annotated[int, typer.Option(help="Same seed, same table.")] = 0,
     out: Annotated[Path, typer.Option("--out", "-o", help=".csv, .parquet or .xlsx")] = Path("synthetic.csv"),
-    shift: Annotated[list[str] | None, typer.Option(help="Drift on purpose: COLUMN=AMOUNT adds AMOUNT to a numeric column, COLUMN=xFACTOR multiplies it (repeatable), for testing `uptake monitor`.")] = None,
+    shift: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "Drift on purpose: COLUMN=AMOUNT adds AMOUNT to a numeric column, COLUMN=xFACTOR multiplies it "
+                "(repeatable), for testing `uptake monitor`."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic table with the real schema, for demos and scale tests."""
     from uptake.synth import (  # imported when the command runs: `uptake --help` stays instant

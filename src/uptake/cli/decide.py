@@ -23,13 +23,22 @@ from uptake.cli.common import (
 @app.command("tune-threshold")
 def tune_threshold(
     model: Annotated[Path, typer.Argument(help="Model directory written by `uptake train`.")],
-    data: Annotated[Path, typer.Argument(help="Labelled table to choose the threshold on (not the training file, ideally).")],
+    data: Annotated[
+        Path, typer.Argument(help="Labelled table to choose the threshold on (not the training file, ideally).")
+    ],
     threshold: Threshold = None,
     min_recall: MinRecall = None,
     min_precision: MinPrecision = None,
     contact_cost: ContactCost = None,
     accept_value: AcceptValue = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write a copy of the model with the new threshold here (default: update MODEL in place).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write a copy of the model with the new threshold here (default: update MODEL in place).",
+        ),
+    ] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored threshold rule as JSON.")] = False,
 ) -> None:

@@ -18,14 +18,25 @@ FLAG_EXIT = 3
 @app.command()
 def fairness(
     model: Annotated[Path, typer.Argument(help="Model directory.")],
-    data: Annotated[Path | None, typer.Argument(help="Labelled table (with the target column) to judge the decisions on.")] = None,
-    group: Annotated[list[str] | None, typer.Option(help="Group column, optionally cut at edges: Family, or Age:25,35,45,55,65 (repeatable).")] = None,
-    db: Annotated[str | None, typer.Option(help="Judge the audit log's decisions that have imported outcomes instead of a file.")] = None,
-    since: Annotated[str | None, typer.Option(help="With --db: predictions at or after this time (or an age: 30d).")] = None,
+    data: Annotated[
+        Path | None, typer.Argument(help="Labelled table (with the target column) to judge the decisions on.")
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(help="Group column, optionally cut at edges: Family, or Age:25,35,45,55,65 (repeatable)."),
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Judge the audit log's decisions that have imported outcomes instead of a file.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="With --db: predictions at or after this time (or an age: 30d).")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="With --db: predictions before this time.")] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
-    fail_on_flag: Annotated[bool, typer.Option(help="Exit 3 when any group is below four-fifths of the best-treated one.")] = False,
+    fail_on_flag: Annotated[
+        bool, typer.Option(help="Exit 3 when any group is below four-fifths of the best-treated one.")
+    ] = False,
 ) -> None:
     """Per group: share called (selection rate), recall among acceptors (equal opportunity), precision, and each
     as a ratio to the best-treated group; groups below four-fifths (0.8) are flagged."""
@@ -70,18 +81,41 @@ def show(t: dict[str, Any], positive_name: str) -> None:
         return "-" if v is None else (f"[red]{v:.2f}[/]" if v < 0.8 else f"{v:.2f}")
 
     table = Table(title=f"Fairness by {t['group']} ({t['customers']:,} customers; {t['rule']} rule)")
-    for head in ("group", "customers", positive_name, "called", "ratio", "recall", "ratio", "precision", "ratio", "flag"):
+    for head in (
+        "group",
+        "customers",
+        positive_name,
+        "called",
+        "ratio",
+        "recall",
+        "ratio",
+        "precision",
+        "ratio",
+        "flag",
+    ):
         table.add_column(head)
     for r in t["groups"]:
-        table.add_row(r["group"], f"{r['customers']:,}", f"{r['acceptors']:,} ({pct(r['base_rate'])})",
-                      pct(r["selection_rate"]),
-                      ratio(r["selection_rate_ratio"]), pct(r["recall"]), ratio(r["recall_ratio"]), pct(r["precision"]),
-                      ratio(r["precision_ratio"]), "too few" if r["small"] else ", ".join(r["flags"]) or "-")
+        table.add_row(
+            r["group"],
+            f"{r['customers']:,}",
+            f"{r['acceptors']:,} ({pct(r['base_rate'])})",
+            pct(r["selection_rate"]),
+            ratio(r["selection_rate_ratio"]),
+            pct(r["recall"]),
+            ratio(r["recall_ratio"]),
+            pct(r["precision"]),
+            ratio(r["precision_ratio"]),
+            "too few" if r["small"] else ", ".join(r["flags"]) or "-",
+        )
     console.print(table)
     console.print(t["summary"], markup=False, highlight=False)
-    console.print(f"'called' is the share of the group called, '{positive_name}' its count and share; a lower "
-                  "selection rate can follow a lower share of acceptors, which equal opportunity (recall) separates.",
-                  markup=False, highlight=False, style="dim")
+    console.print(
+        f"'called' is the share of the group called, '{positive_name}' its count and share; a lower "
+        "selection rate can follow a lower share of acceptors, which equal opportunity (recall) separates.",
+        markup=False,
+        highlight=False,
+        style="dim",
+    )
 
 
 __all__ = ["FLAG_EXIT", "fairness", "show"]

@@ -19,19 +19,53 @@ COLOURS = {"stable": "green", "watch": "yellow", "act": "red"}
 @app.command()
 def monitor(
     model: Annotated[Path, typer.Argument(help="Model directory (its training reference profile is inside).")],
-    data: Annotated[Path | None, typer.Argument(help="New rows: CSV or Parquet (read in chunks), or uptake's scored output.")] = None,
-    db: Annotated[str | None, typer.Option(help="Monitor the audit log of `uptake serve --db URL` instead of a file.")] = None,
-    since: Annotated[str | None, typer.Option(help="With --db: predictions at or after (2026-05-01, or an age such as 7d).")] = None,
+    data: Annotated[
+        Path | None, typer.Argument(help="New rows: CSV or Parquet (read in chunks), or uptake's scored output.")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Monitor the audit log of `uptake serve --db URL` instead of a file.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="With --db: predictions at or after (2026-05-01, or an age such as 7d).")
+    ] = None,
     until: Annotated[str | None, typer.Option(help="With --db: predictions before this time.")] = None,
     model_version: Annotated[str | None, typer.Option(help="With --db: only this model version's predictions.")] = None,
-    reference: Annotated[Path | None, typer.Option(help="Training file, for models saved without a reference profile.")] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="Training file, for models saved without a reference profile.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
-    html: Annotated[Path | None, typer.Option(help="Also write an HTML page with per-column plots (reference vs now).")] = None,
-    fail_on: Annotated[str | None, typer.Option(help="watch or act: exit 3 when any column or the score is in that band or worse.")] = None,
-    outcomes: Annotated[bool, typer.Option("--outcomes", help="With --db: also realised precision, recall, PR-AUC and profit per model version and week, against the model card's promise (import outcomes first: `uptake outcomes import`).")] = False,
-    contact_cost: Annotated[float | None, typer.Option(help="With --outcomes: cost of one call, for profit (default: the model's max-profit rule's).")] = None,
-    accept_value: Annotated[float | None, typer.Option(help="With --outcomes: value of one acceptance, for profit.")] = None,
-    group: Annotated[list[str] | None, typer.Option(help="With --outcomes: also fairness of the logged decisions by this column (Family, or Age:25,35,45; repeatable), as `uptake fairness --db`.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write an HTML page with per-column plots (reference vs now).")
+    ] = None,
+    fail_on: Annotated[
+        str | None, typer.Option(help="watch or act: exit 3 when any column or the score is in that band or worse.")
+    ] = None,
+    outcomes: Annotated[
+        bool,
+        typer.Option(
+            "--outcomes",
+            help=(
+                "With --db: also realised precision, recall, PR-AUC and profit per model version and week, against "
+                "the model card's promise (import outcomes first: `uptake outcomes import`)."
+            ),
+        ),
+    ] = False,
+    contact_cost: Annotated[
+        float | None,
+        typer.Option(help="With --outcomes: cost of one call, for profit (default: the model's max-profit rule's)."),
+    ] = None,
+    accept_value: Annotated[
+        float | None, typer.Option(help="With --outcomes: value of one acceptance, for profit.")
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "With --outcomes: also fairness of the logged decisions by this column (Family, or Age:25,35,45; "
+                "repeatable), as `uptake fairness --db`."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Drift of every input column and of the score against the training reference (PSI bands, KS / chi-square)."""
     from uptake.audit.window import parse_since  # imported when the command runs: `uptake --help` stays instant
@@ -49,23 +83,32 @@ def monitor(
         raise UptakeInputError("--group judges decisions against realised outcomes: give --db URL --outcomes")
     if html is not None:
         check_output(html, inputs=[data], suffixes=(".html",))
-    result = run_monitor(model, data, db=db, since=parse_since(since), until=parse_since(until),
-                         reference=reference, model_version=model_version)
+    result = run_monitor(
+        model,
+        data,
+        db=db,
+        since=parse_since(since),
+        until=parse_since(until),
+        reference=reference,
+        model_version=model_version,
+    )
     report = result.to_dict()
     positive = "acceptors"
     if outcomes:
         from uptake.monitor.run import realised_report  # only with --outcomes
 
-        report["outcomes"] = realised_report(model, str(db), parse_since(since), parse_since(until), model_version,
-                                             contact_cost, accept_value)
+        report["outcomes"] = realised_report(
+            model, str(db), parse_since(since), parse_since(until), model_version, contact_cost, accept_value
+        )
     if group:
         from uptake.monitor.fairness import fairness_log  # only with --group
         from uptake.pipeline import Model
 
         loaded = Model.load(model)
         positive = loaded.positive_name
-        report["fairness"] = [fairness_log(str(db), loaded, g, since=parse_since(since), until=parse_since(until))
-                              for g in group]
+        report["fairness"] = [
+            fairness_log(str(db), loaded, g, since=parse_since(since), until=parse_since(until)) for g in group
+        ]
     if html is not None:
         from uptake.monitor.page import write_page  # matplotlib: only with --html
 
@@ -90,23 +133,44 @@ def monitor(
 def _table(report: dict) -> None:
     from rich.table import Table  # imported when the command runs: `uptake --help` stays instant
 
-    t = Table(title=f"Drift of {report['source']}: {report['rows_now']:,} rows against "
-                    f"{report['rows_reference']:,} training rows (worst: {report['worst']})")
+    t = Table(
+        title=f"Drift of {report['source']}: {report['rows_now']:,} rows against "
+        f"{report['rows_reference']:,} training rows (worst: {report['worst']})"
+    )
     for head in ("column", "band", "PSI", "test", "p-value", "missing train -> now", "outside range / new categories"):
         t.add_column(head)
     for name, d in report["columns"].items():
-        extra = (f"{d['out_of_range_reference']:.1%} -> {d['out_of_range_now']:.1%}" if d["kind"] == "numeric"
-                 else ", ".join(f"{k} ({v})" for k, v in list(d["new_categories"].items())[:3]) or "-")
-        t.add_row(name, f"[{COLOURS[d['band']]}]{d['band']}[/]", f"{d['psi']:.3f}", d["test"], f"{d['p_value']:.3g}",
-                  f"{d['missing_reference']:.1%} -> {d['missing_now']:.1%}", extra)
+        extra = (
+            f"{d['out_of_range_reference']:.1%} -> {d['out_of_range_now']:.1%}"
+            if d["kind"] == "numeric"
+            else ", ".join(f"{k} ({v})" for k, v in list(d["new_categories"].items())[:3]) or "-"
+        )
+        t.add_row(
+            name,
+            f"[{COLOURS[d['band']]}]{d['band']}[/]",
+            f"{d['psi']:.3f}",
+            d["test"],
+            f"{d['p_value']:.3g}",
+            f"{d['missing_reference']:.1%} -> {d['missing_now']:.1%}",
+            extra,
+        )
     s = report["score"]
     if s is not None:
-        t.add_row("score", f"[{COLOURS[s['band']]}]{s['band']}[/]", f"{s['psi']:.3f}", s["test"],
-                  f"{s['p_value']:.3g}", "", f"from {report['score_from']}")
+        t.add_row(
+            "score",
+            f"[{COLOURS[s['band']]}]{s['band']}[/]",
+            f"{s['psi']:.3f}",
+            s["test"],
+            f"{s['p_value']:.3g}",
+            "",
+            f"from {report['score_from']}",
+        )
     console.print(t)
     if report["refused_cells"]:
-        console.print("Cells of the wrong type (rows left out): "
-                      + ", ".join(f"{k} {v:,}" for k, v in report["refused_cells"].items()))
+        console.print(
+            "Cells of the wrong type (rows left out): "
+            + ", ".join(f"{k} {v:,}" for k, v in report["refused_cells"].items())
+        )
 
 
 def _realised(found: dict) -> None:
@@ -117,25 +181,59 @@ def _realised(found: dict) -> None:
 
     for version, v in found["versions"].items():
         t = Table(title=f"Realised outcomes of model {version}")
-        for head in ("period", "customers", "accepted", "calls", "accepted of called", "precision", "recall", "PR-AUC",
-                     "profit"):
+        for head in (
+            "period",
+            "customers",
+            "accepted",
+            "calls",
+            "accepted of called",
+            "precision",
+            "recall",
+            "PR-AUC",
+            "profit",
+        ):
             t.add_column(head)
         promised = v["promised"] or {}
         if promised:
-            t.add_row("promised (test split)", "", "", "", "", f(promised.get("precision")), f(promised.get("recall")),
-                      f(promised.get("pr_auc")), "")
+            t.add_row(
+                "promised (test split)",
+                "",
+                "",
+                "",
+                "",
+                f(promised.get("precision")),
+                f(promised.get("recall")),
+                f(promised.get("pr_auc")),
+                "",
+            )
         w, ci = v["whole"], v["whole"].get("interval") or {}
 
-        def with_ci(k: str) -> str:
+        def with_ci(k: str, w: dict = w, ci: dict = ci) -> str:
             return f(w[k]) + (f" ({ci[k][0]:.3f}-{ci[k][1]:.3f})" if ci.get(k) else "")
 
-        t.add_row("whole window (95% interval)", f"{w['customers']:,}", f"{w['accepted']:,}", f"{w['calls']:,}",
-                  f"{w['accepted_called']:,}", with_ci("precision"), with_ci("recall"), with_ci("pr_auc"),
-                  "-" if w["profit"] is None else f"{w['profit']:,.0f}")
+        t.add_row(
+            "whole window (95% interval)",
+            f"{w['customers']:,}",
+            f"{w['accepted']:,}",
+            f"{w['calls']:,}",
+            f"{w['accepted_called']:,}",
+            with_ci("precision"),
+            with_ci("recall"),
+            with_ci("pr_auc"),
+            "-" if w["profit"] is None else f"{w['profit']:,.0f}",
+        )
         for week, g in v["weeks"].items():
-            t.add_row(week, f"{g['customers']:,}", f"{g['accepted']:,}", f"{g['calls']:,}", f"{g['accepted_called']:,}",
-                      f(g["precision"]), f(g["recall"]), f(g["pr_auc"]),
-                      "-" if g["profit"] is None else f"{g['profit']:,.0f}")
+            t.add_row(
+                week,
+                f"{g['customers']:,}",
+                f"{g['accepted']:,}",
+                f"{g['calls']:,}",
+                f"{g['accepted_called']:,}",
+                f(g["precision"]),
+                f(g["recall"]),
+                f(g["pr_auc"]),
+                "-" if g["profit"] is None else f"{g['profit']:,.0f}",
+            )
         console.print(t)
         console.print(v["verdict"], markup=False, highlight=False)
 

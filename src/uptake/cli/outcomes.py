@@ -12,8 +12,9 @@ from uptake.audit.defaults import DEFAULT_DB
 from uptake.cli.common import app, console, err_console
 from uptake.errors import UptakeInputError
 
-outcomes_app = typer.Typer(help="Realised outcomes (who accepted), joined to the audit log by customer id.",
-                           no_args_is_help=True)
+outcomes_app = typer.Typer(
+    help="Realised outcomes (who accepted), joined to the audit log by customer id.", no_args_is_help=True
+)
 app.add_typer(outcomes_app, name="outcomes")
 #: Problem rows shown on the terminal (all of them go to --rejects).
 SHOWN = 10
@@ -22,13 +23,40 @@ SHOWN = 10
 @outcomes_app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV, Excel or Parquet table with one row per customer.")],
-    id_column: Annotated[str, typer.Option("--id", help="Column with the customer id (as sent to the API's `id` field or in the scored file's id column).")],
-    outcome: Annotated[str, typer.Option("--outcome", help="Column saying whether the customer accepted (1/0, yes/no, true/false, or see --positive).")],
-    date: Annotated[str | None, typer.Option(help="Column with the date of the outcome; outcomes dated before the customer's first prediction are refused.")] = None,
-    positive: Annotated[str | None, typer.Option(help="The outcome value that means accepted, when it is not 1/yes/true.")] = None,
-    db: Annotated[str, typer.Option(help="Audit log database URL (the one `uptake serve --db` or `uptake predict --db` wrote).")] = DEFAULT_DB,
+    id_column: Annotated[
+        str,
+        typer.Option(
+            "--id",
+            help="Column with the customer id (as sent to the API's `id` field or in the scored file's id column).",
+        ),
+    ],
+    outcome: Annotated[
+        str,
+        typer.Option(
+            "--outcome",
+            help="Column saying whether the customer accepted (1/0, yes/no, true/false, or see --positive).",
+        ),
+    ],
+    date: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "Column with the date of the outcome; outcomes dated before the customer's first prediction are "
+                "refused."
+            )
+        ),
+    ] = None,
+    positive: Annotated[
+        str | None, typer.Option(help="The outcome value that means accepted, when it is not 1/yes/true.")
+    ] = None,
+    db: Annotated[
+        str, typer.Option(help="Audit log database URL (the one `uptake serve --db` or `uptake predict --db` wrote).")
+    ] = DEFAULT_DB,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
-    skip_problems: Annotated[bool, typer.Option(help="Import the clean rows even when some have problems (they are still counted and listed).")] = False,
+    skip_problems: Annotated[
+        bool,
+        typer.Option(help="Import the clean rows even when some have problems (they are still counted and listed)."),
+    ] = False,
     rejects: Annotated[Path | None, typer.Option(help="Write every problem row, with its reason, to this CSV.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of sentences.")] = False,
 ) -> None:
@@ -43,8 +71,9 @@ def import_(
 
     if rejects is not None:
         check_output(rejects, inputs=[file], suffixes=(".csv",))
-    report = import_outcomes(db, file, id_column, outcome, date_column=date, positive=positive,
-                             skip_problems=skip_problems, sheet=sheet)
+    report = import_outcomes(
+        db, file, id_column, outcome, date_column=date, positive=positive, skip_problems=skip_problems, sheet=sheet
+    )
     if rejects is not None and report.problems:
         _write_rejects(rejects, report)
     if as_json:
@@ -53,19 +82,29 @@ def import_(
         for p in report.problems[:SHOWN]:
             err_console.print(f"problem: {p.line(file)}", markup=False, highlight=False, soft_wrap=True)
         if len(report.problems) > SHOWN:
-            err_console.print(f"... and {len(report.problems) - SHOWN:,} more"
-                              + (f" (all in {rejects})" if rejects else " (--rejects FILE lists them all)"),
-                              markup=False)
+            err_console.print(
+                f"... and {len(report.problems) - SHOWN:,} more"
+                + (f" (all in {rejects})" if rejects else " (--rejects FILE lists them all)"),
+                markup=False,
+            )
         counts = ", ".join(f"{n:,} {PROBLEMS[k]}" for k, n in report.counts().items())
         if report.written:
-            console.print(f"Imported {report.imported:,} outcomes ({report.positives:,} accepted) from {file} as "
-                          f"{report.import_id}" + (f"; {report.already:,} were already imported" if report.already else "")
-                          + (f"; left out {len(report.problems):,} rows: {counts}" if report.problems else ""),
-                          markup=False, highlight=False)
+            console.print(
+                f"Imported {report.imported:,} outcomes ({report.positives:,} accepted) from {file} as "
+                f"{report.import_id}"
+                + (f"; {report.already:,} were already imported" if report.already else "")
+                + (f"; left out {len(report.problems):,} rows: {counts}" if report.problems else ""),
+                markup=False,
+                highlight=False,
+            )
         else:
-            err_console.print(f"error: nothing imported: {len(report.problems):,} of {report.rows:,} rows have "
-                              f"problems ({counts}); fix them, or import the rest with --skip-problems",
-                              markup=False, highlight=False, soft_wrap=True)
+            err_console.print(
+                f"error: nothing imported: {len(report.problems):,} of {report.rows:,} rows have "
+                f"problems ({counts}); fix them, or import the rest with --skip-problems",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     if report.problems and not report.written:
         raise typer.Exit(UptakeInputError.exit_code)
 
@@ -76,8 +115,7 @@ def _write_rejects(path: Path, report: object) -> None:
     from uptake.audit.outcomes import PROBLEMS
     from uptake.io.writer import write_frame
 
-    rows = [{"row": p.row, "id": p.customer_id, "problem": PROBLEMS[p.kind], "value": p.value}
-            for p in report.problems]  # type: ignore[attr-defined]
+    rows = [{"row": p.row, "id": p.customer_id, "problem": PROBLEMS[p.kind], "value": p.value} for p in report.problems]  # type: ignore[attr-defined]
     write_frame(pd.DataFrame(rows).astype({"id": "string", "value": "string"}), path)
 
 

@@ -20,20 +20,49 @@ app.add_typer(log_app, name="log")
 
 @app.command()
 def serve(
-    model_dirs: Annotated[list[Path], typer.Argument(help="Model directory (repeat for several versions; the first is the champion the page uses).", metavar="MODEL_DIR")],
+    model_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Model directory (repeat for several versions; the first is the champion the page uses).",
+            metavar="MODEL_DIR",
+        ),
+    ],
     host: Annotated[str, typer.Option(help="Interface to bind. The default serves this machine only.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
-    db: Annotated[str, typer.Option(help="Audit log database URL: sqlite:///FILE (default, embedded) or postgresql://user@host/db.")] = DEFAULT_DB,
+    db: Annotated[
+        str,
+        typer.Option(help="Audit log database URL: sqlite:///FILE (default, embedded) or postgresql://user@host/db."),
+    ] = DEFAULT_DB,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (each loads the models).")] = 1,
     max_body_kb: Annotated[int, typer.Option(min=1, help="Largest JSON request body, KiB.")] = 1024,
     max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest uploaded file, MiB.")] = 64,
     max_rows: Annotated[int, typer.Option(min=1, help="Most customers in one JSON request.")] = 1000,
     max_file_rows: Annotated[int, typer.Option(min=1, help="Most rows in one uploaded file.")] = 1_000_000,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds a request may spend scoring before it gets 504.")] = 60.0,
-    range_margin: Annotated[float, typer.Option(min=0.0, help="Accept numbers this share of the training range beyond it (0.25 = 25%).")] = 0.25,
-    fast_path: Annotated[bool, typer.Option("--fast-path/--no-fast-path", help="Score JSON requests with the checked numpy copy of the network (off: Model.score for every request).")] = True,
-    access_log: Annotated[bool, typer.Option(help="Log every HTTP request line (the audit log records predictions either way).")] = False,
-    allowed_host: Annotated[list[str] | None, typer.Option(help="A Host name clients may use (repeatable; '*' for any). Default: this machine's names, so a DNS-rebinding page cannot reach the server.")] = None,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a request may spend scoring before it gets 504.")
+    ] = 60.0,
+    range_margin: Annotated[
+        float, typer.Option(min=0.0, help="Accept numbers this share of the training range beyond it (0.25 = 25%).")
+    ] = 0.25,
+    fast_path: Annotated[
+        bool,
+        typer.Option(
+            "--fast-path/--no-fast-path",
+            help="Score JSON requests with the checked numpy copy of the network (off: Model.score for every request).",
+        ),
+    ] = True,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every HTTP request line (the audit log records predictions either way).")
+    ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "A Host name clients may use (repeatable; '*' for any). Default: this machine's names, so a "
+                "DNS-rebinding page cannot reach the server."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Serve the web page and the REST API for MODEL_DIR, recording every prediction in the audit log.
 
@@ -51,9 +80,16 @@ def serve(
 
     api_key = os.environ.get(API_KEY_ENV) or None
     config = ServeConfig(
-        model_dirs=[str(d) for d in model_dirs], db_url=db, api_key=api_key, max_body_bytes=max_body_kb * 1024,
-        max_upload_bytes=max_upload_mb << 20, max_rows=max_rows, max_file_rows=max_file_rows,
-        request_timeout_s=timeout, range_margin=range_margin, fast_path=fast_path,
+        model_dirs=[str(d) for d in model_dirs],
+        db_url=db,
+        api_key=api_key,
+        max_body_bytes=max_body_kb * 1024,
+        max_upload_bytes=max_upload_mb << 20,
+        max_rows=max_rows,
+        max_file_rows=max_file_rows,
+        request_timeout_s=timeout,
+        range_margin=range_margin,
+        fast_path=fast_path,
         allowed_hosts=allowed_hosts(host, allowed_host or []),
     )
     if host not in ("127.0.0.1", "localhost", "::1") and api_key is None:
@@ -62,8 +98,16 @@ def serve(
     # writer thread within 1 ms instead of Python's default 5 ms (a process-wide setting,
     # so it is made here, in the server's own process, not in create_app).
     sys.setswitchinterval(0.001)
-    options = dict(host=host, port=port, access_log=access_log, log_level="info", timeout_keep_alive=5,
-                   timeout_graceful_shutdown=30, limit_concurrency=1024, server_header=False)
+    options = dict(
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="info",
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=30,
+        limit_concurrency=1024,
+        server_header=False,
+    )
     if workers == 1:
         application = create_app(config)  # fails here, with exit code 2, on a bad model or database
         _announce(application.state.champion, list(application.state.models), host, port, db, api_key)
@@ -118,9 +162,18 @@ def _hide_password(url: str) -> str:
 
 @log_app.command("export")
 def export(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv or .parquet: one row per prediction, inputs as columns.")],
-    since: Annotated[str | None, typer.Option(help="Only predictions at or after: 2026-05-01, 2026-05-01T12:00 (UTC), or an age such as 30m, 12h, 7d.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only predictions before this time (same forms as --since).")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output .csv or .parquet: one row per prediction, inputs as columns.")
+    ],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only predictions at or after: 2026-05-01, 2026-05-01T12:00 (UTC), or an age such as 30m, 12h, 7d."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only predictions before this time (same forms as --since).")
+    ] = None,
     db: Annotated[str, typer.Option(help="Audit log database URL (as given to `uptake serve --db`).")] = DEFAULT_DB,
 ) -> None:
     """Export the audit log: time, model version, inputs, probability, decision, threshold, request id, latency."""
@@ -133,7 +186,7 @@ def export(
 
     check_output(out)
     if db.startswith("sqlite:///") and not db.startswith("sqlite:///:memory:"):
-        path = Path(db[len("sqlite:///"):])
+        path = Path(db[len("sqlite:///") :])
         if not path.exists():
             raise UptakeInputError(f"--db {db!r}: the file {str(path)!r} does not exist")
     frame = read_log(db, parse_since(since), parse_since(until))

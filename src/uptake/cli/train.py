@@ -37,26 +37,75 @@ if TYPE_CHECKING:
 
 @app.command()
 def train(
-    data: Annotated[Path | None, typer.Argument(help="CSV, Excel (.xlsx) or Parquet table. Omit to train on the embedded synthetic loan table.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Argument(help="CSV, Excel (.xlsx) or Parquet table. Omit to train on the embedded synthetic loan table."),
+    ] = None,
     out: ModelOut = DEFAULT_MODEL_DIR,
     target: Target = None,
     positive: Positive = None,
     positive_name: PositiveName = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: 'Data' if present, else the first).")] = None,
-    drop: Annotated[list[str] | None, typer.Option(help="Extra column to leave out (repeatable). ID-like and ZIP columns are dropped anyway.")] = None,
-    kind: Annotated[list[str] | None, typer.Option(help="Override a column's kind: COLUMN=numeric|binary|categorical (repeatable).")] = None,
-    model: Annotated[str, typer.Option(help=f"Model family: {', '.join(FAMILIES)} (network is the Keras MLP; auto searches the others within --time-limit).")] = "network",
-    preset: Annotated[str, typer.Option(help="Network preset: seed (Keras example), tutorial (TF imbalanced-data tutorial), default (ours: cross-fitted members), single-split (the previous default) or tabm.")] = "default",
+    drop: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra column to leave out (repeatable). ID-like and ZIP columns are dropped anyway."),
+    ] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="Override a column's kind: COLUMN=numeric|binary|categorical (repeatable).")
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            help=(
+                f"Model family: {', '.join(FAMILIES)} (network is the Keras MLP; auto searches the others within "
+                f"--time-limit)."
+            )
+        ),
+    ] = "network",
+    preset: Annotated[
+        str,
+        typer.Option(
+            help=(
+                "Network preset: seed (Keras example), tutorial (TF imbalanced-data tutorial), default (ours: "
+                "cross-fitted members), single-split (the previous default) or tabm."
+            )
+        ),
+    ] = "default",
     epochs: Epochs = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Override the preset's batch size.")] = None,
     learning_rate: LearningRate = None,
-    time_limit: Annotated[float | None, typer.Option(min=0.001, help="--model auto: seconds the search over families may take (default 60: about a minute on the 5,000-row bank table, 2 cores).")] = None,
-    refit_full: Annotated[bool | None, typer.Option("--refit-full/--bagged", help="--model auto: serve one model per chosen candidate refit on all rows (default; fast scoring), or the bagged fold models the combination was fitted on.")] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help=(
+                "--model auto: seconds the search over families may take (default 60: about a minute on the "
+                "5,000-row bank table, 2 cores)."
+            ),
+        ),
+    ] = None,
+    refit_full: Annotated[
+        bool | None,
+        typer.Option(
+            "--refit-full/--bagged",
+            help=(
+                "--model auto: serve one model per chosen candidate refit on all rows (default; fast scoring), or "
+                "the bagged fold models the combination was fitted on."
+            ),
+        ),
+    ] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden layer widths, e.g. 256,256,256.")] = None,
     dropout: Annotated[float | None, typer.Option(min=0.0, max=0.99, help="Dropout after each hidden layer.")] = None,
-    imbalance: Annotated[str | None, typer.Option(help="none | class-weight | oversample | balanced-batches | smote.")] = None,
-    class_weight_formula: Annotated[str | None, typer.Option(help="inverse (1/count, the Keras example) or balanced (total/(2*count), the TF tutorial).")] = None,
-    initial_bias: Annotated[bool | None, typer.Option("--initial-bias/--no-initial-bias", help="Start the output bias at log(pos/neg).")] = None,
+    imbalance: Annotated[
+        str | None, typer.Option(help="none | class-weight | oversample | balanced-batches | smote.")
+    ] = None,
+    class_weight_formula: Annotated[
+        str | None,
+        typer.Option(help="inverse (1/count, the Keras example) or balanced (total/(2*count), the TF tutorial)."),
+    ] = None,
+    initial_bias: Annotated[
+        bool | None, typer.Option("--initial-bias/--no-initial-bias", help="Start the output bias at log(pos/neg).")
+    ] = None,
     threshold: Threshold = None,
     min_recall: MinRecall = None,
     min_precision: MinPrecision = None,
@@ -64,7 +113,9 @@ def train(
     accept_value: AcceptValue = None,
     calibrate: Calibrate = None,
     seed: Seed = 0,
-    checkpoint_every_epoch: Annotated[bool, typer.Option(help="Save a .keras checkpoint after every epoch into OUT-checkpoints/.")] = False,
+    checkpoint_every_epoch: Annotated[
+        bool, typer.Option(help="Save a .keras checkpoint after every epoch into OUT-checkpoints/.")
+    ] = False,
 ) -> None:
     """Train a model on a customer table, evaluate it on a held-out split, and save it."""
     from uptake.artifact import (
@@ -79,11 +130,30 @@ def train(
 
     check_model_out(out)  # before minutes of training, not after
     config = TrainConfig(
-        target=target, positive=positive, positive_name=positive_name, drop=tuple(drop or ()), kinds=parse_kinds(kind),
-        model=model, preset=preset, hidden=hidden, dropout=dropout, learning_rate=learning_rate, batch_size=batch_size,
-        epochs=epochs, time_limit=time_limit, refit_full=refit_full, imbalance=imbalance, class_weight_formula=class_weight_formula,
-        initial_bias=initial_bias, threshold=threshold, min_recall=min_recall, min_precision=min_precision, contact_cost=contact_cost,
-        accept_value=accept_value, calibrate=calibrate, seed=seed,
+        target=target,
+        positive=positive,
+        positive_name=positive_name,
+        drop=tuple(drop or ()),
+        kinds=parse_kinds(kind),
+        model=model,
+        preset=preset,
+        hidden=hidden,
+        dropout=dropout,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        epochs=epochs,
+        time_limit=time_limit,
+        refit_full=refit_full,
+        imbalance=imbalance,
+        class_weight_formula=class_weight_formula,
+        initial_bias=initial_bias,
+        threshold=threshold,
+        min_recall=min_recall,
+        min_precision=min_precision,
+        contact_cost=contact_cost,
+        accept_value=accept_value,
+        calibrate=calibrate,
+        seed=seed,
         checkpoint_dir=str(out.parent / f"{out.name}-checkpoints") if checkpoint_every_epoch else None,
     )
     config.check()
@@ -101,8 +171,14 @@ def train(
     prepared = prepare(df, config, source, descriptions)  # data errors before Keras is imported
     progress = _progress_for(config)
     try:
-        trained = train_model(df, config, source=source, callbacks=[progress] if progress else (),
-                              descriptions=descriptions, prepared=prepared)
+        trained = train_model(
+            df,
+            config,
+            source=source,
+            callbacks=[progress] if progress else (),
+            descriptions=descriptions,
+            prepared=prepared,
+        )
     finally:
         if progress is not None:
             progress.close()
@@ -110,8 +186,9 @@ def train(
     path = save(trained, out)
     names = name_positives(trained.prepared.schema.target, config.positive_name)
     m = trained.test
-    console.print(metrics_table(f"Test split ({m['n']} rows, touched once) at threshold {m['threshold']:.3f}",
-                                describe(m, names)))
+    console.print(
+        metrics_table(f"Test split ({m['n']} rows, touched once) at threshold {m['threshold']:.3f}", describe(m, names))
+    )
     _print_threshold_and_calibration(trained, names)
     console.print(f"Model saved to {path}/")
     console.print(f"Summary (metadata, metrics, data fingerprint): {path / 'metadata.json'}")
@@ -126,8 +203,10 @@ def _print_threshold_and_calibration(trained: Any, names: str) -> None:
     cal = trained.fitted.calibration
     if cal:
         b = cal.get("brier_test") or cal["brier_validation"]
-        console.print(f"Calibration ({cal['method']}, fitted on validation): Brier score on the test split "
-                      f"{b['before']:.4f} before -> {b['after']:.4f} after")
+        console.print(
+            f"Calibration ({cal['method']}, fitted on validation): Brier score on the test split "
+            f"{b['before']:.4f} before -> {b['after']:.4f} after"
+        )
 
 
 def _progress_for(config: TrainConfig) -> Any:
@@ -152,8 +231,10 @@ def _print_summary(trained: Any) -> None:
         lines.append(f"Suspicious: {text}")
     for col in trained.prepared.schema.columns:
         if col.open:
-            lines.append(f"Note: '{col.name}' has more distinct values than uptake remembers; values never seen in "
-                         "training will be scored as a rare category, not refused")
+            lines.append(
+                f"Note: '{col.name}' has more distinct values than uptake remembers; values never seen in "
+                "training will be scored as a rare category, not refused"
+            )
     kinds = ", ".join(f"{c.name} ({c.kind})" for c in trained.prepared.schema.columns)
     lines.append(f"Features: {kinds}")
     lines.append(f"Split (seed {trained.config.seed}): " + ", ".join(f"{k} {v}" for k, v in trained.split_rows.items()))
@@ -163,12 +244,16 @@ def _print_summary(trained: Any) -> None:
 
 @app.command("train-stream")
 def train_stream(
-    data: Annotated[Path, typer.Argument(help="Parquet file or directory of Parquet files (may be larger than memory).")],
+    data: Annotated[
+        Path, typer.Argument(help="Parquet file or directory of Parquet files (may be larger than memory).")
+    ],
     out: ModelOut = DEFAULT_MODEL_DIR,
     target: Target = None,
     positive: Positive = None,
     positive_name: PositiveName = None,
-    preset: Annotated[str, typer.Option(help="Network preset: seed, tutorial, default, single-split or tabm.")] = "tutorial",
+    preset: Annotated[
+        str, typer.Option(help="Network preset: seed, tutorial, default, single-split or tabm.")
+    ] = "tutorial",
     epochs: Epochs = None,
     batch_size: Annotated[int | None, typer.Option(min=2, help="Override the preset's batch size.")] = None,
     learning_rate: LearningRate = None,
@@ -178,11 +263,16 @@ def train_stream(
     contact_cost: ContactCost = None,
     accept_value: AcceptValue = None,
     calibrate: Calibrate = None,
-    sample_rows: Annotated[int, typer.Option(min=1000, help="Rows sampled to infer the schema and fit the preprocessing.")] = 200_000,
+    sample_rows: Annotated[
+        int, typer.Option(min=1000, help="Rows sampled to infer the schema and fit the preprocessing.")
+    ] = 200_000,
     chunk_rows: Annotated[int, typer.Option(min=1000, help="Rows read from Parquet at a time.")] = 250_000,
     seed: Annotated[int, typer.Option(help="Fixes the splits, the sample and the weights.")] = 0,
 ) -> None:
-    """Train on a Parquet table too big for memory: balanced batches streamed from disk, early stopping on validation."""
+    """Train on a Parquet table too big for memory.
+
+    Balanced batches are streamed from disk, with early stopping on validation.
+    """
     from uptake.artifact import (
         check_model_out,  # imported when the command runs: `uptake --help` stays instant
     )
@@ -194,9 +284,20 @@ def train_stream(
 
     check_model_out(out)
     config = TrainConfig(
-        target=target, positive=positive, positive_name=positive_name, model="network", preset=preset,
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, threshold=threshold, min_recall=min_recall,
-        min_precision=min_precision, contact_cost=contact_cost, accept_value=accept_value, calibrate=calibrate,
+        target=target,
+        positive=positive,
+        positive_name=positive_name,
+        model="network",
+        preset=preset,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        threshold=threshold,
+        min_recall=min_recall,
+        min_precision=min_precision,
+        contact_cost=contact_cost,
+        accept_value=accept_value,
+        calibrate=calibrate,
         seed=seed,
     )
     config.check()
@@ -204,8 +305,10 @@ def train_stream(
     path = save(trained.trained, out)
     names = name_positives(trained.trained.prepared.schema.target, config.positive_name)
     m = trained.test
-    console.print(f"Rows: {trained.rows:,}   positives: {trained.positives:,}   split: "
-                  + ", ".join(f"{k} {v:,}" for k, v in trained.split_rows.items()))
+    console.print(
+        f"Rows: {trained.rows:,}   positives: {trained.positives:,}   split: "
+        + ", ".join(f"{k} {v:,}" for k, v in trained.split_rows.items())
+    )
     console.print(metrics_table(f"Test split ({m['n']:,} rows) at threshold {m['threshold']:.3f}", describe(m, names)))
     _print_threshold_and_calibration(trained.trained, names)
     console.print(f"Model saved to {path}/")

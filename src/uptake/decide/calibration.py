@@ -70,8 +70,15 @@ class Calibrator:
         try:
             if d["method"] == "isotonic":
                 x, y = [float(v) for v in d["knots_x"]], [float(v) for v in d["knots_y"]]
-                ok = (len(x) == len(y) and x and np.all(np.isfinite(x)) and np.all(np.isfinite(y))
-                      and not np.any(np.diff(x) < 0) and min(y) >= 0.0 and max(y) <= 1.0)
+                ok = (
+                    len(x) == len(y)
+                    and x
+                    and np.all(np.isfinite(x))
+                    and np.all(np.isfinite(y))
+                    and not np.any(np.diff(x) < 0)
+                    and min(y) >= 0.0
+                    and max(y) <= 1.0
+                )
                 if not ok:
                     raise ValueError("isotonic knots are malformed")
                 return cls("isotonic", knots_x=x, knots_y=y)
@@ -134,7 +141,10 @@ def probability_note(strategy: str | None, method: str | None) -> str:
             f"Trained with '{strategy}': the probabilities rank customers well but overstate the chance of "
             "acceptance. Retrain with --calibrate isotonic|sigmoid before using them as money (profit, budgets)."
         )
-    return "Trained without class weights or resampling: probabilities are the model's own estimates (check the Brier score)."
+    return (
+        "Trained without class weights or resampling: probabilities are the model's own estimates "
+        "(check the Brier score)."
+    )
 
 
 __all__ = ["METHODS", "Calibrator", "fit_calibrator", "load_calibrator", "probability_note", "save_calibrator"]

@@ -78,20 +78,30 @@ def group_labels(values: pd.Series, spec: GroupSpec, source: object | None = Non
         bad = nums.isna() & values.notna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise UptakeInputError(f"{where(file=source, column=spec.column, row=i + 1, value=values.iloc[i])}: "
-                                   "edges cut numbers; this value is not one")
+            raise UptakeInputError(
+                f"{where(file=source, column=spec.column, row=i + 1, value=values.iloc[i])}: "
+                "edges cut numbers; this value is not one"
+            )
         bounds = [None, *spec.edges, None]
         names = [_label(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
         codes = np.searchsorted(np.asarray(spec.edges), nums.to_numpy(dtype=float, na_value=np.nan), side="right")
-        out = pd.Series(pd.Categorical.from_codes(np.where(nums.isna(), -1, codes), categories=names),
-                        index=values.index).astype(object)
+        out = pd.Series(
+            pd.Categorical.from_codes(np.where(nums.isna(), -1, codes), categories=names), index=values.index
+        ).astype(object)
         return out.where(nums.notna(), MISSING)
-    labels = values.map(lambda v: MISSING if v is None or (isinstance(v, float) and math.isnan(v))
-                        else (str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)))
+    labels = values.map(
+        lambda v: (
+            MISSING
+            if v is None or (isinstance(v, float) and math.isnan(v))
+            else (str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v))
+        )
+    )
     distinct = labels.nunique()
     if distinct > MAX_GROUPS:
-        raise UptakeInputError(f"{where(file=source, column=spec.column)}: {distinct} distinct values are too many "
-                               f"groups; cut it into ranges, e.g. --group '{spec.column}:25,35,45'")
+        raise UptakeInputError(
+            f"{where(file=source, column=spec.column)}: {distinct} distinct values are too many "
+            f"groups; cut it into ranges, e.g. --group '{spec.column}:25,35,45'"
+        )
     return labels
 
 
@@ -103,40 +113,65 @@ def fairness_table(y: np.ndarray, decision: np.ndarray, groups: pd.Series, spec:
     y = np.asarray(y, dtype=np.int64)
     decision = np.asarray(decision, dtype=np.int64)
     frame = MetricFrame(
-        metrics={"customers": count, "selection_rate": selection_rate,
-                 "recall": lambda t, p: recall_score(t, p, zero_division=np.nan),
-                 "precision": lambda t, p: precision_score(t, p, zero_division=np.nan)},
-        y_true=y, y_pred=decision, sensitive_features=pd.Series(groups.to_numpy(), name=spec.column),
+        metrics={
+            "customers": count,
+            "selection_rate": selection_rate,
+            "recall": lambda t, p: recall_score(t, p, zero_division=np.nan),
+            "precision": lambda t, p: precision_score(t, p, zero_division=np.nan),
+        },
+        y_true=y,
+        y_pred=decision,
+        sensitive_features=pd.Series(groups.to_numpy(), name=spec.column),
     )
     by = frame.by_group
     acceptors = pd.Series(y).groupby(groups.to_numpy()).sum()
     order = _order(list(by.index), spec)
     judged = [g for g in order if by.loc[g, "customers"] >= MIN_GROUP and acceptors.get(g, 0) >= MIN_POSITIVES]
-    best = {k: max((by.loc[g, k] for g in judged if not np.isnan(by.loc[g, k])), default=np.nan)
-            for k in ("selection_rate", "recall", "precision")}
+    best = {
+        k: max((by.loc[g, k] for g in judged if not np.isnan(by.loc[g, k])), default=np.nan)
+        for k in ("selection_rate", "recall", "precision")
+    }
     rows = []
     for g in order:
         small = g not in judged
-        row: dict[str, Any] = {"group": str(g), "customers": int(by.loc[g, "customers"]),
-                               "acceptors": int(acceptors.get(g, 0)), "small": small}
+        row: dict[str, Any] = {
+            "group": str(g),
+            "customers": int(by.loc[g, "customers"]),
+            "acceptors": int(acceptors.get(g, 0)),
+            "small": small,
+        }
         row["base_rate"] = row["acceptors"] / row["customers"] if row["customers"] else None
         for k in ("selection_rate", "recall", "precision"):
             v = float(by.loc[g, k])
             row[k] = None if np.isnan(v) else v
             ratio = v / best[k] if not small and best[k] and not np.isnan(v) and not np.isnan(best[k]) else None
             row[f"{k}_ratio"] = ratio
-        row["flags"] = [] if small else [name for k, name in (("selection_rate", "selection rate"),
-                                                              ("recall", "equal opportunity"))
-                                         if row[f"{k}_ratio"] is not None and row[f"{k}_ratio"] < FOUR_FIFTHS]
+        row["flags"] = (
+            []
+            if small
+            else [
+                name
+                for k, name in (("selection_rate", "selection rate"), ("recall", "equal opportunity"))
+                if row[f"{k}_ratio"] is not None and row[f"{k}_ratio"] < FOUR_FIFTHS
+            ]
+        )
         rows.append(row)
     flagged = [r["group"] for r in rows if r["flags"]]
     overall = frame.overall
-    return {"group": spec.text, "column": spec.column, "customers": int(len(y)), "rule": f"four-fifths ({FOUR_FIFTHS:g})",
-            "overall": {"selection_rate": float(overall["selection_rate"]),
-                        "recall": None if np.isnan(overall["recall"]) else float(overall["recall"]),
-                        "precision": None if np.isnan(overall["precision"]) else float(overall["precision"])},
-            "groups": rows, "flagged": flagged,
-            "summary": _summary(spec, rows, flagged)}
+    return {
+        "group": spec.text,
+        "column": spec.column,
+        "customers": len(y),
+        "rule": f"four-fifths ({FOUR_FIFTHS:g})",
+        "overall": {
+            "selection_rate": float(overall["selection_rate"]),
+            "recall": None if np.isnan(overall["recall"]) else float(overall["recall"]),
+            "precision": None if np.isnan(overall["precision"]) else float(overall["precision"]),
+        },
+        "groups": rows,
+        "flagged": flagged,
+        "summary": _summary(spec, rows, flagged),
+    }
 
 
 def _order(groups: list[Any], spec: GroupSpec) -> list[Any]:
@@ -167,4 +202,4 @@ def _summary(spec: GroupSpec, rows: list[dict[str, Any]], flagged: list[str]) ->
     return f"By {spec.text}: below four-fifths: " + "; ".join(parts) + note + "."
 
 
-__all__ = ["FOUR_FIFTHS", "GroupSpec", "num", "fairness_table", "group_labels", "parse_group"]
+__all__ = ["FOUR_FIFTHS", "GroupSpec", "fairness_table", "group_labels", "num", "parse_group"]

@@ -18,8 +18,20 @@ from uptake.decide.decision import confusion
 
 #: The keys of ``uptake evaluate --json``, in order. Part of the public contract.
 METRIC_KEYS = (
-    "tp", "fp", "tn", "fn", "accuracy", "precision", "recall", "f1",
-    "roc_auc", "pr_auc", "brier", "threshold", "n", "positives",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "threshold",
+    "n",
+    "positives",
 )
 
 
@@ -33,7 +45,10 @@ def metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     both = len(np.unique(y)) == 2
     return {
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
         "accuracy": (tp + tn) / len(y) if len(y) else 0.0,
         "precision": precision,
         "recall": recall,
@@ -42,7 +57,7 @@ def metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, Any]:
         "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
         "brier": float(brier_score_loss(y, p, pos_label=1)) if len(y) else float("nan"),
         "threshold": float(threshold),
-        "n": int(len(y)),
+        "n": len(y),
         "positives": int(y.sum()),
     }
 

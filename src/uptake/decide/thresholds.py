@@ -72,21 +72,30 @@ def best_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return float(min(max(cut, 0.0), 1.0))
 
 
-def expected(y: np.ndarray, p: np.ndarray, threshold: float,
-             contact_cost: float | None = None, accept_value: float | None = None) -> dict[str, Any]:
+def expected(
+    y: np.ndarray, p: np.ndarray, threshold: float, contact_cost: float | None = None, accept_value: float | None = None
+) -> dict[str, Any]:
     """The counts and rates at ``threshold`` on these rows, plus money when costs are known."""
     m = metrics(y, p, threshold)
     calls = m["tp"] + m["fp"]
     out: dict[str, Any] = {
-        "threshold": float(threshold), "rows": m["n"], "positives": m["positives"], "calls": calls,
+        "threshold": float(threshold),
+        "rows": m["n"],
+        "positives": m["positives"],
+        "calls": calls,
         "call_share": calls / m["n"] if m["n"] else 0.0,
         **{k: m[k] for k in ("tp", "fp", "fn", "precision", "recall", "f1")},
     }
     if contact_cost is not None and accept_value is not None:
         money = float(profit(m["tp"], m["fp"], contact_cost, accept_value))
         everyone = float(profit(m["positives"], m["n"] - m["positives"], contact_cost, accept_value))
-        out.update(contact_cost=float(contact_cost), accept_value=float(accept_value), profit=money,
-                   profit_per_customer=money / m["n"] if m["n"] else 0.0, profit_if_calling_everyone=everyone)
+        out.update(
+            contact_cost=float(contact_cost),
+            accept_value=float(accept_value),
+            profit=money,
+            profit_per_customer=money / m["n"] if m["n"] else 0.0,
+            profit_if_calling_everyone=everyone,
+        )
     return out
 
 
@@ -130,8 +139,9 @@ class Rule:
     def both_outcomes(y: np.ndarray, data: str) -> int:
         positives = int(y.sum())
         if positives == 0 or positives == len(y):
-            raise UptakeInputError(f"{data}: needs both outcomes to choose a threshold, has {positives} positives "
-                                   f"of {len(y)}")
+            raise UptakeInputError(
+                f"{data}: needs both outcomes to choose a threshold, has {positives} positives of {len(y)}"
+            )
         return positives
 
 
@@ -177,8 +187,10 @@ class MinPrecision(Rule):
         precision = np.divide(tp, called, out=np.zeros(len(tp)), where=called > 0)
         ok = np.flatnonzero((called > 0) & (precision >= self.target - 1e-12))
         if len(ok) == 0:
-            raise UptakeInputError(f"--min-precision {self.target:g}: no threshold reaches it on {data} "
-                                   f"(the best precision there is {precision[called > 0].max():.3f})")
+            raise UptakeInputError(
+                f"--min-precision {self.target:g}: no threshold reaches it on {data} "
+                f"(the best precision there is {precision[called > 0].max():.3f})"
+            )
         return cut_at(scores, int(ok[-1]))  # lowest cut with that precision: most acceptors found
 
     def wording(self) -> str:
@@ -242,19 +254,28 @@ def _share(name: str, v: float) -> float:
     return float(v)
 
 
-def rule_from_options(threshold: float | None = None, min_recall: float | None = None,
-                      min_precision: float | None = None, contact_cost: float | None = None,
-                      accept_value: float | None = None) -> Rule:
+def rule_from_options(
+    threshold: float | None = None,
+    min_recall: float | None = None,
+    min_precision: float | None = None,
+    contact_cost: float | None = None,
+    accept_value: float | None = None,
+) -> Rule:
     """The rule the CLI options ask for; bad or conflicting options fail here, before any training."""
-    given = [n for n, v in (("--threshold", threshold), ("--min-recall", min_recall),
-                            ("--min-precision", min_precision)) if v is not None]
+    given = [
+        n
+        for n, v in (("--threshold", threshold), ("--min-recall", min_recall), ("--min-precision", min_precision))
+        if v is not None
+    ]
     if len(given) > 1:
         raise UptakeInputError(f"{' and '.join(given)}: choose one threshold rule")
     if (contact_cost is None) != (accept_value is None):
         missing = "--accept-value" if accept_value is None else "--contact-cost"
         raise UptakeInputError(f"{missing}: profit needs both --contact-cost and --accept-value")
-    money = {"contact_cost": check_amount("--contact-cost", contact_cost),
-             "accept_value": check_amount("--accept-value", accept_value)}
+    money = {
+        "contact_cost": check_amount("--contact-cost", contact_cost),
+        "accept_value": check_amount("--accept-value", accept_value),
+    }
     if threshold is not None:
         if not finite(threshold) or not 0.0 < threshold < 1.0:
             raise UptakeInputError(f"--threshold {threshold}: must be between 0 and 1")
@@ -293,12 +314,29 @@ def describe(entry: dict[str, Any], threshold: float, positives: str = "acceptor
     text = f"Threshold {threshold:.4f} ({why}, chosen on {entry.get('chosen_on', 'validation')})"
     e = entry.get("expected")
     if e:
-        text += (f": calls {e['calls']:,} of {e['rows']:,} ({e['call_share']:.1%}), finds {e['tp']:,} of "
-                 f"{e['positives']:,} {positives} (recall {e['recall']:.1%}, precision {e['precision']:.1%})")
+        text += (
+            f": calls {e['calls']:,} of {e['rows']:,} ({e['call_share']:.1%}), finds {e['tp']:,} of "
+            f"{e['positives']:,} {positives} (recall {e['recall']:.1%}, precision {e['precision']:.1%})"
+        )
         if "profit" in e:
             text += f", expected profit {e['profit']:,.2f} (calling everyone: {e['profit_if_calling_everyone']:,.2f})"
     return text
 
 
-__all__ = ["RULES", "Choice", "Fixed", "MaxF1", "MaxProfit", "MinPrecision", "MinRecall", "Rule", "best_f1_threshold",
-           "counts", "cut_at", "describe", "expected", "rule_from_dict", "rule_from_options"]
+__all__ = [
+    "RULES",
+    "Choice",
+    "Fixed",
+    "MaxF1",
+    "MaxProfit",
+    "MinPrecision",
+    "MinRecall",
+    "Rule",
+    "best_f1_threshold",
+    "counts",
+    "cut_at",
+    "describe",
+    "expected",
+    "rule_from_dict",
+    "rule_from_options",
+]

@@ -83,8 +83,14 @@ def column_drift(ref: Mapping[str, Any], now: Mapping[str, Any], ref_rows: int, 
         test = "chi2"
     value = psi(expected, actual)
     out: dict[str, Any] = {
-        "kind": ref["kind"], "psi": value, "band": band(value), "test": test, "statistic": stat, "p_value": p,
-        "missing_reference": _rate(ref["missing"], ref_rows), "missing_now": _rate(now["missing"], now_rows),
+        "kind": ref["kind"],
+        "psi": value,
+        "band": band(value),
+        "test": test,
+        "statistic": stat,
+        "p_value": p,
+        "missing_reference": _rate(ref["missing"], ref_rows),
+        "missing_now": _rate(now["missing"], now_rows),
     }
     if numeric:
         out["out_of_range_reference"] = _rate(ref.get("below", 0) + ref.get("above", 0), ref_rows)
@@ -97,19 +103,33 @@ def column_drift(ref: Mapping[str, Any], now: Mapping[str, Any], ref_rows: int, 
 
 def compare_profiles(reference: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, Any]:
     """Every column's and the score's drift, and the worst band among them."""
-    columns = {name: column_drift(ref, now["columns"][name], reference["rows"], now["rows"])
-               for name, ref in reference["columns"].items()}
+    columns = {
+        name: column_drift(ref, now["columns"][name], reference["rows"], now["rows"])
+        for name, ref in reference["columns"].items()
+    }
     score = None
     if sum(now[SCORE]["counts"]):
         r, n = reference[SCORE], now[SCORE]
         value = psi(r["counts"], n["counts"])
         stat, p = binned_ks(r["counts"], n["counts"])
-        score = {"psi": value, "band": band(value), "test": "ks", "statistic": stat, "p_value": p,
-                 "reference_shares": _shares(r["counts"]), "now_shares": _shares(n["counts"])}
+        score = {
+            "psi": value,
+            "band": band(value),
+            "test": "ks",
+            "statistic": stat,
+            "p_value": p,
+            "reference_shares": _shares(r["counts"]),
+            "now_shares": _shares(n["counts"]),
+        }
     bands = [c["band"] for c in columns.values()] + ([score["band"]] if score else [])
     worst = max(bands, key=BANDS.index) if bands else "stable"
-    return {"rows_reference": int(reference["rows"]), "rows_now": int(now["rows"]), "worst": worst,
-            "columns": columns, "score": score}
+    return {
+        "rows_reference": int(reference["rows"]),
+        "rows_now": int(now["rows"]),
+        "worst": worst,
+        "columns": columns,
+        "score": score,
+    }
 
 
 def _shares(counts: Any) -> list[float]:

@@ -120,8 +120,11 @@ class Counter:
             else:
                 out.update(new=dict(entry["new"]), new_other=int(entry["new_other"]))
             columns[name] = out
-        score = {"edges": list(self.reference["score"]["edges"]), "counts": self.score["counts"].tolist(),
-                 "missing": int(self.score["missing"])}
+        score = {
+            "edges": list(self.reference["score"]["edges"]),
+            "counts": self.score["counts"].tolist(),
+            "missing": int(self.score["missing"]),
+        }
         return {"format": FORMAT, "version": VERSION, "rows": int(self.rows), "columns": columns, SCORE: score}
 
 
@@ -132,14 +135,20 @@ def build_reference(schema: Schema, clean: pd.DataFrame, scores: np.ndarray) -> 
         if col.kind == "numeric":
             v = pd.to_numeric(clean[col.name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
             finite = v[np.isfinite(v)]
-            columns[col.name] = {"kind": "numeric", "edges": quantile_edges(v),
-                                 "min": float(finite.min()) if len(finite) else None,
-                                 "max": float(finite.max()) if len(finite) else None}
+            columns[col.name] = {
+                "kind": "numeric",
+                "edges": quantile_edges(v),
+                "min": float(finite.min()) if len(finite) else None,
+                "max": float(finite.max()) if len(finite) else None,
+            }
         else:
             codes = col.dtype == "int" or col.kind == "binary"
             text = category_text(clean[col.name], codes=codes).dropna().astype(str)
-            columns[col.name] = {"kind": col.kind, "codes": codes,
-                                 "categories": sorted(text.unique().tolist(), key=lambda c: (len(c), c))}
+            columns[col.name] = {
+                "kind": col.kind,
+                "codes": codes,
+                "categories": sorted(text.unique().tolist(), key=lambda c: (len(c), c)),
+            }
     skeleton = {"columns": columns, SCORE: {"edges": quantile_edges(scores)}}
     counter = Counter(skeleton)
     counter.add(clean, scores)
@@ -162,5 +171,14 @@ def check_profile(data: Any, source: object) -> dict[str, Any]:
     return data
 
 
-__all__ = ["BINS", "FORMAT", "PROFILE", "SCORE", "Counter", "bin_counts", "build_reference", "check_profile",
-           "quantile_edges"]
+__all__ = [
+    "BINS",
+    "FORMAT",
+    "PROFILE",
+    "SCORE",
+    "Counter",
+    "bin_counts",
+    "build_reference",
+    "check_profile",
+    "quantile_edges",
+]

@@ -18,14 +18,18 @@ def evaluate_frame(model: ScoringPipeline, df: pd.DataFrame, source: object | No
     return metrics(y, scored.probability, model.threshold)
 
 
-def fairness_frame(model: ScoringPipeline, df: pd.DataFrame, group: str, source: object | None = None) -> dict[str, Any]:
+def fairness_frame(
+    model: ScoringPipeline, df: pd.DataFrame, group: str, source: object | None = None
+) -> dict[str, Any]:
     """``uptake fairness`` on a labelled table: the model's decisions and the outcomes, per group."""
     from uptake.decide.fairness import GroupSpec, fairness_table, group_labels, parse_group  # fairlearn: only here
     from uptake.errors import UptakeInputError, where
 
     spec = GroupSpec(group) if group in df.columns else parse_group(group)
     if spec.column not in df.columns:
-        raise UptakeInputError(f"{where(file=source, column=spec.column)}: --group names a column the table does not have")
+        raise UptakeInputError(
+            f"{where(file=source, column=spec.column)}: --group names a column the table does not have"
+        )
     y = target_labels(model.schema, df, source)
     scored = model.score(df, source=source, require_values=True)
     return fairness_table(y, scored.decision, group_labels(df[spec.column], spec, source), spec)

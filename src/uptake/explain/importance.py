@@ -32,7 +32,7 @@ class RawColumnClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, model: Any = None) -> None:
         self.model = model
 
-    def fit(self, X: Any, y: Any = None) -> RawColumnClassifier:  # noqa: N803 - sklearn's name
+    def fit(self, X: Any, y: Any = None) -> RawColumnClassifier:
         return self
 
     @property
@@ -42,11 +42,11 @@ class RawColumnClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return True
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         p = self.model.proba(X)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
         return decide(self.model.proba(X), self.model.threshold).astype(int)
 
 
@@ -72,13 +72,24 @@ def permutation_importance(
         pick = np.sort(np.random.default_rng(seed).choice(len(clean), max_rows, replace=False))
         clean, y = clean.iloc[pick], y[pick]
     result = sk_permutation_importance(
-        RawColumnClassifier(model), clean, y, scoring="average_precision", n_repeats=n_repeats, random_state=seed,
+        RawColumnClassifier(model),
+        clean,
+        y,
+        scoring="average_precision",
+        n_repeats=n_repeats,
+        random_state=seed,
     )
-    table = pd.DataFrame({
-        "feature": list(clean.columns),
-        "importance": result.importances_mean,
-        "std": result.importances_std,
-    }).sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+    table = (
+        pd.DataFrame(
+            {
+                "feature": list(clean.columns),
+                "importance": result.importances_mean,
+                "std": result.importances_std,
+            }
+        )
+        .sort_values("importance", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
     return Importance("permutation (drop in PR-AUC)", table, f"{len(clean):,} rows, {n_repeats} shuffles per column")
 
 
@@ -110,8 +121,9 @@ def shap_importance(
         mean_abs = np.abs(values).mean(axis=0)
         table = pd.DataFrame({"feature": names, "importance": mean_abs, "std": np.abs(values).std(axis=0)})
         table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
-        return Importance("SHAP (mean |effect| on probability)", table,
-                          f"{len(rows)} customers against a background of {len(bg)}")
+        return Importance(
+            "SHAP (mean |effect| on probability)", table, f"{len(rows)} customers against a background of {len(bg)}"
+        )
     except Exception:  # noqa: BLE001 - SHAP is a bonus; the report must still build
         return None
 

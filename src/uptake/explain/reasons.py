@@ -53,7 +53,7 @@ def occlusion_effects(model: ScoringPipeline, clean: pd.DataFrame, fast: bool = 
     p = np.zeros(n)
     occluded_p = np.zeros((n, f))
     for start in range(0, n, REASON_BATCH_ROWS):
-        part = clean.iloc[start:start + REASON_BATCH_ROWS]
+        part = clean.iloc[start : start + REASON_BATCH_ROWS]
         m = len(part)
         blocks = [part]
         for name in names:
@@ -62,8 +62,8 @@ def occlusion_effects(model: ScoringPipeline, clean: pd.DataFrame, fast: bool = 
             blocks.append(occluded)
         probs = _raw(model, pd.concat(blocks, ignore_index=True), fast)
         p_part = probs[:m]
-        p[start:start + m] = p_part
-        occluded_p[start:start + m] = probs[m:].reshape(f, m).T
+        p[start : start + m] = p_part
+        occluded_p[start : start + m] = probs[m:].reshape(f, m).T
     return p, occluded_p
 
 
@@ -106,7 +106,9 @@ def format_value(col: Any, value: Any) -> str:
     return KINDS[col.kind].format(col, value)
 
 
-def reasons(model: ScoringPipeline, clean_df: pd.DataFrame, k: int = 3, fast: bool = False) -> list[list[dict[str, Any]]]:
+def reasons(
+    model: ScoringPipeline, clean_df: pd.DataFrame, k: int = 3, fast: bool = False
+) -> list[list[dict[str, Any]]]:
     """The top ``k`` reasons behind each customer's score. Stable API (used by the web app).
 
     Args:
@@ -157,14 +159,16 @@ def reasons(model: ScoringPipeline, clean_df: pd.DataFrame, k: int = 3, fast: bo
                 continue
             direction = "raises" if e > 0 else "lowers"
             value = plain(values[i, j])
-            row.append({
-                "feature": names[j],
-                "value": value,
-                "effect": e,
-                "probability_change": float(dprob[i, j]),
-                "direction": direction,
-                "text": f"{names[j]} {format_value(cols[j], value)} {direction} the chance",
-            })
+            row.append(
+                {
+                    "feature": names[j],
+                    "value": value,
+                    "effect": e,
+                    "probability_change": float(dprob[i, j]),
+                    "direction": direction,
+                    "text": f"{names[j]} {format_value(cols[j], value)} {direction} the chance",
+                }
+            )
         out.append(row)
     return out
 
@@ -187,4 +191,13 @@ def add_reason_columns(model: Any, df: pd.DataFrame, frame: pd.DataFrame, k: int
     return out
 
 
-__all__ = ["add_reason_columns", "baseline", "exact_effects", "format_value", "log_odds", "occlusion_effects", "reason_columns", "reasons"]
+__all__ = [
+    "add_reason_columns",
+    "baseline",
+    "exact_effects",
+    "format_value",
+    "log_odds",
+    "occlusion_effects",
+    "reason_columns",
+    "reasons",
+]

@@ -10,5 +10,15 @@ from uptake.features.persist import load_preprocessor, save_preprocessor
 from uptake.features.preprocessor import build_preprocessor, check_fitted, fitted_statistics, layout, transform
 from uptake.schema.encoders import CLIP, Clip, PiecewiseLinear
 
-__all__ = ["CLIP", "Clip", "PiecewiseLinear", "build_preprocessor", "check_fitted", "fitted_statistics", "layout",
-           "load_preprocessor", "save_preprocessor", "transform"]
+__all__ = [
+    "CLIP",
+    "Clip",
+    "PiecewiseLinear",
+    "build_preprocessor",
+    "check_fitted",
+    "fitted_statistics",
+    "layout",
+    "load_preprocessor",
+    "save_preprocessor",
+    "transform",
+]

@@ -20,8 +20,9 @@ from uptake.schema import KINDS, Schema
 from uptake.schema.kinds.numeric import NUMERIC_ENCODINGS, steps_of
 
 
-def build_preprocessor(schema: Schema, numeric_encoding: str = "standard",
-                       categorical_encoding: str = "onehot") -> ColumnTransformer:
+def build_preprocessor(
+    schema: Schema, numeric_encoding: str = "standard", categorical_encoding: str = "onehot"
+) -> ColumnTransformer:
     """A ColumnTransformer for the schema: one step per column kind present, encoded as the family asks."""
     if numeric_encoding not in NUMERIC_ENCODINGS:
         raise UptakeInputError(f"numeric encoding {numeric_encoding!r} is not one of {', '.join(NUMERIC_ENCODINGS)}")
@@ -68,14 +69,17 @@ def check_fitted(pre: Any, schema: Schema, source: object) -> int:
         raise UptakeInputError(f"file '{source}': the preprocessor is not a fitted ColumnTransformer")
     used = [str(c) for name, _, cols in pre.transformers_ if name != "remainder" for c in cols]
     if sorted(used) != sorted(schema.feature_names):
-        raise UptakeInputError(f"file '{source}': the preprocessor reads columns {used} but the model card "
-                               f"names {schema.feature_names}; the model's parts do not belong together")
+        raise UptakeInputError(
+            f"file '{source}': the preprocessor reads columns {used} but the model card "
+            f"names {schema.feature_names}; the model's parts do not belong together"
+        )
     width = 0
     try:
         width = len(pre.get_feature_names_out())
     except Exception:  # noqa: BLE001 - custom encoders may not name their outputs; measure instead
-        probe = pd.DataFrame({c.name: pd.Series([np.nan], dtype=object if c.kind == "categorical" else float)
-                              for c in schema.columns})
+        probe = pd.DataFrame(
+            {c.name: pd.Series([np.nan], dtype=object if c.kind == "categorical" else float) for c in schema.columns}
+        )
         width = int(pre.transform(probe).shape[1])
     return width
 

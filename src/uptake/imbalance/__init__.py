@@ -15,5 +15,14 @@ from uptake.imbalance.strategies import (
     smote,
 )
 
-__all__ = ["CLASS_WEIGHT_FORMULAS", "STRATEGIES", "base_rate_entropy", "binary_labels", "class_counts",
-           "class_weights", "initial_bias", "oversample", "smote"]
+__all__ = [
+    "CLASS_WEIGHT_FORMULAS",
+    "STRATEGIES",
+    "base_rate_entropy",
+    "binary_labels",
+    "class_counts",
+    "class_weights",
+    "initial_bias",
+    "oversample",
+    "smote",
+]

@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
-
 import keras
 import numpy as np
 import pyarrow as pa
@@ -23,6 +21,7 @@ import pyarrow.parquet as pq
 from uptake.errors import UptakeInputError
 from uptake.imbalance.strategies import binary_labels, class_counts
 from uptake.io.chunks import parquet_units
+
 
 class RowSource(Protocol):
     """Anything rows can be drawn from by an integer index array (a numpy array qualifies)."""
@@ -75,9 +74,7 @@ class BalancedBatches(keras.utils.PyDataset):
         self.epoch = 0
         # (n, 1) so batches match the (batch, 1) output of a Dense(1) network.
         self._labels = labels.astype(np.float32).reshape(-1, 1)
-        self._sample_weight = (
-            None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
-        )
+        self._sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
         self.pos_index = np.flatnonzero(labels == 1).astype(index_dtype)
         self.neg_index = np.flatnonzero(labels == 0).astype(index_dtype)
         self.n_pos_per_batch = self.batch_size // 2
@@ -122,9 +119,15 @@ class StreamedBalancedBatches(keras.utils.PyDataset):
     """
 
     def __init__(
-        self, path: Path, negatives: np.ndarray, positives_x: np.ndarray,
+        self,
+        path: Path,
+        negatives: np.ndarray,
+        positives_x: np.ndarray,
         features: Callable[[pa.Table, int], np.ndarray],
-        batch_size: int, seed: int, chunk_rows: int = 250_000, **kwargs: Any,
+        batch_size: int,
+        seed: int,
+        chunk_rows: int = 250_000,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if batch_size < 2:

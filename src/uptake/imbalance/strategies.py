@@ -51,15 +51,11 @@ def class_counts(y: Any) -> tuple[int, int]:
     pos = int(labels.sum())
     neg = int(labels.size - pos)
     if pos == 0 or neg == 0:
-        raise UptakeInputError(
-            f"labels need both classes, got {neg} negatives and {pos} positives"
-        )
+        raise UptakeInputError(f"labels need both classes, got {neg} negatives and {pos} positives")
     return neg, pos
 
 
-def class_weights(
-    y: Any, formula: Literal["inverse", "balanced"] = "balanced"
-) -> dict[int, float]:
+def class_weights(y: Any, formula: Literal["inverse", "balanced"] = "balanced") -> dict[int, float]:
     """Per-class loss weights that make both classes count equally in the loss.
 
     ``"inverse"`` is the Keras loan example's ``1 / count``: weights are tiny (about
@@ -73,8 +69,7 @@ def class_weights(
     """
     if formula not in CLASS_WEIGHT_FORMULAS:
         raise UptakeInputError(
-            f"class_weight_formula must be one of {', '.join(CLASS_WEIGHT_FORMULAS)}, "
-            f"got {formula!r}"
+            f"class_weight_formula must be one of {', '.join(CLASS_WEIGHT_FORMULAS)}, got {formula!r}"
         )
     neg, pos = class_counts(y)
     if formula == "inverse":
@@ -135,5 +130,14 @@ def smote(X: Any, y: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(X_res), np.asarray(y_res)
 
 
-__all__ = ["CLASS_WEIGHT_FORMULAS", "STRATEGIES", "base_rate_entropy", "binary_labels", "class_counts", "class_weights",
-           "initial_bias", "oversample", "smote"]
+__all__ = [
+    "CLASS_WEIGHT_FORMULAS",
+    "STRATEGIES",
+    "base_rate_entropy",
+    "binary_labels",
+    "class_counts",
+    "class_weights",
+    "initial_bias",
+    "oversample",
+    "smote",
+]

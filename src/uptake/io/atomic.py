@@ -144,5 +144,16 @@ def atomic_dir(dest: str | os.PathLike[str]) -> Iterator[Path]:
         replace_dir(tmp, dest)
 
 
-__all__ = ["STOP_SIGNALS", "HeldSignals", "atomic_dir", "atomic_file", "current_umask", "new_temp_dir", "temp_file", "replace_dir", "temporary", "write_bytes",
-           "write_text"]
+__all__ = [
+    "STOP_SIGNALS",
+    "HeldSignals",
+    "atomic_dir",
+    "atomic_file",
+    "current_umask",
+    "new_temp_dir",
+    "replace_dir",
+    "temp_file",
+    "temporary",
+    "write_bytes",
+    "write_text",
+]

@@ -12,6 +12,7 @@ their rows to a user.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,8 @@ def parquet_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     files = sorted(
-        p for p in path.rglob("*")
+        p
+        for p in path.rglob("*")
         if p.is_file() and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
     )
     if not files:
@@ -78,7 +80,7 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     for file in parquet_files(path):
         try:
             pf = pq.ParquetFile(file)
-        except Exception as exc:  # pyarrow raises its own types for corrupt files
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises its own types for corrupt files
             raise UptakeInputError(f"{where(file=file)}: cannot read the file: {first_line(exc)}") from None
         check_unique_names(pf.schema_arrow.names, file)
         for batch in pf.iter_batches(batch_size=chunk_rows):
@@ -102,7 +104,9 @@ def _cast_like(table: pa.Table, schema: pa.Schema, file: Path) -> pa.Table:
     try:
         return table.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise UptakeInputError(f"{where(file=file)}: column types differ from the dataset's first file: {first_line(exc)}") from None
+        raise UptakeInputError(
+            f"{where(file=file)}: column types differ from the dataset's first file: {first_line(exc)}"
+        ) from None
 
 
 class CsvChunks:
@@ -133,8 +137,11 @@ class CsvChunks:
         line = row.number
         text = row.text if len(row.text) <= 60 else row.text[:57] + "..."
         self.bad_lines.append(
-            (line, f"{where(file=self.path, row=line)}: {row.actual_columns} fields where the header has "
-                   f"{row.expected_columns} ({text!r})")
+            (
+                line,
+                f"{where(file=self.path, row=line)}: {row.actual_columns} fields where the header has "
+                f"{row.expected_columns} ({text!r})",
+            )
         )
         return "skip"
 
@@ -145,7 +152,8 @@ class CsvChunks:
             read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 22),
             parse_options=pcsv.ParseOptions(delimiter=self.sep, invalid_row_handler=self._on_bad_row),
             convert_options=pcsv.ConvertOptions(
-                column_types={n: pa.string() for n in self.names}, strings_can_be_null=True,
+                column_types={n: pa.string() for n in self.names},
+                strings_can_be_null=True,
             ),
         )
 
@@ -195,10 +203,9 @@ class CsvChunks:
             if target is None:
                 target = self.types[name] = _settle_type(column)
             if target != pa.string():
-                try:
+                # A chunk holding a non-number here stays text: validation will name the cell.
+                with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     column = pc.cast(column, target)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    pass  # this chunk holds a non-number here: validation will name it
             columns.append(column)
         return pa.table(columns, names=table.column_names)
 
@@ -268,8 +275,6 @@ def parquet_units(path: Path) -> list[Unit]:
     return units
 
 
-
-
 def open_chunks(data: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS, sep: str | None = None) -> CsvChunks | ParquetChunks:
     """The chunk reader for a CSV or Parquet input (files are checked first)."""
     data = Path(data)
@@ -300,5 +305,15 @@ def iter_chunks(
         chunks.raise_bad_lines(upto=None)
 
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "Chunk", "CsvChunks", "ParquetChunks", "Unit", "count_rows", "iter_chunks",
-           "open_chunks", "parquet_files", "parquet_units"]
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "Chunk",
+    "CsvChunks",
+    "ParquetChunks",
+    "Unit",
+    "count_rows",
+    "iter_chunks",
+    "open_chunks",
+    "parquet_files",
+    "parquet_units",
+]

@@ -14,8 +14,10 @@ def check_unique_names(names: Sequence[object], path: object) -> None:
     dup = next((n for n, c in Counter(stripped).items() if c > 1), None)
     if dup is not None:
         places = [i + 1 for i, n in enumerate(stripped) if n == dup]
-        raise UptakeInputError(f"{where(file=path, column=dup)}: the column name appears {len(places)} times "
-                               f"(columns {', '.join(map(str, places))}); rename or remove the copies")
+        raise UptakeInputError(
+            f"{where(file=path, column=dup)}: the column name appears {len(places)} times "
+            f"(columns {', '.join(map(str, places))}); rename or remove the copies"
+        )
 
 
 __all__ = ["check_unique_names"]

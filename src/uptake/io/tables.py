@@ -20,8 +20,15 @@ from uptake.errors import UptakeInputError, where
 from uptake.io.arrow import read_parquet_frame
 from uptake.io.names import check_unique_names
 
-SUFFIXES = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xlsm": "excel",
-            ".parquet": "parquet", ".pq": "parquet"}
+SUFFIXES = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 #: A number written with a decimal comma, as Excel saves CSV in German or French locales.
 DECIMAL_COMMA = r"^[+-]?\d+,\d+$|^[+-]?\d+$"
 _MAGIC = {b"PK\x03\x04": "an Excel workbook (or another zip file)", b"PAR1": "a Parquet file"}
@@ -67,8 +74,9 @@ def check_input(path: Path) -> str:
     actual = next((what for magic, what in _MAGIC.items() if head.startswith(magic)), None)
     expected = {"excel": _MAGIC[b"PK\x03\x04"], "parquet": _MAGIC[b"PAR1"]}.get(kind)
     if kind == "csv" and (actual is not None or b"\x00" in head):
-        raise UptakeInputError(f"{where(file=path)}: is {actual or 'a binary file'}, not CSV text; "
-                               "give it its proper suffix")
+        raise UptakeInputError(
+            f"{where(file=path)}: is {actual or 'a binary file'}, not CSV text; give it its proper suffix"
+        )
     if kind != "csv" and actual != expected:
         raise UptakeInputError(f"{where(file=path)}: is not {expected} (its first bytes say otherwise)")
     return kind
@@ -153,8 +161,9 @@ def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
         text = col.dropna().astype(str).str.strip()
         text = text[text != ""]
         if len(text) and text.str.contains(",", regex=False).any() and text.str.fullmatch(DECIMAL_COMMA).all():
-            df[name] = pd.to_numeric(col.astype("string").str.strip().str.replace(",", ".", regex=False),
-                                     errors="coerce")
+            df[name] = pd.to_numeric(
+                col.astype("string").str.strip().str.replace(",", ".", regex=False), errors="coerce"
+            )
     return df
 
 
@@ -203,5 +212,15 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-__all__ = ["DECIMAL_COMMA", "check_input", "check_unique_names", "csv_header", "file_kind", "file_sha256",
-           "first_line", "read_descriptions", "read_table", "sniff_delimiter"]
+__all__ = [
+    "DECIMAL_COMMA",
+    "check_input",
+    "check_unique_names",
+    "csv_header",
+    "file_kind",
+    "file_sha256",
+    "first_line",
+    "read_descriptions",
+    "read_table",
+    "sniff_delimiter",
+]

@@ -37,8 +37,10 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     changed = False
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            risky = pc.and_(pc.match_substring_regex(column, FORMULA_START),
-                            pc.invert(pc.match_substring_regex(column, PLAIN_NUMBER)))
+            risky = pc.and_(
+                pc.match_substring_regex(column, FORMULA_START),
+                pc.invert(pc.match_substring_regex(column, PLAIN_NUMBER)),
+            )
             if pc.any(risky).as_py():
                 quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
                 column = pc.if_else(risky, pc.binary_join_element_wise(quote, column, empty), column)
@@ -100,13 +102,19 @@ class AtomicWriter:
             else:
                 self._write_parquet(table)
         except OSError as exc:
-            raise UptakeInputError(f"{where(file=self.out)}: cannot write ({os.strerror(exc.errno) if exc.errno else exc})") from None
+            raise UptakeInputError(
+                f"{where(file=self.out)}: cannot write ({os.strerror(exc.errno) if exc.errno else exc})"
+            ) from None
         self.rows += table.num_rows
 
     def _write_csv(self, table: pa.Table) -> None:
         if self._fh is None:
             self._fh = pa.OSFile(str(self.tmp), "wb")
-        pcsv.write_csv(neutralise_formulas(table), self._fh, pcsv.WriteOptions(include_header=self.rows == 0 and self._schema is None))
+        pcsv.write_csv(
+            neutralise_formulas(table),
+            self._fh,
+            pcsv.WriteOptions(include_header=self.rows == 0 and self._schema is None),
+        )
         self._schema = table.schema
 
     def _write_parquet(self, table: pa.Table) -> None:
@@ -134,7 +142,9 @@ class AtomicWriter:
         try:
             self._close()
         except OSError as exc:
-            raise UptakeInputError(f"{where(file=self.out)}: cannot write ({os.strerror(exc.errno) if exc.errno else exc})") from None
+            raise UptakeInputError(
+                f"{where(file=self.out)}: cannot write ({os.strerror(exc.errno) if exc.errno else exc})"
+            ) from None
         os.replace(self.tmp, self.out)
 
     def abort(self) -> None:

@@ -35,8 +35,17 @@ from uptake.errors import UptakeInputError
 from uptake.io.jsonable import dumps
 
 #: Training options that only some families honour; a family refuses the ones it ignores.
-FAMILY_OPTIONS = ("hidden", "dropout", "learning_rate", "batch_size", "epochs", "class_weight_formula", "initial_bias",
-                  "time_limit", "refit_full")
+FAMILY_OPTIONS = (
+    "hidden",
+    "dropout",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "class_weight_formula",
+    "initial_bias",
+    "time_limit",
+    "refit_full",
+)
 
 
 class Unsupported(Exception):
@@ -58,7 +67,11 @@ def read_sidecar(directory: Path, family: type[Family]) -> dict[str, Any]:
         raise UptakeInputError(f"file '{path}' not found; is this a saved {family.format} model?") from None
     except (OSError, ValueError) as exc:
         raise UptakeInputError(f"file '{path}' is not valid JSON: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != family.format or meta.get("version") != family.format_version:
+    if (
+        not isinstance(meta, dict)
+        or meta.get("format") != family.format
+        or meta.get("version") != family.format_version
+    ):
         raise UptakeInputError(f"file '{path}' is not a {family.format} version {family.format_version} file")
     return meta
 
@@ -82,6 +95,24 @@ class Family(ClassifierMixin, BaseEstimator):
     label: ClassVar[str] = ""
     #: Imbalance strategies the family supports, when it does not take them all.
     imbalance_options: ClassVar[tuple[str, ...] | None] = None
+    #: The library whose files a saved model of this family holds (the model card's software row).
+    library: ClassVar[str | None] = None
+
+    # ---- what ``--model auto`` needs to know of a member family (AutoGluon's models declare the same) ----
+    #: Whether ``auto`` may search candidates of this family.
+    auto_member: ClassVar[bool] = False
+    #: After bagging, a chosen candidate is refit once on all rows (False: its fold models serve).
+    refit_after_bagging: ClassVar[bool] = True
+    #: Where a fold model stops early: ``held-out`` (the fold's held-out rows) or ``own`` (a share of its
+    #: own training rows, so the held-out rows stay unseen by any choice it makes).
+    stops_early_on: ClassVar[str] = "held-out"
+    #: The cost prior auto plans with before a fold is measured: seconds per 1,000 training rows (2 cores),
+    #: at least ``cost_floor`` seconds, rows counted up to ``cost_rows_cap``.
+    cost_per_1k_rows: ClassVar[float] = 1.0
+    cost_floor: ClassVar[float] = 0.0
+    cost_rows_cap: ClassVar[int | None] = None
+    #: Parameters a candidate of this family takes instead when auto searches on one holdout.
+    holdout_params: ClassVar[dict[str, Any]] = {}
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
 
     # ---- construction from the CLI's options --------------------------------------------
@@ -103,21 +134,22 @@ class Family(ClassifierMixin, BaseEstimator):
         """Validate the constructor parameters against ``_parameter_constraints`` (before any training)."""
         strategy = getattr(self, "imbalance", None)
         if self.imbalance_options is not None and strategy not in self.imbalance_options:
-            raise UptakeInputError(f"--imbalance {strategy!r}: {self.label or self.name} supports "
-                                   f"{', '.join(self.imbalance_options)}")
+            raise UptakeInputError(
+                f"--imbalance {strategy!r}: {self.label or self.name} supports {', '.join(self.imbalance_options)}"
+            )
         try:
             self._validate_params()
         except InvalidParameterError as exc:
             raise UptakeInputError(one_line(exc)) from None
 
     # ---- the estimator API -------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> Family:  # noqa: N803
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> Family:
         raise NotImplementedError
 
-    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X: Any) -> np.ndarray:
         raise NotImplementedError
 
-    def predict(self, X: Any) -> np.ndarray:  # noqa: N803
+    def predict(self, X: Any) -> np.ndarray:
         """scikit-learn's labels at 0.5; uptake's own decisions use the model's chosen threshold."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
@@ -129,7 +161,7 @@ class Family(ClassifierMixin, BaseEstimator):
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise UptakeInputError(f"X has shape {X.shape} but the model was fitted on {self.n_features_in_} features")
 
-    def checked(self, X: Any) -> np.ndarray:  # noqa: N803
+    def checked(self, X: Any) -> np.ndarray:
         """Rows to predict on: fitted, float64, of the fitted width."""
         self.check_is_fitted()
         X = np.asarray(X, dtype=np.float64)
@@ -141,6 +173,17 @@ class Family(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = int(n_features)
 
     # ---- capabilities, with defaults -----------------------------------------------------------------
+    @classmethod
+    def member_class(cls) -> type[Family]:
+        """The class ``auto`` trains as a member of this family (the family itself, unless it needs its own
+        encoding of auto's shared inputs)."""
+        return cls
+
+    @classmethod
+    def fits_per_candidate(cls, params: Mapping[str, Any], rows: int) -> int:
+        """Models one fit of a candidate with ``params`` trains on ``rows`` rows, each costing a fold."""
+        return 1
+
     def numeric_encoding(self) -> str:
         """How this family wants numeric columns preprocessed (``standard`` or piecewise-linear ``ple``)."""
         return "standard"
@@ -184,7 +227,7 @@ class Family(ClassifierMixin, BaseEstimator):
         """
         return {}
 
-    def contributions(self, X: np.ndarray) -> np.ndarray | None:  # noqa: N803
+    def contributions(self, X: np.ndarray) -> np.ndarray | None:
         """Exact per-input contributions to the log-odds (rows x inputs + bias), where the library offers them."""
         return None
 
@@ -207,15 +250,18 @@ class Family(ClassifierMixin, BaseEstimator):
         params = meta.get("params")
         unknown = sorted(set(params) - set(cls._get_param_names())) if isinstance(params, dict) else []
         if unknown:
-            raise UptakeInputError(f"file '{directory / cls.sidecar}': parameters {', '.join(unknown)} are unknown "
-                                   "to this release of uptake: was the model saved by a newer one?")
+            raise UptakeInputError(
+                f"file '{directory / cls.sidecar}': parameters {', '.join(unknown)} are unknown "
+                "to this release of uptake: was the model saved by a newer one?"
+            )
         try:
             return cls.load_files(directory, meta)
         except UptakeInputError:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise UptakeInputError(f"file '{directory / cls.sidecar}': damaged or incomplete "
-                                   f"({type(exc).__name__}: {one_line(exc)})") from None
+            raise UptakeInputError(
+                f"file '{directory / cls.sidecar}': damaged or incomplete ({type(exc).__name__}: {one_line(exc)})"
+            ) from None
 
     @classmethod
     def load_files(cls, directory: Path, meta: dict[str, Any]) -> Family:

@@ -16,8 +16,9 @@ from sklearn.metrics import average_precision_score
 WEIGHT_GRID = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))
 
 
-def choose_weight(y_val: np.ndarray, p_network: np.ndarray, p_gbm: np.ndarray,
-                  grid: Sequence[float] = WEIGHT_GRID) -> tuple[float, dict[str, float]]:
+def choose_weight(
+    y_val: np.ndarray, p_network: np.ndarray, p_gbm: np.ndarray, grid: Sequence[float] = WEIGHT_GRID
+) -> tuple[float, dict[str, float]]:
     """The network share with the best validation PR-AUC; ties go to the share nearest 0.5.
 
     Returns the share and the PR-AUC of every share tried (for the model's metadata).

@@ -54,6 +54,9 @@ class CatBoostClassifier(Family):
     format = "uptake-catboost"
     accepts: ClassVar[frozenset[str]] = frozenset({"learning_rate"})
     label = "CatBoost"
+    library = "catboost"
+    auto_member = True
+    cost_per_1k_rows = 1.0
     imbalance_options = IMBALANCE
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "iterations": [Interval(Integral, 1, None, closed="left")],
@@ -66,9 +69,17 @@ class CatBoostClassifier(Family):
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, iterations: int = 3000, learning_rate: float | None = None, depth: int = 6,
-                 l2_leaf_reg: float = 3.0, early_stopping_rounds: int = 200, imbalance: str = "none",
-                 seed: int = 0, n_jobs: int = 2) -> None:
+    def __init__(
+        self,
+        iterations: int = 3000,
+        learning_rate: float | None = None,
+        depth: int = 6,
+        l2_leaf_reg: float = 3.0,
+        early_stopping_rounds: int = 200,
+        imbalance: str = "none",
+        seed: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
         self.iterations = iterations
         self.learning_rate = learning_rate
         self.depth = depth
@@ -80,8 +91,11 @@ class CatBoostClassifier(Family):
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> CatBoostClassifier:
-        return cls(seed=options.get("seed", 0), imbalance=options.get("imbalance") or "none",
-                   learning_rate=options.get("learning_rate"))
+        return cls(
+            seed=options.get("seed", 0),
+            imbalance=options.get("imbalance") or "none",
+            learning_rate=options.get("learning_rate"),
+        )
 
     def numeric_encoding(self) -> str:
         return "raw"
@@ -93,7 +107,7 @@ class CatBoostClassifier(Family):
         self.categorical_inputs_ = [i for i, (_, kind) in enumerate(layout) if kind == "categorical"]
 
     # ---- data ---------------------------------------------------------------------------------------------
-    def _frame(self, X: Any) -> pd.DataFrame:  # noqa: N803
+    def _frame(self, X: Any) -> pd.DataFrame:
         """Inputs as CatBoost takes categories: integer codes in their own columns, numbers as floats."""
         X = np.asarray(X, dtype=np.float64)
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
@@ -101,7 +115,7 @@ class CatBoostClassifier(Family):
             frame[f"x{i}"] = X[:, i].astype(np.int64)
         return frame
 
-    def _pool(self, X: Any, y: Any = None) -> Pool:  # noqa: N803
+    def _pool(self, X: Any, y: Any = None) -> Pool:
         if y is None and len(X) <= FEW_ROWS:  # the same values as lists: a DataFrame costs more than the prediction
             X = np.asarray(X, dtype=np.float64)
             cats = list(getattr(self, "categorical_inputs_", []))
@@ -110,18 +124,27 @@ class CatBoostClassifier(Family):
                 for row, code in zip(rows, X[:, i].astype(np.int64).tolist()):
                     row[i] = code
             return Pool(rows, cat_features=cats)
-        return Pool(self._frame(X), label=None if y is None else np.asarray(y).astype(int),
-                    cat_features=list(getattr(self, "categorical_inputs_", [])))
+        return Pool(
+            self._frame(X),
+            label=None if y is None else np.asarray(y).astype(int),
+            cat_features=list(getattr(self, "categorical_inputs_", [])),
+        )
 
     def _params(self, y: np.ndarray) -> dict[str, Any]:
         rows, rate = len(y), float(np.mean(y)) if len(y) else 0.0
         params: dict[str, Any] = {
             "iterations": int(self.iterations),
-            "learning_rate": float(self.learning_rate) if self.learning_rate is not None else
-            (0.05 if rows < 50_000 else 0.1),
-            "depth": int(self.depth), "l2_leaf_reg": float(self.l2_leaf_reg),
-            "loss_function": "Logloss", "eval_metric": "PRAUC", "random_seed": int(self.seed),
-            "thread_count": int(self.n_jobs), "verbose": False, "allow_writing_files": False,
+            "learning_rate": float(self.learning_rate)
+            if self.learning_rate is not None
+            else (0.05 if rows < 50_000 else 0.1),
+            "depth": int(self.depth),
+            "l2_leaf_reg": float(self.l2_leaf_reg),
+            "loss_function": "Logloss",
+            "eval_metric": "PRAUC",
+            "random_seed": int(self.seed),
+            "thread_count": int(self.n_jobs),
+            "verbose": False,
+            "allow_writing_files": False,
         }
         if rate < 0.01:
             params["min_data_in_leaf"] = 50
@@ -129,7 +152,7 @@ class CatBoostClassifier(Family):
             params["auto_class_weights"] = "Balanced"
         return params
 
-    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> CatBoostClassifier:  # noqa: N803
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> CatBoostClassifier:
         self.check_params()
         if (X_val is None) != (y_val is None):
             raise UptakeInputError("X_val and y_val must be given together")
@@ -139,19 +162,23 @@ class CatBoostClassifier(Family):
         self.model_ = _CatBoost(**params)
         kwargs: dict[str, Any] = {}
         if X_val is not None:
-            kwargs = {"eval_set": self._pool(X_val, y_val), "early_stopping_rounds": int(self.early_stopping_rounds),
-                      "use_best_model": True}
+            kwargs = {
+                "eval_set": self._pool(X_val, y_val),
+                "early_stopping_rounds": int(self.early_stopping_rounds),
+                "use_best_model": True,
+            }
         self.model_.fit(self._pool(X, y), **kwargs)
         self.mark_fitted(np.asarray(X).shape[1])
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X: Any) -> np.ndarray:
         X = self.checked(X)
         if len(X) == 0:
             return np.zeros((0, 2))
         threads = {"thread_count": 1} if len(X) <= FEW_ROWS else {}  # a few rows: no thread pool to wake
-        p = np.asarray(self.model_.predict(self._pool(X), prediction_type="Probability", **threads)[:, 1],
-                       dtype=np.float64)
+        p = np.asarray(
+            self.model_.predict(self._pool(X), prediction_type="Probability", **threads)[:, 1], dtype=np.float64
+        )
         return np.column_stack([1.0 - p, p])
 
     def numpy_forward(self) -> Any:
@@ -161,10 +188,12 @@ class CatBoostClassifier(Family):
 
     def refit_params(self) -> dict[str, Any]:
         best = self.model_.get_best_iteration()
-        return {"iterations": int(best) + 1 if best is not None else int(self.model_.tree_count_),
-                "learning_rate": self.learning_rate_}
+        return {
+            "iterations": int(best) + 1 if best is not None else int(self.model_.tree_count_),
+            "learning_rate": self.learning_rate_,
+        }
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def contributions(self, X: np.ndarray) -> np.ndarray:
         """CatBoost's SHAP values on the log-odds: one column per input, then the expected value."""
         X = self.checked(X)
         return np.asarray(self.model_.get_feature_importance(self._pool(X), type="ShapValues"))
@@ -172,8 +201,12 @@ class CatBoostClassifier(Family):
     # ---- persistence ------------------------------------------------------------------------------------------
     def save_files(self, directory: Path) -> dict[str, Any]:
         self.model_.save_model(str(directory / MODEL_FILE), format="cbm")
-        return {"params": self.get_params(), "n_features_in": self.n_features_in_,
-                "categorical_inputs": list(getattr(self, "categorical_inputs_", [])), "best_iteration": self.model_.get_best_iteration()}
+        return {
+            "params": self.get_params(),
+            "n_features_in": self.n_features_in_,
+            "categorical_inputs": list(getattr(self, "categorical_inputs_", [])),
+            "best_iteration": self.model_.get_best_iteration(),
+        }
 
     @classmethod
     def load_files(cls, directory: Path, meta: dict[str, Any]) -> CatBoostClassifier:
@@ -189,8 +222,10 @@ class CatBoostClassifier(Family):
         est.categorical_inputs_ = [int(i) for i in meta["categorical_inputs"]]
         est.mark_fitted(meta["n_features_in"])
         if len(est.model_.feature_names_) != est.n_features_in_:
-            raise UptakeInputError(f"file '{model_file}': the trees use {len(est.model_.feature_names_)} inputs but "
-                                   f"the sidecar says {est.n_features_in_}")
+            raise UptakeInputError(
+                f"file '{model_file}': the trees use {len(est.model_.feature_names_)} inputs but "
+                f"the sidecar says {est.n_features_in_}"
+            )
         return est
 
 

@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Iterator
 
 
-
 @contextlib.contextmanager
 def shared_compilation_cache(directory: str | None = None) -> Iterator[None]:
     """Let every network in this run reuse compiled XLA programs of the same shape.

@@ -24,6 +24,7 @@ from uptake.models.blend import choose_weight
 from uptake.models.gbm import LightGBMClassifier
 from uptake.models.network import NetworkClassifier
 
+
 class EnsembleClassifier(Family):
     """Weighted mean of a :class:`NetworkClassifier` and a :class:`LightGBMClassifier`.
 
@@ -38,10 +39,16 @@ class EnsembleClassifier(Family):
     name = "ensemble"
     sidecar = "ensemble.json"
     format = "uptake-ensemble"
+    library = "keras"
     accepts: ClassVar[frozenset[str]] = NetworkClassifier.accepts
 
-    def __init__(self, network: dict[str, Any] | None = None, gbm: dict[str, Any] | None = None,
-                 weight: float | None = None, callbacks: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        network: dict[str, Any] | None = None,
+        gbm: dict[str, Any] | None = None,
+        weight: float | None = None,
+        callbacks: list[Any] | None = None,
+    ) -> None:
         self.network = network
         self.gbm = gbm
         self.weight = weight
@@ -70,7 +77,7 @@ class EnsembleClassifier(Family):
         """Both members share one preprocessor, so it is the network's choice."""
         return self._network().numeric_encoding()
 
-    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> EnsembleClassifier:  # noqa: N803
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> EnsembleClassifier:
         """Fit both members on the same rows; choose the weight on the validation rows."""
         self.check_params()
         self.validation_oof_ = None
@@ -106,7 +113,7 @@ class EnsembleClassifier(Family):
     def imbalance_info(self) -> dict[str, Any]:
         return self.network_.imbalance_info() if hasattr(self, "network_") else self._network().imbalance_info()
 
-    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X: Any) -> np.ndarray:
         self.check_is_fitted()
         p = self.weight_ * self.network_.predict_proba(X)[:, 1] + (1 - self.weight_) * self.gbm_.predict_proba(X)[:, 1]
         return np.column_stack([1.0 - p, p])
@@ -116,9 +123,12 @@ class EnsembleClassifier(Family):
         """Each member in its own sub-directory and format; the weight in the sidecar."""
         self.network_.save(directory / "network")
         self.gbm_.save(directory / "lightgbm")
-        return {"weight": self.weight_, "weight_scores": self.weight_scores_,
-                "members": [{"name": "network", "type": "network"}, {"name": "lightgbm", "type": "lightgbm"}],
-                "params": {"network": self.network, "gbm": self.gbm, "weight": self.weight}}
+        return {
+            "weight": self.weight_,
+            "weight_scores": self.weight_scores_,
+            "members": [{"name": "network", "type": "network"}, {"name": "lightgbm", "type": "lightgbm"}],
+            "params": {"network": self.network, "gbm": self.gbm, "weight": self.weight},
+        }
 
     @classmethod
     def load_files(cls, directory: Path, meta: dict[str, Any]) -> EnsembleClassifier:

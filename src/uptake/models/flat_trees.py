@@ -4,9 +4,10 @@ scikit-learn scores a forest tree by tree (with joblib's overhead per tree); for
 customer that is ~20 us per tree, most of it Python. Here all trees' nodes are laid
 end to end in flat arrays and the row walks every tree together, one level per
 numpy step, leaves pointing to themselves; the walk stops once no row's node moves
-(usually well before the deepest tree's depth). The comparison is scikit-learn's (``x <= threshold``, float32 inputs against
-float64 thresholds) and the per-tree probabilities are summed in the same order, so
-the scores are bit-identical to ``tree_.predict``'s.
+(usually well before the deepest tree's depth). The comparison is scikit-learn's
+(``x <= threshold``, float32 inputs against float64 thresholds) and the per-tree
+probabilities are summed in the same order, so the scores are bit-identical to
+``tree_.predict``'s.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class FlatTrees:
         self.roots = np.asarray(roots, dtype=index)
         self.depth = max((int(t.max_depth) for t in trees), default=0)
 
-    def positive_share(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def positive_share(self, X: np.ndarray) -> np.ndarray:
         """The trees' mean probability of the positive class for each row of float32 ``X`` (no NaN)."""
         rows = np.arange(len(X))[:, None]
         node = np.broadcast_to(self.roots, (len(X), len(self.roots))).copy()

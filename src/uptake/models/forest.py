@@ -72,6 +72,10 @@ class ForestClassifier(Family):
     sidecar = "forest.json"
     format = "uptake-forest"
     label = "forest"
+    library = "scikit-learn"
+    auto_member = True
+    cost_per_1k_rows = 0.4
+    cost_rows_cap = 20_000  # each tree grows on at most 20,000 rows
     imbalance_options = ("none", "class-weight")
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "kind": [StrOptions({*KINDS, "auto"})],
@@ -85,9 +89,18 @@ class ForestClassifier(Family):
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, kind: str = "auto", n_estimators: int = 300, max_features: float | str = "sqrt",
-                 min_samples_leaf: int = 1, criterion: str = "gini", imbalance: str = "none", sampling: str = "auto",
-                 seed: int = 0, n_jobs: int = 2) -> None:
+    def __init__(
+        self,
+        kind: str = "auto",
+        n_estimators: int = 300,
+        max_features: float | str = "sqrt",
+        min_samples_leaf: int = 1,
+        criterion: str = "gini",
+        imbalance: str = "none",
+        sampling: str = "auto",
+        seed: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
         self.kind = kind
         self.n_estimators = n_estimators
         self.max_features = max_features
@@ -102,7 +115,7 @@ class ForestClassifier(Family):
     def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> ForestClassifier:
         return cls(seed=options.get("seed", 0), imbalance=options.get("imbalance") or "none")
 
-    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> ForestClassifier:  # noqa: N803
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> ForestClassifier:
         """Grow the trees on ``X, y``; validation rows only choose the kind when ``kind="auto"``."""
         self.check_params()
         if (X_val is None) != (y_val is None):
@@ -121,8 +134,11 @@ class ForestClassifier(Family):
                 break
             self.model_, self.odds_factor_ = model, odds
             self.flat_ = None
-            score = float(average_precision_score(np.asarray(y_val).astype(int).reshape(-1),
-                                                  self._proba(np.asarray(X_val, dtype=np.float32))))
+            score = float(
+                average_precision_score(
+                    np.asarray(y_val).astype(int).reshape(-1), self._proba(np.asarray(X_val, dtype=np.float32))
+                )
+            )
             self.validation_scores_[kind] = score
             if best is None or score > best[0]:
                 best = (score, kind, model, odds)
@@ -144,10 +160,16 @@ class ForestClassifier(Family):
         # uniformly sampled random forest).
         sample = min(1.0, MAX_TREE_ROWS / max(len(y), 1))
         model = KINDS[kind](
-            n_estimators=int(self.n_estimators), max_features=self.max_features,
-            min_samples_leaf=int(self.min_samples_leaf), criterion=self.criterion, class_weight=self._class_weight(),
-            bootstrap=kind == "random-forest" or sample < 1.0, max_samples=sample if sample < 1.0 else None,
-            random_state=int(self.seed), n_jobs=int(self.n_jobs))
+            n_estimators=int(self.n_estimators),
+            max_features=self.max_features,
+            min_samples_leaf=int(self.min_samples_leaf),
+            criterion=self.criterion,
+            class_weight=self._class_weight(),
+            bootstrap=kind == "random-forest" or sample < 1.0,
+            max_samples=sample if sample < 1.0 else None,
+            random_state=int(self.seed),
+            n_jobs=int(self.n_jobs),
+        )
         model.fit(X, y)
         return model, 1.0
 
@@ -170,11 +192,18 @@ class ForestClassifier(Family):
             raise UptakeInputError("the training rows hold one class only: a balanced forest needs both")
         pairs = 2 * min(positives, len(y) - positives)
         balanced = BalancedRandomForestClassifier(
-            n_estimators=int(self.n_estimators), max_features=self.max_features,
-            min_samples_leaf=int(self.min_samples_leaf), criterion=self.criterion, class_weight=self._class_weight(),
-            sampling_strategy="auto", replacement=False, bootstrap=True,
+            n_estimators=int(self.n_estimators),
+            max_features=self.max_features,
+            min_samples_leaf=int(self.min_samples_leaf),
+            criterion=self.criterion,
+            class_weight=self._class_weight(),
+            sampling_strategy="auto",
+            replacement=False,
+            bootstrap=True,
             max_samples=MAX_TREE_ROWS if pairs > MAX_TREE_ROWS else None,  # rows, of the balanced sample
-            random_state=int(self.seed), n_jobs=int(self.n_jobs))
+            random_state=int(self.seed),
+            n_jobs=int(self.n_jobs),
+        )
         balanced.fit(X, y)
         # the same trees in scikit-learn's own forest: it predicts them alike and is what the allow-list trusts
         model = RandomForestClassifier(n_estimators=int(self.n_estimators), random_state=int(self.seed))
@@ -183,7 +212,7 @@ class ForestClassifier(Family):
         # the trees saw even odds; the table's odds are positives / negatives
         return model, positives / (len(y) - positives)
 
-    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X: Any) -> np.ndarray:
         X = self.checked(X).astype(np.float32)
         if len(X) == 0:
             return np.zeros((0, 2))
@@ -221,8 +250,12 @@ class ForestClassifier(Family):
     # ---- persistence ---------------------------------------------------------------------------------
     def save_files(self, directory: Path) -> dict[str, Any]:
         sio.dump(self.model_, directory / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)  # ~7x smaller
-        return {"params": self.get_params(), "kind": self.kind_, "n_features_in": self.n_features_in_,
-                "odds_factor": float(getattr(self, "odds_factor_", 1.0))}
+        return {
+            "params": self.get_params(),
+            "kind": self.kind_,
+            "n_features_in": self.n_features_in_,
+            "odds_factor": float(getattr(self, "odds_factor_", 1.0)),
+        }
 
     @classmethod
     def load_files(cls, directory: Path, meta: dict[str, Any]) -> ForestClassifier:
@@ -242,16 +275,20 @@ class ForestClassifier(Family):
         except Exception as exc:  # noqa: BLE001 - a damaged file is the user's input
             raise UptakeInputError(f"file '{path}': not a readable forest ({exc})") from None
         if type(model) is not expected:
-            raise UptakeInputError(f"file '{path}': holds a {type(model).__name__}, not the {est.kind_} its sidecar names")
+            raise UptakeInputError(
+                f"file '{path}': holds a {type(model).__name__}, not the {est.kind_} its sidecar names"
+            )
         est.model_ = model
         est.odds_factor_ = float(meta.get("odds_factor", 1.0))  # saved before balanced forests: 1
         if not (np.isfinite(est.odds_factor_) and est.odds_factor_ > 0):
-            raise UptakeInputError(f"file '{directory / cls.sidecar}': odds_factor {est.odds_factor_!r} is not a "
-                                   "positive number")
+            raise UptakeInputError(
+                f"file '{directory / cls.sidecar}': odds_factor {est.odds_factor_!r} is not a positive number"
+            )
         est.mark_fitted(meta["n_features_in"])
         if int(model.n_features_in_) != est.n_features_in_:
-            raise UptakeInputError(f"file '{path}': the trees use {model.n_features_in_} inputs but the sidecar says "
-                                   f"{est.n_features_in_}")
+            raise UptakeInputError(
+                f"file '{path}': the trees use {model.n_features_in_} inputs but the sidecar says {est.n_features_in_}"
+            )
         return est
 
 

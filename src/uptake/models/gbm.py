@@ -61,6 +61,9 @@ class LightGBMClassifier(Family):
     format = "uptake-lightgbm"
     accepts: ClassVar[frozenset[str]] = frozenset({"learning_rate"})
     label = "LightGBM"
+    library = "lightgbm"
+    auto_member = True
+    cost_per_1k_rows = 0.3
     imbalance_options = IMBALANCE
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
@@ -120,8 +123,11 @@ class LightGBMClassifier(Family):
 
     def set_layout(self, layout: list[tuple[str, str]]) -> None:
         owners = [owner for owner, _ in layout]
-        self.categorical_inputs_ = [i for i, (owner, kind) in enumerate(layout)
-                                    if self.native_categories and kind == "categorical" and owners.count(owner) == 1]
+        self.categorical_inputs_ = [
+            i
+            for i, (owner, kind) in enumerate(layout)
+            if self.native_categories and kind == "categorical" and owners.count(owner) == 1
+        ]
 
     def _lgb_params(self, y: np.ndarray) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -151,7 +157,7 @@ class LightGBMClassifier(Family):
         """The learning rate in use for a training table of ``rows`` rows."""
         return float(self.learning_rate) if self.learning_rate is not None else (0.05 if rows < BIG_TABLE else 0.1)
 
-    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> LightGBMClassifier:  # noqa: N803
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> LightGBMClassifier:
         """Boost on ``X, y``; with ``X_val, y_val`` stop at the best validation PR-AUC round."""
         self.check_params()
         X = np.asarray(X, dtype=np.float64)
@@ -163,7 +169,9 @@ class LightGBMClassifier(Family):
         train = lgb.Dataset(X, label=y, free_raw_data=True, categorical_feature=cats or "auto")
         kwargs: dict[str, Any] = {"num_boost_round": int(self.n_estimators)}
         if X_val is not None:
-            valid = lgb.Dataset(np.asarray(X_val, dtype=np.float64), label=np.asarray(y_val).astype(int), reference=train)
+            valid = lgb.Dataset(
+                np.asarray(X_val, dtype=np.float64), label=np.asarray(y_val).astype(int), reference=train
+            )
             self.evals_result_: dict[str, Any] = {}
             kwargs.update(
                 valid_sets=[valid],
@@ -180,7 +188,7 @@ class LightGBMClassifier(Family):
         self.mark_fitted(X.shape[1])
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X: Any) -> np.ndarray:
         """``(n, 2)`` class probabilities from the rounds kept by early stopping."""
         X = self.checked(X)
         if len(X) == 0:
@@ -198,7 +206,7 @@ class LightGBMClassifier(Family):
         rate = getattr(self, "learning_rate_", None)
         return {**self.get_params(deep=False), **({"learning_rate": rate} if rate is not None else {})}
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def contributions(self, X: np.ndarray) -> np.ndarray:
         """TreeSHAP contributions to the log-odds (LightGBM's ``pred_contrib``): inputs, then the bias."""
         X = self.checked(X)
         return np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_, pred_contrib=True))
@@ -207,8 +215,12 @@ class LightGBMClassifier(Family):
     def save_files(self, directory: Path) -> dict[str, Any]:
         """``model.txt`` (LightGBM's text format, best rounds only)."""
         self.booster_.save_model(str(directory / MODEL_FILE), num_iteration=self.best_iteration_)
-        return {"params": self.get_params(), "best_iteration": self.best_iteration_, "n_features_in": self.n_features_in_,
-                "learning_rate": self.learning_rate_}
+        return {
+            "params": self.get_params(),
+            "best_iteration": self.best_iteration_,
+            "n_features_in": self.n_features_in_,
+            "learning_rate": self.learning_rate_,
+        }
 
     @classmethod
     def load_files(cls, directory: Path, meta: dict[str, Any]) -> LightGBMClassifier:
@@ -225,8 +237,10 @@ class LightGBMClassifier(Family):
         est.learning_rate_ = float(meta.get("learning_rate") or est.learning_rate or 0.05)  # saved before: 0.05
         est.mark_fitted(meta["n_features_in"])
         if est.booster_.num_feature() != est.n_features_in_:
-            raise UptakeInputError(f"file '{model_file}': the trees use {est.booster_.num_feature()} inputs but the "
-                                   f"sidecar says {est.n_features_in_}")
+            raise UptakeInputError(
+                f"file '{model_file}': the trees use {est.booster_.num_feature()} inputs but the "
+                f"sidecar says {est.n_features_in_}"
+            )
         return est
 
 

@@ -53,6 +53,7 @@ class LogisticClassifier(Family):
     sidecar = "logreg.json"
     format = "uptake-logreg"
     label = "logistic regression"
+    library = "scikit-learn"
     imbalance_options = IMBALANCE
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "C": [Interval(Real, 0, None, closed="neither"), None],
@@ -62,8 +63,14 @@ class LogisticClassifier(Family):
         "seed": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, C: float | None = None, imbalance: str = "none", encoding: str = "bins",  # noqa: N803
-                 max_iter: int = 2000, seed: int = 0) -> None:
+    def __init__(
+        self,
+        C: float | None = None,
+        imbalance: str = "none",
+        encoding: str = "bins",
+        max_iter: int = 2000,
+        seed: int = 0,
+    ) -> None:
         self.C = C
         self.imbalance = imbalance
         self.encoding = encoding
@@ -87,7 +94,7 @@ class LogisticClassifier(Family):
             random_state=int(self.seed),
         )
 
-    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> LogisticClassifier:  # noqa: N803
+    def fit(self, X: Any, y: Any, *, X_val: Any = None, y_val: Any = None) -> LogisticClassifier:
         """Fit; with validation data and ``C=None``, keep the C with the best validation PR-AUC."""
         self.check_params()
         if self.C is not None and not math.isfinite(self.C):
@@ -104,7 +111,9 @@ class LogisticClassifier(Family):
             if len(grid) == 1:
                 best = (math.nan, model)
                 break
-            score = float(average_precision_score(y_val, model.predict_proba(np.asarray(X_val, dtype=np.float64))[:, 1]))
+            score = float(
+                average_precision_score(y_val, model.predict_proba(np.asarray(X_val, dtype=np.float64))[:, 1])
+            )
             self.validation_scores_[str(c)] = score
             if best is None or score > best[0]:
                 best = (score, model)
@@ -115,7 +124,7 @@ class LogisticClassifier(Family):
         self.mark_fitted(X.shape[1])
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X: Any) -> np.ndarray:
         X = self.checked(X)
         return self.model_.predict_proba(X)
 
@@ -133,7 +142,7 @@ class LogisticClassifier(Family):
         b = float(self.model_.intercept_[0])
         return lambda x: 1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=np.float64) @ w + b)))
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def contributions(self, X: np.ndarray) -> np.ndarray:
         """Exact contributions to the log-odds: coefficient times the input's distance from the mean
         training input (a linear model's SHAP values), then the intercept at that mean.
 

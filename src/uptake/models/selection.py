@@ -21,7 +21,6 @@ of a few positives; below it greedy selection, whose coarse weights cannot, is u
 from __future__ import annotations
 
 from collections.abc import Mapping
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,7 +101,9 @@ class LogitStacker:
         out = np.zeros(len(y))
         folds = StratifiedKFold(n_splits=STACK_FOLDS, shuffle=True, random_state=seed)
         for tr, ho in folds.split(np.zeros(len(y)), y):
-            out[ho] = cls.fit({n: p[tr] for n, p in oof.items()}, y[tr], seed).predict({n: p[ho] for n, p in oof.items()})
+            out[ho] = cls.fit({n: p[tr] for n, p in oof.items()}, y[tr], seed).predict(
+                {n: p[ho] for n, p in oof.items()}
+            )
         return out
 
     def to_json(self) -> dict[str, object]:

@@ -47,8 +47,11 @@ def activity(url: str, since: datetime | None = None, until: datetime | None = N
                 df["day"] = when.dt.strftime("%Y-%m-%d")
                 iso = when.dt.isocalendar()
                 df["week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
-                days.append(df.groupby(["model_version", "day"]).agg(rows=("decision", "size"),
-                                                                     calls=("decision", "sum")).reset_index())
+                days.append(
+                    df.groupby(["model_version", "day"])
+                    .agg(rows=("decision", "size"), calls=("decision", "sum"))
+                    .reset_index()
+                )
                 for (version, week), g in df.groupby(["model_version", "week"]):
                     counts = np.histogram(g["probability"].to_numpy(), SCORE_EDGES)[0]
                     key = (str(version), str(week))
@@ -69,8 +72,13 @@ def activity(url: str, since: datetime | None = None, until: datetime | None = N
     for (version, week), counts in sorted(weeks.items()):
         values = np.concatenate(quantile_rows[(version, week)])
         q25, q50, q75 = np.quantile(values, [0.25, 0.5, 0.75]).tolist()
-        scores.setdefault(version, {})[week] = {"counts": [int(c) for c in counts], "q25": q25, "median": q50,
-                                                "q75": q75, "rows": int(counts.sum())}
+        scores.setdefault(version, {})[week] = {
+            "counts": [int(c) for c in counts],
+            "q25": q25,
+            "median": q50,
+            "q75": q75,
+            "rows": int(counts.sum()),
+        }
     return {"rows": rows, "traffic": traffic, "scores": scores, "edges": SCORE_EDGES.tolist()}
 
 

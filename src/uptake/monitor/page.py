@@ -13,7 +13,6 @@ from matplotlib.figure import Figure
 
 from uptake.io.atomic import write_text
 
-
 TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -48,25 +47,52 @@ def _labels(entry: dict[str, Any]) -> list[str]:
     return [str(c) for c in entry["categories"]]
 
 
-def drift_rows(report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any]) -> tuple[list[dict[str, Any]],
-                                                                                            list[dict[str, Any]]]:
+def drift_rows(
+    report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The table's rows and one reference-vs-now chart per column and for the score."""
     rows, figures = [], []
     for name, d in report["columns"].items():
-        extra = (f"{d['out_of_range_reference']:.1%} / {d['out_of_range_now']:.1%}" if d["kind"] == "numeric"
-                 else ", ".join(f"{k} ({v})" for k, v in list(d["new_categories"].items())[:5]) or "none")
-        rows.append({"name": name, "band": d["band"], "psi": d["psi"], "test": d["test"], "p_value": d["p_value"],
-                     "missing": f"{d['missing_reference']:.1%}, {d['missing_now']:.1%}", "extra": extra})
+        extra = (
+            f"{d['out_of_range_reference']:.1%} / {d['out_of_range_now']:.1%}"
+            if d["kind"] == "numeric"
+            else ", ".join(f"{k} ({v})" for k, v in list(d["new_categories"].items())[:5]) or "none"
+        )
+        rows.append(
+            {
+                "name": name,
+                "band": d["band"],
+                "psi": d["psi"],
+                "test": d["test"],
+                "p_value": d["p_value"],
+                "missing": f"{d['missing_reference']:.1%}, {d['missing_now']:.1%}",
+                "extra": extra,
+            }
+        )
         ref_c, now_c = reference["columns"][name], now["columns"][name]
-        figures.append({"name": name, "png": _bars(name, _labels(ref_c), _shares(ref_c["counts"]),
-                                                   _shares(now_c["counts"]))})
+        figures.append(
+            {"name": name, "png": _bars(name, _labels(ref_c), _shares(ref_c["counts"]), _shares(now_c["counts"]))}
+        )
     if report["score"] is not None:
         s = report["score"]
-        rows.append({"name": "score", "band": s["band"], "psi": s["psi"], "test": s["test"], "p_value": s["p_value"],
-                     "missing": "", "extra": ""})
+        rows.append(
+            {
+                "name": "score",
+                "band": s["band"],
+                "psi": s["psi"],
+                "test": s["test"],
+                "p_value": s["p_value"],
+                "missing": "",
+                "extra": "",
+            }
+        )
         labels = _labels({"kind": "numeric", "edges": reference["score"]["edges"]})
-        figures.append({"name": "score", "png": _bars("score", labels, np.asarray(s["reference_shares"]),
-                                                      np.asarray(s["now_shares"]))})
+        figures.append(
+            {
+                "name": "score",
+                "png": _bars("score", labels, np.asarray(s["reference_shares"]), np.asarray(s["now_shares"])),
+            }
+        )
     return rows, figures
 
 
@@ -105,20 +131,37 @@ def scores_png(activity: dict[str, Any]) -> str | None:
 def drift_context(report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     """What ``_drift.html`` shows (the CLI's page and the service's ``/monitor``)."""
     rows, figures = drift_rows(report, reference, now)
-    return {"rows": rows, "figures": figures, "worst": report["worst"], "rows_now": f"{report['rows_now']:,}",
-            "rows_reference": f"{report['rows_reference']:,}"}
+    return {
+        "rows": rows,
+        "figures": figures,
+        "worst": report["worst"],
+        "rows_now": f"{report['rows_now']:,}",
+        "rows_reference": f"{report['rows_reference']:,}",
+    }
 
 
-def render(report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any], model: str,
-           positive_name: str = "acceptors") -> str:
+def render(
+    report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any], model: str, positive_name: str = "acceptors"
+) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
     return env.get_template("page.html").render(
-        drift=drift_context(report, reference, now), model=model, source=report.get("source", ""),
-        outcomes=report.get("outcomes"), fairness=report.get("fairness"), positive_name=positive_name)
+        drift=drift_context(report, reference, now),
+        model=model,
+        source=report.get("source", ""),
+        outcomes=report.get("outcomes"),
+        fairness=report.get("fairness"),
+        positive_name=positive_name,
+    )
 
 
-def write_page(out: Path, report: dict[str, Any], reference: dict[str, Any], now: dict[str, Any], model: str,
-               positive_name: str = "acceptors") -> None:
+def write_page(
+    out: Path,
+    report: dict[str, Any],
+    reference: dict[str, Any],
+    now: dict[str, Any],
+    model: str,
+    positive_name: str = "acceptors",
+) -> None:
     write_text(out, render(report, reference, now, model, positive_name))
 
 

@@ -29,27 +29,54 @@ LEVEL = 0.95
 MIN_OUTCOMES = 30
 
 
-def joined(url: str, since: datetime | None = None, until: datetime | None = None,
-           model_version: str | None = None) -> pd.DataFrame:
+def joined(
+    url: str, since: datetime | None = None, until: datetime | None = None, model_version: str | None = None
+) -> pd.DataFrame:
     """One row per (model version, customer) with an outcome: the latest prediction's score and decision."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table(TABLE) or not sa.inspect(conn).has_table(outcomes.name):
-                raise UptakeInputError(f"--db {shown(url)!r}: no outcomes in this database: import them with "
-                                       "`uptake outcomes import FILE --id COLUMN --outcome COLUMN --db URL`")
+                raise UptakeInputError(
+                    f"--db {shown(url)!r}: no outcomes in this database: import them with "
+                    "`uptake outcomes import FILE --id COLUMN --outcome COLUMN --db URL`"
+                )
             p, o = predictions.c, outcomes.c
-            q = (sa.select(p.id, p.created_at, p.model_version, p.customer_id, p.probability, p.decision, p.threshold,
-                           p.inputs, o.outcome).join(outcomes, o.customer_id == p.customer_id).order_by(p.id))
+            q = (
+                sa.select(
+                    p.id,
+                    p.created_at,
+                    p.model_version,
+                    p.customer_id,
+                    p.probability,
+                    p.decision,
+                    p.threshold,
+                    p.inputs,
+                    o.outcome,
+                )
+                .join(outcomes, o.customer_id == p.customer_id)
+                .order_by(p.id)
+            )
             if since is not None:
                 q = q.where(p.created_at >= db_time(engine, since))
             if until is not None:
                 q = q.where(p.created_at < db_time(engine, until))
             if model_version is not None:
                 q = q.where(p.model_version == model_version)
-            frame = pd.DataFrame(conn.execute(q).mappings().all(),
-                                 columns=["id", "created_at", "model_version", "customer_id", "probability", "decision",
-                                          "threshold", "inputs", "outcome"])
+            frame = pd.DataFrame(
+                conn.execute(q).mappings().all(),
+                columns=[
+                    "id",
+                    "created_at",
+                    "model_version",
+                    "customer_id",
+                    "probability",
+                    "decision",
+                    "threshold",
+                    "inputs",
+                    "outcome",
+                ],
+            )
     except sa.exc.DBAPIError as exc:  # the password is hidden in the message
         raise database_error(engine, exc, "read the audit database") from None
     finally:
@@ -61,8 +88,11 @@ def joined(url: str, since: datetime | None = None, until: datetime | None = Non
 def _figures(y: np.ndarray, p: np.ndarray, d: np.ndarray) -> dict[str, float | None]:
     calls, positives = int(d.sum()), int(y.sum())
     tp = int((y & d).sum())
-    return {"precision": tp / calls if calls else None, "recall": tp / positives if positives else None,
-            "pr_auc": float(average_precision_score(y, p)) if 0 < positives < len(y) else None}
+    return {
+        "precision": tp / calls if calls else None,
+        "recall": tp / positives if positives else None,
+        "pr_auc": float(average_precision_score(y, p)) if 0 < positives < len(y) else None,
+    }
 
 
 def _interval(y: np.ndarray, p: np.ndarray, d: np.ndarray, seed: int = 0) -> dict[str, list[float] | None]:
@@ -98,16 +128,25 @@ def _interval(y: np.ndarray, p: np.ndarray, d: np.ndarray, seed: int = 0) -> dic
     return out
 
 
-def group_figures(rows: pd.DataFrame, contact_cost: float | None, accept_value: float | None,
-                  interval: bool) -> dict[str, Any]:
+def group_figures(
+    rows: pd.DataFrame, contact_cost: float | None, accept_value: float | None, interval: bool
+) -> dict[str, Any]:
     y = rows["outcome"].to_numpy(dtype=np.int64)
     d = rows["decision"].to_numpy(dtype=np.int64)
     p = rows["probability"].to_numpy(dtype=np.float64)
     tp = int((y & d).sum())
-    out: dict[str, Any] = {"customers": len(rows), "accepted": int(y.sum()), "calls": int(d.sum()),
-                           "accepted_called": tp, **_figures(y, p, d)}
-    out["profit"] = (accept_value * tp - contact_cost * int(d.sum())
-                     if contact_cost is not None and accept_value is not None else None)
+    out: dict[str, Any] = {
+        "customers": len(rows),
+        "accepted": int(y.sum()),
+        "calls": int(d.sum()),
+        "accepted_called": tp,
+        **_figures(y, p, d),
+    }
+    out["profit"] = (
+        accept_value * tp - contact_cost * int(d.sum())
+        if contact_cost is not None and accept_value is not None
+        else None
+    )
     if interval:
         out["interval"] = _interval(y, p, d)
     return out
@@ -118,23 +157,35 @@ def verdict(version: str, whole: dict[str, Any], promised: dict[str, float | Non
     if promised is None:
         return f"Model {version}: no model card given for this version, so nothing to compare with."
     if whole["customers"] < MIN_OUTCOMES or not whole["accepted"]:
-        return (f"Model {version}: only {whole['customers']} customers with outcomes ({whole['accepted']} accepted); "
-                f"too few to judge against the card.")
+        return (
+            f"Model {version}: only {whole['customers']} customers with outcomes ({whole['accepted']} accepted); "
+            f"too few to judge against the card."
+        )
     below = []
     for k, name in (("precision", "precision"), ("recall", "recall"), ("pr_auc", "PR-AUC")):
         ci = (whole.get("interval") or {}).get(k)
         if promised.get(k) is not None and ci is not None and ci[1] < promised[k]:
-            below.append(f"{name} {whole[k]:.3f} (95% interval {ci[0]:.3f}-{ci[1]:.3f}) against {promised[k]:.3f} promised")
-    shown = ", ".join(f"{n} {whole[k]:.3f} vs {promised[k]:.3f} promised" for k, n in
-                      (("precision", "precision"), ("recall", "recall")) if whole.get(k) is not None
-                      and promised.get(k) is not None)
+            below.append(
+                f"{name} {whole[k]:.3f} (95% interval {ci[0]:.3f}-{ci[1]:.3f}) against {promised[k]:.3f} promised"
+            )
+    shown = ", ".join(
+        f"{n} {whole[k]:.3f} vs {promised[k]:.3f} promised"
+        for k, n in (("precision", "precision"), ("recall", "recall"))
+        if whole.get(k) is not None and promised.get(k) is not None
+    )
     if below:
         return f"Model {version} is NOT performing as promised: " + "; ".join(below) + "."
-    return f"Model {version} is performing as promised ({shown}; every promised figure inside or below the 95% interval)."
+    return (
+        f"Model {version} is performing as promised ({shown}; every promised figure inside or below the 95% interval)."
+    )
 
 
-def realised(frame: pd.DataFrame, promised: dict[str, dict[str, float | None]], contact_cost: float | None = None,
-             accept_value: float | None = None) -> dict[str, Any]:
+def realised(
+    frame: pd.DataFrame,
+    promised: dict[str, dict[str, float | None]],
+    contact_cost: float | None = None,
+    accept_value: float | None = None,
+) -> dict[str, Any]:
     """Per model version: the whole window (with intervals and a verdict) and per ISO week."""
     versions: dict[str, Any] = {}
     iso = frame["created_at"].dt.isocalendar()
@@ -144,8 +195,10 @@ def realised(frame: pd.DataFrame, promised: dict[str, dict[str, float | None]], 
         versions[str(version)] = {
             "whole": whole,
             "promised": promised.get(str(version)),
-            "weeks": {str(w): group_figures(r, contact_cost, accept_value, interval=False)
-                      for w, r in rows.groupby(weeks.loc[rows.index], sort=True)},
+            "weeks": {
+                str(w): group_figures(r, contact_cost, accept_value, interval=False)
+                for w, r in rows.groupby(weeks.loc[rows.index], sort=True)
+            },
             "verdict": verdict(str(version), whole, promised.get(str(version))),
         }
     return {"customers_with_outcomes": int(frame["customer_id"].nunique()), "versions": versions}

@@ -55,8 +55,14 @@ class Monitored:
     now: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "rows_read": self.rows_read, "refused_cells": self.refused,
-                "score_from": self.score_from, "seconds": self.seconds, **self.drift}
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "refused_cells": self.refused,
+            "score_from": self.score_from,
+            "seconds": self.seconds,
+            **self.drift,
+        }
 
 
 def _load(model_dir: Path, version: Path | None = None) -> Model:
@@ -74,9 +80,11 @@ def reference_of(path: Path, reference_file: Path | None, version: Path | None =
     saved = (version or resolve(path)) / PROFILE
     if reference_file is None:
         if not saved.is_file():
-            raise UptakeInputError(f"file '{path / PROFILE}': this model was saved without a reference profile "
-                                   "(before monitoring existed, or trained by train-stream); pass its training file "
-                                   "with --reference FILE")
+            raise UptakeInputError(
+                f"file '{path / PROFILE}': this model was saved without a reference profile "
+                "(before monitoring existed, or trained by train-stream); pass its training file "
+                "with --reference FILE"
+            )
         return check_profile(read_json(saved), path / PROFILE)
     model = _load(path, version)
     df = read_table(reference_file)
@@ -122,8 +130,9 @@ def _file_frames(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, in
         yield chunk.table.to_pandas(), chunk.first_row + chunk.start
 
 
-def _log_frames(url: str, since: datetime | None, until: datetime | None,
-                version: str | None) -> Iterator[tuple[pd.DataFrame, int]]:
+def _log_frames(
+    url: str, since: datetime | None, until: datetime | None, version: str | None
+) -> Iterator[tuple[pd.DataFrame, int]]:
     from uptake.audit.read import FIXED, iter_log  # SQLAlchemy: only with --db
 
     start = 1
@@ -137,9 +146,17 @@ def _log_frames(url: str, since: datetime | None, until: datetime | None,
         start += len(frame)
 
 
-def monitor(model_dir: str | Path, data: str | Path | None = None, *, db: str | None = None,
-            since: datetime | None = None, until: datetime | None = None, reference: str | Path | None = None,
-            model_version: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Monitored:
+def monitor(
+    model_dir: str | Path,
+    data: str | Path | None = None,
+    *,
+    db: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    reference: str | Path | None = None,
+    model_version: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Monitored:
     """Compare a file's rows, or the audit log's, with the model's training reference."""
     if (data is None) == (db is None):
         raise UptakeInputError("monitor: give a DATA file or --db URL (one of them)")
@@ -149,21 +166,36 @@ def monitor(model_dir: str | Path, data: str | Path | None = None, *, db: str | 
     card = read_card(version, model_dir)
     verify_parts(version, card, model_dir)  # the profile and the parts are the ones the card was saved with
     run = _Run(model_dir, version, card, reference_of(model_dir, Path(reference) if reference else None, version))
-    frames = _file_frames(Path(data), chunk_rows) if data is not None else _log_frames(str(db), since, until,
-                                                                                        model_version)
+    frames = (
+        _file_frames(Path(data), chunk_rows) if data is not None else _log_frames(str(db), since, until, model_version)
+    )
     for df, offset in frames:
         run.add(df, offset)
     if run.rows == 0:
         raise UptakeInputError(f"{data or db}: no rows to monitor" + (" in that time window" if db else ""))
     now = run.counter.profile()
     drift = compare_profiles(run.counter.reference, now)
-    return Monitored(drift, str(data or db), run.rows, run.refused, run.score_from,
-                     round(time.perf_counter() - started, 3), run.counter.reference, now)
+    return Monitored(
+        drift,
+        str(data or db),
+        run.rows,
+        run.refused,
+        run.score_from,
+        round(time.perf_counter() - started, 3),
+        run.counter.reference,
+        now,
+    )
 
 
-def realised_report(model_dir: str | Path, url: str, since: datetime | None = None, until: datetime | None = None,
-                    model_version: str | None = None, contact_cost: float | None = None,
-                    accept_value: float | None = None) -> dict[str, Any]:
+def realised_report(
+    model_dir: str | Path,
+    url: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    model_version: str | None = None,
+    contact_cost: float | None = None,
+    accept_value: float | None = None,
+) -> dict[str, Any]:
     """``monitor --outcomes``: realised figures per version and week; the given model's card is the promise."""
     from uptake.audit.db import shown  # SQLAlchemy and sklearn's metrics behind realised: only with --outcomes
     from uptake.decide.money import check_amount
@@ -175,12 +207,20 @@ def realised_report(model_dir: str | Path, url: str, since: datetime | None = No
     accept_value = check_amount("--accept-value", accept_value if accept_value is not None else rule.accept_value)
     frame = joined(url, since, until, model_version)
     if frame.empty:
-        raise UptakeInputError(f"--db {shown(url)!r}: no prediction has an imported outcome"
-                               + (" in that time window" if since or until else "")
-                               + ": import them with `uptake outcomes import FILE --id COLUMN --outcome COLUMN`")
+        raise UptakeInputError(
+            f"--db {shown(url)!r}: no prediction has an imported outcome"
+            + (" in that time window" if since or until else "")
+            + ": import them with `uptake outcomes import FILE --id COLUMN --outcome COLUMN`"
+        )
     test = model.card.metrics.test
-    promised = {model.version: {"precision": test.precision, "recall": test.recall, "pr_auc": test.pr_auc,
-                                "threshold": test.threshold}}
+    promised = {
+        model.version: {
+            "precision": test.precision,
+            "recall": test.recall,
+            "pr_auc": test.pr_auc,
+            "threshold": test.threshold,
+        }
+    }
     return realised(frame, promised, contact_cost, accept_value)
 
 

@@ -60,11 +60,19 @@ class FastBackend:
 
     def raw_arrays(self, rows: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Numbers as float64 (NaN = missing); categories as their index (-1 unknown or rare, -2 missing)."""
-        num = np.array([[_num(r.get(c)) for c in self.number_cols] for r in rows],
-                       dtype=np.float64).reshape(len(rows), len(self.number_cols))
-        cat = np.array([[_cat(r.get(c), idx, codes) for c, idx, codes in
-                         zip(self.category_cols, self.category_index, self.codes)] for r in rows],
-                       dtype=np.int64).reshape(len(rows), len(self.category_cols))
+        num = np.array([[_num(r.get(c)) for c in self.number_cols] for r in rows], dtype=np.float64).reshape(
+            len(rows), len(self.number_cols)
+        )
+        cat = np.array(
+            [
+                [
+                    _cat(r.get(c), idx, codes)
+                    for c, idx, codes in zip(self.category_cols, self.category_index, self.codes)
+                ]
+                for r in rows
+            ],
+            dtype=np.int64,
+        ).reshape(len(rows), len(self.category_cols))
         return num, cat
 
     def features(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:

@@ -31,8 +31,16 @@ LOAD_ATTEMPTS = 20
 class Model(ScoringPipeline):
     """A loaded uptake model: the scoring pipeline of its parts, its card and where it came from."""
 
-    def __init__(self, path: Path, card: ModelCard, preprocessor: Any, estimator: Any, calibrator: Any = None,
-                 version_dir: Path | None = None, policy: Policy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self,
+        path: Path,
+        card: ModelCard,
+        preprocessor: Any,
+        estimator: Any,
+        calibrator: Any = None,
+        version_dir: Path | None = None,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> None:
         super().__init__(card.schema, preprocessor, estimator, calibrator, card.threshold, policy)
         self.path = Path(path)
         self.version_dir = Path(version_dir or path)
@@ -51,8 +59,7 @@ class Model(ScoringPipeline):
                         if attempt + 1 == LOAD_ATTEMPTS or resolve(path) == version:
                             raise  # the model really is damaged: it did not change under us
             time.sleep(0.01)  # replaced and cleaned up between resolving and locking: resolve again
-        raise UptakeInputError(f"file '{path}': the model was replaced {LOAD_ATTEMPTS} times while loading; "
-                               "try again")
+        raise UptakeInputError(f"file '{path}': the model was replaced {LOAD_ATTEMPTS} times while loading; try again")
 
     @classmethod
     def _load_version(cls, path: Path, version: Path, policy: Policy) -> Model:
@@ -65,12 +72,15 @@ class Model(ScoringPipeline):
         except UptakeInputError as exc:
             raise UptakeInputError(str(exc).replace(str(version), str(path))) from None
         if int(est.n_features_in_) != width:
-            raise UptakeInputError(f"file '{path / ESTIMATOR}': the estimator takes {est.n_features_in_} inputs but "
-                                   f"the preprocessor gives {width}; the model's parts do not belong together")
+            raise UptakeInputError(
+                f"file '{path / ESTIMATOR}': the estimator takes {est.n_features_in_} inputs but "
+                f"the preprocessor gives {width}; the model's parts do not belong together"
+            )
         calibrator = load_calibrator(version)
         if (card.calibration is None) != (calibrator is None):
-            raise UptakeInputError(f"file '{path}': the model card and calibration.json disagree on whether the model "
-                                   "is calibrated")
+            raise UptakeInputError(
+                f"file '{path}': the model card and calibration.json disagree on whether the model is calibrated"
+            )
         return cls(path, card, pre, est, calibrator, version, policy)
 
     @property

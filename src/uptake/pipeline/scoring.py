@@ -49,8 +49,15 @@ class Validated:
 class ScoringPipeline:
     """Schema, preprocessor, estimator, calibrator and threshold: every stage of applying a model."""
 
-    def __init__(self, schema: Schema, preprocessor: Any, estimator: Any, calibrator: Any = None,
-                 threshold: float | None = None, policy: Policy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        preprocessor: Any,
+        estimator: Any,
+        calibrator: Any = None,
+        threshold: float | None = None,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> None:
         self.schema = schema
         self.preprocessor = preprocessor
         self.estimator = estimator
@@ -61,8 +68,9 @@ class ScoringPipeline:
 
     def with_(self, **changes: Any) -> ScoringPipeline:
         """A copy with some stages replaced (training sets the calibrator, then the threshold)."""
-        new = ScoringPipeline(self.schema, self.preprocessor, self.estimator, self.calibrator, self._threshold,
-                              self.policy)
+        new = ScoringPipeline(
+            self.schema, self.preprocessor, self.estimator, self.calibrator, self._threshold, self.policy
+        )
         for name, value in changes.items():
             setattr(new, "_threshold" if name == "threshold" else name, value)
         return new
@@ -74,8 +82,14 @@ class ScoringPipeline:
         return self._threshold
 
     # ---- stages ---------------------------------------------------------------------------
-    def validate(self, df: pd.DataFrame, source: object | None = None, skip_invalid: bool = False,
-                 row_offset: int | None = None, require_values: bool = False) -> Validated:
+    def validate(
+        self,
+        df: pd.DataFrame,
+        source: object | None = None,
+        skip_invalid: bool = False,
+        row_offset: int | None = None,
+        require_values: bool = False,
+    ) -> Validated:
         """Check raw rows against the schema with the pipeline's policy.
 
         Invalid rows make the whole call fail (naming the first bad cell) unless
@@ -90,7 +104,11 @@ class ScoringPipeline:
         invalid: list[int] = []
         if errors:
             if not skip_invalid:
-                more = f" ({len(errors) - 1} more invalid cells; --skip-invalid skips such rows)" if len(errors) > 1 else ""
+                more = (
+                    f" ({len(errors) - 1} more invalid cells; --skip-invalid skips such rows)"
+                    if len(errors) > 1
+                    else ""
+                )
                 raise UptakeInputError(errors[0].message(source) + more)
             offset = row_offset if row_offset is not None else int(df.attrs.get("row_offset", 1))
             bad_pos = sorted({e.row - offset for e in errors})
@@ -123,8 +141,14 @@ class ScoringPipeline:
     def decide(self, p: Any) -> np.ndarray:
         return decide(p, self.threshold)
 
-    def score(self, df: pd.DataFrame, source: object | None = None, skip_invalid: bool = False,
-              row_offset: int | None = None, require_values: bool = False) -> Scored:
+    def score(
+        self,
+        df: pd.DataFrame,
+        source: object | None = None,
+        skip_invalid: bool = False,
+        row_offset: int | None = None,
+        require_values: bool = False,
+    ) -> Scored:
         """Validate and score raw rows (see :meth:`validate`)."""
         v = self.validate(df, source, skip_invalid, row_offset, require_values)
         p = self.proba(v.clean)

@@ -120,8 +120,16 @@ class Timer:
 class Context:
     """Everything the section builders share."""
 
-    def __init__(self, model: Any, ev: Evaluation | None, cost: float, value: float,
-                 board: list[dict[str, Any]] | None, shap: bool, timer: Timer) -> None:
+    def __init__(
+        self,
+        model: Any,
+        ev: Evaluation | None,
+        cost: float,
+        value: float,
+        board: list[dict[str, Any]] | None,
+        shap: bool,
+        timer: Timer,
+    ) -> None:
         self.model, self.ev, self.cost, self.value, self.board, self.shap = model, ev, cost, value, board, shap
         self.card = model.card
         self.timer = timer
@@ -135,8 +143,10 @@ class Context:
 
     def subtitle(self) -> str:
         data = f"measured on {Path(self.ev.source).name}" if self.ev else "from the model's stored results only"
-        return (f"Model {self.card.version}, trained {self.card.created}; {data}. "
-                f"Report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.")
+        return (
+            f"Model {self.card.version}, trained {self.card.created}; {data}. "
+            f"Report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
+        )
 
     @property
     def target_name(self) -> str:
@@ -159,5 +169,20 @@ def figure(name: str, title: str, png: bytes, caption: str = "") -> Figure:
     return Figure(f"{name}.png", title, png, caption)
 
 
-__all__ = ["DEFAULT_ACCEPT_VALUE", "DEFAULT_CONTACT_COST", "SECTIONS", "SEED_PLOTS", "Context", "Evaluation", "Figure",
-           "ReportResult", "Section", "TableBlock", "Timer", "figure", "new_section", "num", "pct"]
+__all__ = [
+    "DEFAULT_ACCEPT_VALUE",
+    "DEFAULT_CONTACT_COST",
+    "SECTIONS",
+    "SEED_PLOTS",
+    "Context",
+    "Evaluation",
+    "Figure",
+    "ReportResult",
+    "Section",
+    "TableBlock",
+    "Timer",
+    "figure",
+    "new_section",
+    "num",
+    "pct",
+]

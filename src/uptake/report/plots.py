@@ -17,8 +17,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 ACCEPT = "#e07b00"
 REJECT = "#3b6ea8"
@@ -44,7 +44,9 @@ def _style(ax: Any) -> None:
 
 
 # ---- data ---------------------------------------------------------------------------------------
-def class_balance(negatives: int, positives: int, neg_label: str = "did not accept", pos_label: str = "accepted") -> bytes:
+def class_balance(
+    negatives: int, positives: int, neg_label: str = "did not accept", pos_label: str = "accepted"
+) -> bytes:
     fig = _figure(5.5, 2.6)
     ax = fig.add_subplot()
     total = max(negatives + positives, 1)
@@ -88,8 +90,15 @@ def mean_by_outcome(values: np.ndarray, y: np.ndarray, name: str, unit: str = ""
     err = np.array([[m - lo for m, (lo, _) in zip(means, q)], [hi - m for m, (_, hi) in zip(means, q)]]).clip(min=0)
     bars = ax.bar(["did not accept", "accepted"], means, color=[REJECT, ACCEPT], yerr=err, capsize=6, ecolor=GREY)
     for bar, m in zip(bars, means):
-        ax.text(bar.get_x() + bar.get_width() / 2, m / 2, f"{m:.2f}", ha="center", va="center", fontweight="bold",
-                color="white")
+        ax.text(
+            bar.get_x() + bar.get_width() / 2,
+            m / 2,
+            f"{m:.2f}",
+            ha="center",
+            va="center",
+            fontweight="bold",
+            color="white",
+        )
     ax.set_ylabel(f"average {name}{f' ({unit})' if unit else ''}")
     ax.set_title(f"Average {name} by outcome (whiskers: middle half)")
     _style(ax)
@@ -111,8 +120,13 @@ def learning_curves(histories: Sequence[dict[str, Sequence[float]]]) -> bytes:
             if key in h:
                 ax.plot(np.arange(1, len(h[key]) + 1), h[key], color=colour, label=f"{member}train")
             if f"val_{key}" in h:
-                ax.plot(np.arange(1, len(h[f"val_{key}"]) + 1), h[f"val_{key}"], color=colour, linestyle="--",
-                        label=f"{member}validation")
+                ax.plot(
+                    np.arange(1, len(h[f"val_{key}"]) + 1),
+                    h[f"val_{key}"],
+                    color=colour,
+                    linestyle="--",
+                    label=f"{member}validation",
+                )
         ax.set_title(title)
         ax.set_xlabel("epoch")
         if key != "loss":
@@ -135,8 +149,15 @@ def confusion(tp: int, fp: int, tn: int, fn: int, threshold: float) -> bytes:
     for i in range(2):
         for j in range(2):
             dark = np.log1p(grid[i, j]) > 0.6 * np.log1p(grid.max())
-            ax.text(j, i, f"{int(grid[i, j]):,}\n{words[i][j]}", ha="center", va="center", fontsize=12,
-                    color="white" if dark else "black")
+            ax.text(
+                j,
+                i,
+                f"{int(grid[i, j]):,}\n{words[i][j]}",
+                ha="center",
+                va="center",
+                fontsize=12,
+                color="white" if dark else "black",
+            )
     ax.set_xticks([0, 1], ["not called\n(below threshold)", "called\n(above threshold)"])
     ax.set_yticks([0, 1], ["did not accept", "accepted"])
     ax.set_xlabel("model's decision")
@@ -159,10 +180,17 @@ def roc_pr(curves: dict[str, dict[str, Any]]) -> bytes:
         ax_pr.plot(c["recall"], c["precision"], style, color=colour, label=f"{name} (AP {c['pr_auc']:.3f})")
         ax_pr.axhline(c["base_rate"], color=colour, alpha=0.35, linewidth=1)
     ax_roc.plot([0, 1], [0, 1], color=GREY, linewidth=1, linestyle=":", label="random")
-    ax_roc.set(xlabel="false positive rate (wasted calls / all non-acceptors)",
-               ylabel="true positive rate (recall)", title="ROC curve")
-    ax_pr.set(xlabel="recall (share of acceptors found)", ylabel="precision (share of calls that accept)",
-              title="Precision-recall curve (thin line: random)", ylim=(0, 1.02))
+    ax_roc.set(
+        xlabel="false positive rate (wasted calls / all non-acceptors)",
+        ylabel="true positive rate (recall)",
+        title="ROC curve",
+    )
+    ax_pr.set(
+        xlabel="recall (share of acceptors found)",
+        ylabel="precision (share of calls that accept)",
+        title="Precision-recall curve (thin line: random)",
+        ylim=(0, 1.02),
+    )
     for ax in (ax_roc, ax_pr):
         ax.legend(frameon=False, fontsize=8, loc="lower right" if ax is ax_roc else "lower left")
         _style(ax)
@@ -178,32 +206,49 @@ def gains_lift(share: np.ndarray, gain: np.ndarray, basis: str) -> bytes:
     g = np.concatenate([[0.0], gain])
     ax_g.plot(s * 100, g * 100, color=ACCEPT, label="model")
     ax_g.plot([0, 100], [0, 100], color=GREY, linestyle=":", label="random calls")
-    ax_g.set(xlabel="% of customers contacted (best first)", ylabel=f"% of acceptors reached ({basis})",
-             title="Cumulative gains")
+    ax_g.set(
+        xlabel="% of customers contacted (best first)",
+        ylabel=f"% of acceptors reached ({basis})",
+        title="Cumulative gains",
+    )
     ax_g.legend(frameon=False)
     lift = gain / share
     ax_l.plot(share * 100, lift, color=ACCEPT)
     ax_l.axhline(1.0, color=GREY, linestyle=":")
     ax_l.set(xlabel="% of customers contacted (best first)", ylabel="lift (x random)", title="Lift")
-    ax_l.set_ylim(0, max(float(np.nanmax(lift[max(0, len(lift) // 100):])) * 1.1, 1.5))
+    ax_l.set_ylim(0, max(float(np.nanmax(lift[max(0, len(lift) // 100) :])) * 1.1, 1.5))
     for ax in (ax_g, ax_l):
         _style(ax)
     return png(fig)
 
 
-def profit(share: np.ndarray, profit_: np.ndarray, best_share: float, best_profit: float, basis: str,
-           contact_cost: float, accept_value: float) -> bytes:
+def profit(
+    share: np.ndarray,
+    profit_: np.ndarray,
+    best_share: float,
+    best_profit: float,
+    basis: str,
+    contact_cost: float,
+    accept_value: float,
+) -> bytes:
     fig = _figure(7.0, 4.0)
     ax = fig.add_subplot()
     ax.plot(share * 100, profit_, color=ACCEPT)
     ax.axhline(0, color=GREY, linewidth=1)
     ax.scatter([best_share * 100], [best_profit], color="black", zorder=3)
-    ax.annotate(f"best: {best_share:.1%} contacted, profit {best_profit:,.0f}", (best_share * 100, best_profit),
-                textcoords="offset points", xytext=(10, 8))
+    ax.annotate(
+        f"best: {best_share:.1%} contacted, profit {best_profit:,.0f}",
+        (best_share * 100, best_profit),
+        textcoords="offset points",
+        xytext=(10, 8),
+    )
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + 0.12 * (hi - lo))
-    ax.set(xlabel="% of customers contacted (best first)", ylabel=f"{basis} profit",
-           title=f"Profit by share contacted ({contact_cost:g} per call, {accept_value:g} per acceptance)")
+    ax.set(
+        xlabel="% of customers contacted (best first)",
+        ylabel=f"{basis} profit",
+        title=f"Profit by share contacted ({contact_cost:g} per call, {accept_value:g} per acceptance)",
+    )
     _style(ax)
     return png(fig)
 
@@ -215,15 +260,21 @@ def calibration(curves: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> byte
     ax.plot([0, 1], [0, 1], color=GREY, linestyle=":", label="perfectly honest")
     for i, (name, (pred, obs, brier)) in enumerate(curves.items()):
         ax.plot(pred, obs, "o-", color=PALETTE[(i + 1) % len(PALETTE)], label=f"{name} (Brier {brier:.4f})")
-    ax.set(xlabel="predicted probability (bin average)", ylabel="share that actually accepted",
-           title="Reliability diagram", xlim=(0, 1), ylim=(0, 1))
+    ax.set(
+        xlabel="predicted probability (bin average)",
+        ylabel="share that actually accepted",
+        title="Reliability diagram",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     _style(ax)
     return png(fig)
 
 
-def importance(features: Sequence[str], values: Sequence[float], errors: Sequence[float] | None, xlabel: str,
-               title: str) -> bytes:
+def importance(
+    features: Sequence[str], values: Sequence[float], errors: Sequence[float] | None, xlabel: str, title: str
+) -> bytes:
     n = len(features)
     fig = _figure(6.4, max(2.4, 0.38 * n + 1.0))
     ax = fig.add_subplot()

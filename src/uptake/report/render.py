@@ -28,8 +28,9 @@ def _code_spans(text: str) -> Any:
     parts = str(text).split("`")
     if len(parts) % 2 == 0:  # unbalanced: leave as plain text
         return escape(text)
-    return Markup("").join(escape(p) if i % 2 == 0 else Markup("<code>") + escape(p) + Markup("</code>")
-                           for i, p in enumerate(parts))
+    return Markup("").join(
+        escape(p) if i % 2 == 0 else Markup("<code>") + escape(p) + Markup("</code>") for i, p in enumerate(parts)
+    )
 
 
 def write_atomically(out: Path, html: str, files_dir: Path, figures: list[Figure]) -> None:

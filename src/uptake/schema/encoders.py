@@ -25,11 +25,11 @@ class Clip(TransformerMixin, BaseEstimator):
     def __init__(self, limit: float = CLIP) -> None:
         self.limit = limit
 
-    def fit(self, X, y=None):  # noqa: N803 - sklearn's argument name
+    def fit(self, X, y=None):
         self.n_features_in_ = np.asarray(X).shape[1]
         return self
 
-    def transform(self, X):  # noqa: N803
+    def transform(self, X):
         return np.clip(np.asarray(X, dtype=np.float64), -self.limit, self.limit)
 
     def get_feature_names_out(self, input_features=None):
@@ -65,7 +65,7 @@ class PiecewiseLinear(TransformerMixin, BaseEstimator):
         self.bins = bins
         self.min_leaf = min_leaf
 
-    def fit(self, X, y=None):  # noqa: N803
+    def fit(self, X, y=None):
         X = np.asarray(X, dtype=np.float64)
         self.n_features_in_ = X.shape[1]
         if self.bins in ("tree", "tree+boost"):
@@ -74,7 +74,9 @@ class PiecewiseLinear(TransformerMixin, BaseEstimator):
             y = np.asarray(y).reshape(-1)
             self.edges_ = [self._tree_edges(X[:, j], y) for j in range(X.shape[1])]
             if self.bins == "tree+boost":
-                self.edges_ = [np.unique(np.concatenate([a, b])) for a, b in zip(self.edges_, self._boosted_edges(X, y))]
+                self.edges_ = [
+                    np.unique(np.concatenate([a, b])) for a, b in zip(self.edges_, self._boosted_edges(X, y))
+                ]
         elif self.bins == "quantile":
             qs = np.linspace(0.0, 1.0, self.n_bins + 1)
             self.edges_ = [np.unique(np.quantile(X[:, j], qs)) for j in range(X.shape[1])]
@@ -85,8 +87,13 @@ class PiecewiseLinear(TransformerMixin, BaseEstimator):
         return self
 
     def _tree_edges(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        tree = DecisionTreeClassifier(max_leaf_nodes=max(int(self.n_bins), 2), min_samples_leaf=int(self.min_leaf),
-                                      random_state=0).fit(x.reshape(-1, 1), y).tree_
+        tree = (
+            DecisionTreeClassifier(
+                max_leaf_nodes=max(int(self.n_bins), 2), min_samples_leaf=int(self.min_leaf), random_state=0
+            )
+            .fit(x.reshape(-1, 1), y)
+            .tree_
+        )
         return np.unique(np.concatenate([[x.min(), x.max()], tree.threshold[tree.feature >= 0]]))
 
     def _boosted_edges(self, X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
@@ -94,10 +101,18 @@ class PiecewiseLinear(TransformerMixin, BaseEstimator):
         (by gain): where the outcome changes given the other columns, not only on the column alone."""
         import lightgbm as lgb  # only where such bins are fitted: LightGBM is a heavy import
 
-        params = dict(objective="binary", num_leaves=8, learning_rate=0.1, min_data_in_leaf=int(self.min_leaf),
-                      num_threads=1, seed=0, deterministic=True, force_row_wise=True, verbose=-1)
-        booster = lgb.train(params, lgb.Dataset(X, y.astype(np.float64), params={"verbose": -1}),
-                            num_boost_round=100)
+        params = dict(
+            objective="binary",
+            num_leaves=8,
+            learning_rate=0.1,
+            min_data_in_leaf=int(self.min_leaf),
+            num_threads=1,
+            seed=0,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
+        booster = lgb.train(params, lgb.Dataset(X, y.astype(np.float64), params={"verbose": -1}), num_boost_round=100)
         gains: list[dict[float, float]] = [{} for _ in range(X.shape[1])]
         stack = [t["tree_structure"] for t in booster.dump_model()["tree_info"]]
         while stack:
@@ -112,7 +127,7 @@ class PiecewiseLinear(TransformerMixin, BaseEstimator):
             out.append(np.unique(np.concatenate([[X[:, j].min(), X[:, j].max()], top])))
         return out
 
-    def transform(self, X):  # noqa: N803
+    def transform(self, X):
         X = np.asarray(X, dtype=np.float64)
         blocks = [np.clip((X - self.mean_) / self.scale_, -CLIP, CLIP)]
         for j, edges in enumerate(self.edges_):

@@ -87,8 +87,9 @@ def infer_schema(
             continue
         columns.append(infer_column(str(name), raw, kinds.get(name), descriptions.get(name, ""), source, offset))
     if not columns:
-        raise UptakeInputError(f"{where(file=source)}: no feature columns left after dropping "
-                               f"{sorted(d['column'] for d in dropped)}")
+        raise UptakeInputError(
+            f"{where(file=source)}: no feature columns left after dropping {sorted(d['column'] for d in dropped)}"
+        )
     return Schema(columns=columns, target=target, dropped=dropped)
 
 
@@ -121,8 +122,9 @@ def mostly_numeric(raw: pd.Series) -> bool:
     return parsed[present].mean() >= MOSTLY_NUMERIC
 
 
-def infer_column(name: str, raw: pd.Series, kind: str | None, description: str, source: object | None,
-                 offset: int) -> Column:
+def infer_column(
+    name: str, raw: pd.Series, kind: str | None, description: str, source: object | None, offset: int
+) -> Column:
     missing = is_missing(raw)
     text = is_text(raw)
     values = to_number(raw) if not text or mostly_numeric(raw) else None
@@ -133,13 +135,16 @@ def infer_column(name: str, raw: pd.Series, kind: str | None, description: str, 
             bad = np.flatnonzero(np.isnan(arr) & ~missing)
             if len(bad):
                 i = int(bad[0])
-                raise UptakeInputError(f"{where(file=source, column=name, row=i + offset, value=plain(raw.iloc[i]))}: "
-                                       "text in a numeric column")
+                raise UptakeInputError(
+                    f"{where(file=source, column=name, row=i + offset, value=plain(raw.iloc[i]))}: "
+                    "text in a numeric column"
+                )
         inf = np.flatnonzero(np.isinf(arr))
         if len(inf):
             i = int(inf[0])
-            raise UptakeInputError(f"{where(file=source, column=name, row=i + offset, value=plain(raw.iloc[i]))}: "
-                                   "not a finite number")
+            raise UptakeInputError(
+                f"{where(file=source, column=name, row=i + offset, value=plain(raw.iloc[i]))}: not a finite number"
+            )
     if kind is None:
         kind = guess_kind(values)
     if kind != "categorical" and values is None:
@@ -159,5 +164,12 @@ def guess_kind(values: pd.Series | None) -> str:
     return "numeric"
 
 
-__all__ = ["KNOWN_DESCRIPTIONS", "MAX_CODE_CARDINALITY", "ZIP_PATTERN", "auto_drop_reason", "guess_kind",
-           "infer_column", "infer_schema"]
+__all__ = [
+    "KNOWN_DESCRIPTIONS",
+    "MAX_CODE_CARDINALITY",
+    "ZIP_PATTERN",
+    "auto_drop_reason",
+    "guess_kind",
+    "infer_column",
+    "infer_schema",
+]

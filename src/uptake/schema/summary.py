@@ -48,7 +48,7 @@ def summarize(df: pd.DataFrame, schema: Schema, y: np.ndarray) -> DataSummary:
             n_neg = int((vals < 0).sum())
             suspicious.append(f"{col.name}: {n_neg} negative values (min {col.min:g}); kept as they are")
     return DataSummary(
-        rows=int(len(y)),
+        rows=len(y),
         positives=int(y.sum()),
         positive_share=float(y.mean()),
         dropped=list(schema.dropped),

@@ -88,7 +88,10 @@ class Schema:
             )
 
     def validate(
-        self, df: pd.DataFrame, source: object | None = None, row_offset: int | None = None,
+        self,
+        df: pd.DataFrame,
+        source: object | None = None,
+        row_offset: int | None = None,
         policy: Policy = DEFAULT_POLICY,
     ) -> tuple[pd.DataFrame, list[RowError]]:
         """Coerce raw rows to the trained types; return the clean feature frame and the bad cells.
@@ -131,7 +134,8 @@ def check_not_empty(schema: Schema, counts: Mapping[str, int], rows: int, source
         raise UptakeInputError(
             f"{where(file=source, column=empty[0])}: the column is empty in all {rows:,} rows (an export of "
             "formulas without their saved values?); fill it in before scoring"
-            + (f" (also empty: {', '.join(empty[1:])})" if len(empty) > 1 else ""))
+            + (f" (also empty: {', '.join(empty[1:])})" if len(empty) > 1 else "")
+        )
 
 
 def filled_counts(schema: Schema, df: pd.DataFrame) -> dict[str, int]:

@@ -89,10 +89,16 @@ def label_text(v: Any) -> str:
     return str(v).strip()
 
 
-
 #: What the positive class is called for well-known targets; others say "positives" unless told.
-KNOWN_POSITIVE_NAMES = {"personal loan": "acceptors", "accepted": "acceptors", "churn": "churners",
-                        "churned": "churners", "fraud": "frauds", "is_fraud": "frauds", "default": "defaulters"}
+KNOWN_POSITIVE_NAMES = {
+    "personal loan": "acceptors",
+    "accepted": "acceptors",
+    "churn": "churners",
+    "churned": "churners",
+    "fraud": "frauds",
+    "is_fraud": "frauds",
+    "default": "defaulters",
+}
 
 
 def positive_name(target: str, given: str | None = None) -> str:
@@ -102,9 +108,13 @@ def positive_name(target: str, given: str | None = None) -> str:
     return KNOWN_POSITIVE_NAMES.get(str(target).strip().lower(), "positives")
 
 
-
-def target_labels(schema: Any, df: pd.DataFrame, source: object | None = None, required: bool = True,
-                  why: str = "evaluation needs labels") -> np.ndarray | None:
+def target_labels(
+    schema: Any,
+    df: pd.DataFrame,
+    source: object | None = None,
+    required: bool = True,
+    why: str = "evaluation needs labels",
+) -> np.ndarray | None:
     """0/1 labels of a table scored by a model with ``schema``, or None when absent and not ``required``."""
     target = schema.target
     if target not in df.columns or is_missing(df[target]).all():
@@ -115,5 +125,12 @@ def target_labels(schema: Any, df: pd.DataFrame, source: object | None = None, r
     return y
 
 
-__all__ = ["DEFAULT_TARGET", "KNOWN_POSITIVE_NAMES", "encode_target", "label_text", "positive_name", "resolve_target",
-           "target_labels"]
+__all__ = [
+    "DEFAULT_TARGET",
+    "KNOWN_POSITIVE_NAMES",
+    "encode_target",
+    "label_text",
+    "positive_name",
+    "resolve_target",
+    "target_labels",
+]

@@ -101,4 +101,13 @@ def plain(v: Any) -> Any:
     return v
 
 
-__all__ = ["category_factors", "category_text", "code_text", "is_missing", "is_text", "natural_key", "plain", "to_number"]
+__all__ = [
+    "category_factors",
+    "category_text",
+    "code_text",
+    "is_missing",
+    "is_text",
+    "natural_key",
+    "plain",
+    "to_number",
+]

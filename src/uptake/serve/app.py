@@ -47,8 +47,14 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
     """Load the models, open the audit log, and wire the routes. Raises UptakeInputError on bad input."""
     models = load_models(config)
     audit = audit or AuditLog(config.db_url, batch_rows=config.audit_batch_rows, run_migrations=config.run_migrations)
-    svc = Service(models, next(iter(models)), audit, config, {"served": 0, "started": time.time()},
-                  revoked=RevokedSessions(audit.engine))
+    svc = Service(
+        models,
+        next(iter(models)),
+        audit,
+        config,
+        {"served": 0, "started": time.time()},
+        revoked=RevokedSessions(audit.engine),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> Any:
@@ -56,8 +62,14 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
         # Uvicorn stops accepting requests before this runs; write every queued row.
         await run_in_threadpool(audit.close)
 
-    app = FastAPI(title="uptake", version=uptake.__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  summary="Who will take up the offer: real-time and batch predictions with an audit log.")
+    app = FastAPI(
+        title="uptake",
+        version=uptake.__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        summary="Who will take up the offer: real-time and batch predictions with an audit log.",
+    )
     app.state.service = svc
     app.state.models, app.state.champion, app.state.audit, app.state.config = models, svc.champion, audit, config
     app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
@@ -72,8 +84,9 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     app.openapi = lambda: openapi(app, svc)  # type: ignore[method-assign]
-    app.add_middleware(BodyLimit, default=config.max_body_bytes, upload=config.max_upload_bytes,
-                       upload_path="/api/v1/predict/file")
+    app.add_middleware(
+        BodyLimit, default=config.max_body_bytes, upload=config.max_upload_bytes, upload_path="/api/v1/predict/file"
+    )
     app.add_middleware(Timing, metrics=svc.metrics)
     # Outermost: a request naming another host (a DNS-rebinding page) is refused before anything else runs.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts or LOCAL_HOSTS))

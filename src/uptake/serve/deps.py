@@ -23,7 +23,9 @@ from uptake.serve.sessions import FailureLimiter, session_valid
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 #: Module level: FastAPI resolves the (string) annotations that name it in this module's globals.
-KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="Required when the server sets UPTAKE_API_KEY.")
+KEY_HEADER = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="Required when the server sets UPTAKE_API_KEY."
+)
 
 
 @dataclass
@@ -57,8 +59,11 @@ class Service:
         client = request.client.host if request.client else "unknown"
         wait = self.limiter.retry_after(client)
         if wait:
-            raise HTTPException(429, f"too many wrong API keys from this address; try again in {wait} s",
-                                headers={"Retry-After": str(wait)})
+            raise HTTPException(
+                429,
+                f"too many wrong API keys from this address; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         return client
 
     def pick(self, version: str | None) -> ServedModel:
@@ -89,8 +94,9 @@ async def caller(request: Request, key: Annotated[str | None, Security(KEY_HEADE
         return "page"
     if key is not None:
         svc.limiter.failed(client)
-    raise HTTPException(401, "missing or wrong API key: send it in the X-API-Key header",
-                        headers={"WWW-Authenticate": "X-API-Key"})
+    raise HTTPException(
+        401, "missing or wrong API key: send it in the X-API-Key header", headers={"WWW-Authenticate": "X-API-Key"}
+    )
 
 
 async def chosen_model(
@@ -103,9 +109,6 @@ async def chosen_model(
 async def request_id(request: Request) -> str:
     given = request.headers.get("x-request-id")
     return given if given and REQUEST_ID.match(given) else uuid.uuid4().hex
-
-
-
 
 
 @dataclass

@@ -82,12 +82,15 @@ class AuditCollector(Collector):
 
     def collect(self) -> Iterable[Any]:
         stats = self.audit.stats()
-        yield GaugeMetricFamily("uptake_audit_pending_rows", "Prediction rows waiting for the audit writer.",
-                                value=stats["pending"])
-        yield CounterMetricFamily("uptake_audit_written_rows", "Prediction rows written to the audit log.",
-                                  value=stats["written"])
-        yield CounterMetricFamily("uptake_audit_failed_rows", "Prediction rows the audit log could not write.",
-                                  value=stats["failed"])
+        yield GaugeMetricFamily(
+            "uptake_audit_pending_rows", "Prediction rows waiting for the audit writer.", value=stats["pending"]
+        )
+        yield CounterMetricFamily(
+            "uptake_audit_written_rows", "Prediction rows written to the audit log.", value=stats["written"]
+        )
+        yield CounterMetricFamily(
+            "uptake_audit_failed_rows", "Prediction rows the audit log could not write.", value=stats["failed"]
+        )
 
 
 class Metrics:
@@ -97,12 +100,22 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.worker = str(os.getpid())
         self.endpoints = frozenset(endpoints)
-        self.requests = Counter("uptake_http_requests", "HTTP requests answered.",
-                                ["endpoint", "method", "status", "model", "worker"], registry=self.registry)
-        self.latency = Histogram("uptake_http_request_duration_seconds", "Time to answer a request.",
-                                 ["endpoint", "model", "worker"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.predictions = Counter("uptake_predictions", "Customers scored.", ["model", "source", "worker"],
-                                   registry=self.registry)
+        self.requests = Counter(
+            "uptake_http_requests",
+            "HTTP requests answered.",
+            ["endpoint", "method", "status", "model", "worker"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "uptake_http_request_duration_seconds",
+            "Time to answer a request.",
+            ["endpoint", "model", "worker"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "uptake_predictions", "Customers scored.", ["model", "source", "worker"], registry=self.registry
+        )
         self.scores = ScoreHistogram()
         self.registry.register(self.scores)
         self.registry.register(AuditCollector(audit))
@@ -120,8 +133,10 @@ class Metrics:
         key = (endpoint, method, str(status), model)
         pair = self._children.get(key)
         if pair is None:  # labels() is a dict lookup plus a lock; cache the children per label set
-            pair = (self.requests.labels(endpoint, method, str(status), model, self.worker),
-                    self.latency.labels(endpoint, model, self.worker))
+            pair = (
+                self.requests.labels(endpoint, method, str(status), model, self.worker),
+                self.latency.labels(endpoint, model, self.worker),
+            )
             self._children[key] = pair
         pair[0].inc()
         pair[1].observe(seconds)
@@ -153,10 +168,12 @@ class Timing:
             await self.app(scope, receive, tracking_send)
         finally:
             path = scope["path"]
-            endpoint = path if path in self.metrics.endpoints else ("/static" if path.startswith("/static/")
-                                                                    else "other")
-            self.metrics.observe(endpoint, scope["method"], status, scope.get(MODEL_KEY, "-"),
-                                 time.perf_counter() - start)
+            endpoint = (
+                path if path in self.metrics.endpoints else ("/static" if path.startswith("/static/") else "other")
+            )
+            self.metrics.observe(
+                endpoint, scope["method"], status, scope.get(MODEL_KEY, "-"), time.perf_counter() - start
+            )
 
 
 __all__ = ["CONTENT_TYPE", "MODEL_KEY", "Metrics", "Timing"]

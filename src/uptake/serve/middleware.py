@@ -11,6 +11,7 @@ from typing import Any
 
 from uptake.serve.encode import dumps
 
+
 class BodyTooLarge(Exception):
     pass
 
@@ -83,9 +84,17 @@ async def _drain(receive: Callable[[], Awaitable[Any]], declared: int) -> None:
 
 async def _send_413(send: Any, limit: int) -> None:
     body = dumps({"detail": f"request body larger than the limit of {limit:,} bytes"})
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

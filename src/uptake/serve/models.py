@@ -100,8 +100,9 @@ def load_models(config: ServeConfig) -> dict[str, ServedModel]:
             key = f"{key}-{model.path.name}"
         if config.fast_path:
             model.compile_fast()
-        served[key] = ServedModel(key, model, build_request_models(model.schema, config.range_margin, config.max_rows),
-                                  form_defaults(model))
+        served[key] = ServedModel(
+            key, model, build_request_models(model.schema, config.range_margin, config.max_rows), form_defaults(model)
+        )
     return served
 
 

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from uptake.audit.ids import ID_FIELD, MAX_ID_LENGTH, customer_key
 from uptake.io.jsonable import jsonable
 from uptake.schema import KINDS, Policy, Schema
 from uptake.schema.kinds import DEFAULT_MARGIN, FieldSpec, bounds
+
 #: Default most customers per JSON request (a campaign list goes through the file endpoint).
 DEFAULT_MAX_ROWS = 1000
 
@@ -85,18 +86,25 @@ def build_request_models(
 
 def id_annotation() -> Any:
     """The optional customer id of a request row: text or an integer, kept in the audit log to join outcomes."""
+
     def parse(value: Any) -> str | None:
-        if value is not None and not isinstance(value, (str, int)) or isinstance(value, bool):
+        if (value is not None and not isinstance(value, (str, int))) or isinstance(value, bool):
             raise PydanticCustomError("customer_id", "a customer id is text or an integer")
         try:
             return customer_key(value)
         except ValueError as exc:
             raise PydanticCustomError("customer_id", str(exc)) from None
 
-    return Annotated[str | None, BeforeValidator(parse),
-                     Field(title="Customer id", description="Optional: who this is, kept in the audit log so that "
-                           "realised outcomes can be joined to the prediction (`uptake outcomes import`).",
-                           json_schema_extra={"maxLength": MAX_ID_LENGTH})]
+    return Annotated[
+        str | None,
+        BeforeValidator(parse),
+        Field(
+            title="Customer id",
+            description="Optional: who this is, kept in the audit log so that "
+            "realised outcomes can be joined to the prediction (`uptake outcomes import`).",
+            json_schema_extra={"maxLength": MAX_ID_LENGTH},
+        ),
+    ]
 
 
 def error_details(exc: ValidationError, prefix: tuple[Any, ...] = ("body",)) -> list[dict[str, Any]]:
@@ -107,9 +115,10 @@ def error_details(exc: ValidationError, prefix: tuple[Any, ...] = ("body",)) -> 
         value = e.get("input")
         if isinstance(value, float) and not math.isfinite(value):
             item["input"] = str(value)  # NaN and infinity are not JSON: echo them as text
-        elif value is None or isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 80):
-            if e["type"] != "missing":
-                item["input"] = jsonable(value)
+        elif e["type"] != "missing" and (
+            value is None or isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 80)
+        ):
+            item["input"] = jsonable(value)
         out.append(item)
     return out
 
@@ -129,7 +138,9 @@ class Reason(BaseModel):
 
     feature: str
     value: Any = None
-    effect: float = Field(description="Change in log-odds from this value against a typical one; positive raises the chance.")
+    effect: float = Field(
+        description="Change in log-odds from this value against a typical one; positive raises the chance."
+    )
     probability_change: float | None = Field(None, description="The same move in probability.")
     direction: str = Field("", description="'raises' or 'lowers'.")
     text: str = ""
@@ -138,7 +149,9 @@ class Reason(BaseModel):
 class Prediction(BaseModel):
     probability: float = Field(ge=0.0, le=1.0, description="Probability that the customer takes up the offer.")
     decision: int = Field(description="1 when the probability is at or above the model's threshold, else 0.")
-    reasons: list[Reason] = Field(default_factory=list, description="Top reasons, strongest first, when asked for with reasons=true.")
+    reasons: list[Reason] = Field(
+        default_factory=list, description="Top reasons, strongest first, when asked for with reasons=true."
+    )
 
 
 class PredictResponse(BaseModel):
@@ -152,5 +165,17 @@ class ErrorResponse(BaseModel):
     detail: Any
 
 
-__all__ = ["DEFAULT_MARGIN", "DEFAULT_MAX_ROWS", "ErrorResponse", "FieldSpec", "Prediction", "PredictResponse", "Reason",
-           "RequestModels", "bounds", "build_request_models", "error_details", "error_message"]
+__all__ = [
+    "DEFAULT_MARGIN",
+    "DEFAULT_MAX_ROWS",
+    "ErrorResponse",
+    "FieldSpec",
+    "PredictResponse",
+    "Prediction",
+    "Reason",
+    "RequestModels",
+    "bounds",
+    "build_request_models",
+    "error_details",
+    "error_message",
+]

@@ -78,16 +78,21 @@ def check_expansion(path: Path, name: str, max_rows: int) -> None:
     if rows > max_rows:
         raise UptakeInputError(f"file '{name}': {rows:,} rows is more than the limit of {max_rows:,} per upload")
     if expanded > limit:
-        raise UptakeInputError(f"file '{name}': expands to {expanded:,} bytes, more than the limit of {limit:,} "
-                               "for an upload of this size")
+        raise UptakeInputError(
+            f"file '{name}': expands to {expanded:,} bytes, more than the limit of {limit:,} for an upload of this size"
+        )
 
 
-def score_upload(served: ServedModel, upload: UploadFile, skip_invalid: bool, output: str, max_rows: int) -> UploadResult:
+def score_upload(
+    served: ServedModel, upload: UploadFile, skip_invalid: bool, output: str, max_rows: int
+) -> UploadResult:
     """Read, validate with the service's policy, score, rank and write an uploaded table."""
     name = Path(upload.filename or "").name or "upload"
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise UptakeInputError(f"file '{name}': unsupported file type {suffix or '(none)'!r}: use .csv, .xlsx or .parquet")
+        raise UptakeInputError(
+            f"file '{name}': unsupported file type {suffix or '(none)'!r}: use .csv, .xlsx or .parquet"
+        )
     with tempfile.TemporaryDirectory(prefix="uptake-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         with open(path, "wb") as fh:
@@ -108,7 +113,11 @@ def score_upload(served: ServedModel, upload: UploadFile, skip_invalid: bool, ou
     scored = model.score(df, source=name, skip_invalid=skip_invalid, require_values=True)
     frame = model.frame(df, scored)
     inputs = frame[model.schema.feature_names]
-    rows = (np.asarray(frame.index) + offset).tolist() if frame.index.dtype.kind in "iu" else list(range(offset, offset + len(frame)))
+    rows = (
+        (np.asarray(frame.index) + offset).tolist()
+        if frame.index.dtype.kind in "iu"
+        else list(range(offset, offset + len(frame)))
+    )
     ranked = frame.sort_values("rank", kind="stable")
     if output == "parquet":
         buf = BytesIO()
@@ -119,8 +128,9 @@ def score_upload(served: ServedModel, upload: UploadFile, skip_invalid: bool, ou
     first = scored.errors[0].message(name) if scored.errors else None
     ids_at = id_column(df.columns, model.schema.dropped)
     ids = None if ids_at is None else keys_of(frame[ids_at], name, ids_at)
-    return UploadResult(content, inputs, scored.probability, scored.decision, rows, len(scored.invalid_rows), first,
-                        ids)
+    return UploadResult(
+        content, inputs, scored.probability, scored.decision, rows, len(scored.invalid_rows), first, ids
+    )
 
 
 __all__ = ["UPLOAD_SUFFIXES", "UploadResult", "score_upload"]

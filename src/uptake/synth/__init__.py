@@ -26,8 +26,6 @@ from uptake.synth.shift import parse_shifts, shifted
 from uptake.synth.tables import iter_table_chunks, make_fraud, make_loan, make_table, write_table
 
 __all__ = [
-    "parse_shifts",
-    "shifted",
     "BLOCK_ROWS",
     "FRAUD_COLUMNS",
     "KINDS",
@@ -36,5 +34,7 @@ __all__ = [
     "make_fraud",
     "make_loan",
     "make_table",
+    "parse_shifts",
+    "shifted",
     "write_table",
 ]

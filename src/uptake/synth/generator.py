@@ -5,11 +5,9 @@ See ``uptake.synth`` for why these tables exist and what they look like.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from uptake.errors import UptakeInputError
-
 
 LOAN_COLUMNS: list[str] = [
     "ID",
@@ -77,9 +75,7 @@ def check_args(kind: str, rows: int, seed: int) -> None:
 
 
 def _rng(seed: int, kind: str, stream: int) -> np.random.Generator:
-    return np.random.default_rng(
-        np.random.SeedSequence(int(seed), spawn_key=(_KIND_CODE[kind], int(stream)))
-    )
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(_KIND_CODE[kind], int(stream))))
 
 
 def _draw_categories(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -106,9 +102,7 @@ class Plan:
             sizes = np.full(n_blocks, BLOCK_ROWS, dtype=np.int64)
             if n_blocks:
                 sizes[-1] = rows - BLOCK_ROWS * (n_blocks - 1)
-                self.block_positives = rng.multivariate_hypergeometric(
-                    sizes, positives, method="marginals"
-                )
+                self.block_positives = rng.multivariate_hypergeometric(sizes, positives, method="marginals")
             else:
                 self.block_positives = np.zeros(0, dtype=np.int64)
             # Two days of transactions, quieter at night: CDF of the intensity on a grid.
@@ -128,9 +122,7 @@ class Plan:
     def _loan_block(self, rng: np.random.Generator, start: int, n: int) -> dict[str, np.ndarray]:
         age = rng.choice(_AGES, size=n, p=_AGE_P)
         experience = age - 25 + rng.choice(_EXP_NOISE, size=n, p=_EXP_NOISE_P)
-        income = np.floor(
-            _INCOME_MIN + _INCOME_SPAN * rng.beta(_INCOME_A, _INCOME_B, size=n)
-        ).astype(np.int64)
+        income = np.floor(_INCOME_MIN + _INCOME_SPAN * rng.beta(_INCOME_A, _INCOME_B, size=n)).astype(np.int64)
         high = _sigmoid((income - 98.0) / 6.0)[:, None]  # soft "is a high earner"
         education = _draw_categories(rng.random(n), _EDU_LO + (_EDU_HI - _EDU_LO) * high)
         fam_hi = np.where((education == 1)[:, None], _FAM_HI_ED1, _FAM_HI_OTHER)
@@ -184,9 +176,7 @@ class Plan:
             "CreditCard": creditcard.astype(np.int64),
         }
 
-    def _fraud_block(
-        self, rng: np.random.Generator, start: int, n: int, positives: int
-    ) -> dict[str, np.ndarray]:
+    def _fraud_block(self, rng: np.random.Generator, start: int, n: int, positives: int) -> dict[str, np.ndarray]:
         position = (np.arange(start, start + n) + rng.random(n)) / self.rows
         time = np.floor(np.interp(position, self.time_cdf, self.time_grid))
         label = np.zeros(n, dtype=np.int64)

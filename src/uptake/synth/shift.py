@@ -22,7 +22,9 @@ def parse_shifts(items: Sequence[str], kind: str) -> dict[str, tuple[str, float]
         name, amount = name.strip(), amount.strip()
         if not sep or name not in columns or name in NOT_SHIFTABLE:
             shiftable = ", ".join(c for c in columns if c not in NOT_SHIFTABLE)
-            raise UptakeInputError(f"--shift {item!r}: write COLUMN=AMOUNT or COLUMN=xFACTOR with COLUMN one of {shiftable}")
+            raise UptakeInputError(
+                f"--shift {item!r}: write COLUMN=AMOUNT or COLUMN=xFACTOR with COLUMN one of {shiftable}"
+            )
         op = "x" if amount.lower().startswith("x") else "+"
         try:
             value = float(amount[1:] if op == "x" else amount)

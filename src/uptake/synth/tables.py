@@ -19,14 +19,10 @@ from uptake.synth.generator import BLOCK_ROWS, FRAUD_COLUMNS, LOAN_COLUMNS, XLSX
 def _empty(kind: str) -> pd.DataFrame:
     columns = LOAN_COLUMNS if kind == "loan" else FRAUD_COLUMNS
     floats = {"CCAvg", "Time", "Amount", *FRAUD_COLUMNS[1:29]}
-    return pd.DataFrame(
-        {c: np.zeros(0, dtype=np.float64 if c in floats else np.int64) for c in columns}
-    )
+    return pd.DataFrame({c: np.zeros(0, dtype=np.float64 if c in floats else np.int64) for c in columns})
 
 
-def iter_table_chunks(
-    kind: str, rows: int, seed: int = 0, chunk_rows: int = 1_000_000
-) -> Iterator[pd.DataFrame]:
+def iter_table_chunks(kind: str, rows: int, seed: int = 0, chunk_rows: int = 1_000_000) -> Iterator[pd.DataFrame]:
     """Yield a synthetic table in frames of ``chunk_rows`` rows (the last may be shorter).
 
     ``ID`` (loan) and ``Time`` (fraud) run on across chunks, and the concatenation is
@@ -102,9 +98,7 @@ def _frames(data: pd.DataFrame | Iterable[pd.DataFrame], path: Path) -> Iterator
         return
     for frame in data:
         if not isinstance(frame, pd.DataFrame):
-            raise UptakeInputError(
-                f"cannot write file '{path}': expected DataFrame chunks, got {type(frame).__name__}"
-            )
+            raise UptakeInputError(f"cannot write file '{path}': expected DataFrame chunks, got {type(frame).__name__}")
         yield frame
 
 
@@ -127,8 +121,7 @@ def _write_parquet(frames: Iterator[pd.DataFrame], tmp: Path, path: Path) -> int
                 writer = pq.ParquetWriter(tmp, table.schema)
             elif not table.schema.equals(writer.schema):
                 raise UptakeInputError(
-                    f"cannot write file '{path}': chunk {written + 1} has different columns "
-                    "or types from the first"
+                    f"cannot write file '{path}': chunk {written + 1} has different columns or types from the first"
                 )
             writer.write_table(table)
             written += 1
@@ -163,8 +156,7 @@ def write_table(data: pd.DataFrame | Iterable[pd.DataFrame], path: str | os.Path
     suffix = path.suffix.lower()
     if suffix not in _WRITERS:
         raise UptakeInputError(
-            f"cannot write file '{path}': unknown extension '{path.suffix}'; "
-            "use .csv, .parquet or .xlsx"
+            f"cannot write file '{path}': unknown extension '{path.suffix}'; use .csv, .parquet or .xlsx"
         )
     if not path.parent.is_dir():
         raise UptakeInputError(f"cannot write file '{path}': directory '{path.parent}' does not exist")

@@ -7,5 +7,18 @@ from uptake.train.fit import Fitted, Trained, finish, fit_split, train, train_fi
 from uptake.train.options import DEFAULT_SPLIT, TrainConfig
 from uptake.train.prepare import Prepared, prepare, split_indices
 
-__all__ = ["DEFAULT_SPLIT", "Fitted", "Prepared", "TrainConfig", "Trained", "build_card", "finish", "fit_split",
-           "prepare", "save", "split_indices", "train", "train_file"]
+__all__ = [
+    "DEFAULT_SPLIT",
+    "Fitted",
+    "Prepared",
+    "TrainConfig",
+    "Trained",
+    "build_card",
+    "finish",
+    "fit_split",
+    "prepare",
+    "save",
+    "split_indices",
+    "train",
+    "train_file",
+]

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from importlib import metadata as dist
 from pathlib import Path
 
-
 import uptake
 from uptake.artifact import ESTIMATOR, PREPROCESSOR, ModelCard, save_model
 from uptake.decide.calibration import probability_note, save_calibrator
@@ -24,8 +23,11 @@ RECORDED = ("keras", "jax", "scikit-learn", "numpy", "pandas", "lightgbm")
 
 
 def versions() -> dict[str, str]:
-    out = {"uptake": uptake.__version__, "python": platform.python_version(),
-           "keras_backend": os.environ.get("KERAS_BACKEND", "jax")}
+    out = {
+        "uptake": uptake.__version__,
+        "python": platform.python_version(),
+        "keras_backend": os.environ.get("KERAS_BACKEND", "jax"),
+    }
     for name in RECORDED:
         try:
             out[name] = dist.version(name)
@@ -40,34 +42,39 @@ def build_card(trained: Trained) -> ModelCard:
     created = datetime.now(UTC)
     schema = trained.prepared.schema
     imbalance = est.imbalance_info()
-    return ModelCard.model_validate({
-        "version": f"{created:%Y%m%d-%H%M%S}",
-        "created": created.isoformat(timespec="seconds"),
-        "model_type": cfg.model,
-        "schema": schema,
-        "target": schema.target,
-        "positive_label": schema.positive_label,
-        "positive_name": positive_name(schema.target, cfg.positive_name),
-        "threshold": fitted.threshold,
-        "threshold_rule": jsonable(fitted.threshold_rule),
-        "preset": cfg.preset if cfg.model in ("network", "ensemble") else None,
-        "hyperparameters": jsonable(est.hyperparameters()),
-        "imbalance": jsonable(imbalance),
-        "calibration": jsonable(fitted.calibration),
-        "probability_note": probability_note(imbalance.get("strategy"), (fitted.calibration or {}).get("method")),
-        "numeric_encoding": est.numeric_encoding(),
-        "categorical_encoding": est.categorical_encoding(),
-        "metrics": jsonable({"validation": fitted.validation, "test": trained.test}),
-        "data": {
-            "file": trained.source, "sha256": trained.sha256, "rows": int(len(trained.prepared.y)),
-            "positives": int(trained.prepared.y.sum()), "split_rows": trained.split_rows,
-            "summary": jsonable(trained.prepared.summary.to_dict()),
-        },
-        "train_config": jsonable(asdict(cfg)),
-        "fit_seconds": fitted.fit_seconds,
-        "seed": cfg.seed,
-        "versions": versions(),
-    })
+    return ModelCard.model_validate(
+        {
+            "version": f"{created:%Y%m%d-%H%M%S}",
+            "created": created.isoformat(timespec="seconds"),
+            "model_type": cfg.model,
+            "schema": schema,
+            "target": schema.target,
+            "positive_label": schema.positive_label,
+            "positive_name": positive_name(schema.target, cfg.positive_name),
+            "threshold": fitted.threshold,
+            "threshold_rule": jsonable(fitted.threshold_rule),
+            "preset": cfg.preset if cfg.model in ("network", "ensemble") else None,
+            "hyperparameters": jsonable(est.hyperparameters()),
+            "imbalance": jsonable(imbalance),
+            "calibration": jsonable(fitted.calibration),
+            "probability_note": probability_note(imbalance.get("strategy"), (fitted.calibration or {}).get("method")),
+            "numeric_encoding": est.numeric_encoding(),
+            "categorical_encoding": est.categorical_encoding(),
+            "metrics": jsonable({"validation": fitted.validation, "test": trained.test}),
+            "data": {
+                "file": trained.source,
+                "sha256": trained.sha256,
+                "rows": len(trained.prepared.y),
+                "positives": int(trained.prepared.y.sum()),
+                "split_rows": trained.split_rows,
+                "summary": jsonable(trained.prepared.summary.to_dict()),
+            },
+            "train_config": jsonable(asdict(cfg)),
+            "fit_seconds": fitted.fit_seconds,
+            "seed": cfg.seed,
+            "versions": versions(),
+        }
+    )
 
 
 def save(trained: Trained, out: str | Path) -> Path:

@@ -72,8 +72,9 @@ class Trained:
     profile: dict[str, Any] | None = None
 
 
-def finish(pipeline: ScoringPipeline, y_val: np.ndarray, p_val_raw: np.ndarray, config: TrainConfig,
-           started: float) -> Fitted:
+def finish(
+    pipeline: ScoringPipeline, y_val: np.ndarray, p_val_raw: np.ndarray, config: TrainConfig, started: float
+) -> Fitted:
     """Calibrate (if asked) and choose the threshold on the validation rows: the same for every training path."""
     calibration = None
     p_val = np.asarray(p_val_raw, dtype=np.float64)
@@ -81,16 +82,29 @@ def finish(pipeline: ScoringPipeline, y_val: np.ndarray, p_val_raw: np.ndarray, 
         calibrator = fit_calibrator(config.calibrate, y_val, p_val)
         pipeline = pipeline.with_(calibrator=calibrator)
         p_raw, p_val = p_val, pipeline.calibrate(p_val)
-        calibration = {"method": config.calibrate, "fitted_on": "validation", "brier_validation": {
-            "before": metrics(y_val, p_raw, 0.5)["brier"], "after": metrics(y_val, p_val, 0.5)["brier"]}}
+        calibration = {
+            "method": config.calibrate,
+            "fitted_on": "validation",
+            "brier_validation": {
+                "before": metrics(y_val, p_raw, 0.5)["brier"],
+                "after": metrics(y_val, p_val, 0.5)["brier"],
+            },
+        }
     choice = config.rule().choose(y_val, p_val)
     pipeline = pipeline.with_(threshold=choice.threshold)
-    return Fitted(pipeline, choice.to_dict(), metrics(y_val, p_val, choice.threshold),
-                  time.perf_counter() - started, calibration, p_val)
+    return Fitted(
+        pipeline,
+        choice.to_dict(),
+        metrics(y_val, p_val, choice.threshold),
+        time.perf_counter() - started,
+        calibration,
+        p_val,
+    )
 
 
-def fit_split(prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, config: TrainConfig,
-              callbacks: Sequence[Any] = ()) -> Fitted:
+def fit_split(
+    prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, config: TrainConfig, callbacks: Sequence[Any] = ()
+) -> Fitted:
     """Fit preprocessing on the training rows only, then the estimator, then calibrator and threshold."""
     started = time.perf_counter()
     estimator = make_estimator(config.options(), callbacks)
@@ -107,8 +121,14 @@ def fit_split(prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, co
     return finish(pipeline, y[idx_val], p_val, config, started)
 
 
-def train(df: pd.DataFrame, config: TrainConfig, source: str | Path | None = None, callbacks: Sequence[Any] = (),
-          descriptions: dict[str, str] | None = None, prepared: Prepared | None = None) -> Trained:
+def train(
+    df: pd.DataFrame,
+    config: TrainConfig,
+    source: str | Path | None = None,
+    callbacks: Sequence[Any] = (),
+    descriptions: dict[str, str] | None = None,
+    prepared: Prepared | None = None,
+) -> Trained:
     """Train on a table and measure once on its held-out test split.
 
     ``prepared`` (from ``prepare(df, config, ...)``) lets a caller surface data errors
@@ -127,12 +147,21 @@ def train(df: pd.DataFrame, config: TrainConfig, source: str | Path | None = Non
     rows = {"train": len(idx_train), "validation": len(idx_val), "test": len(idx_test)}
     train_rows = prepared.clean.iloc[idx_train]
     profile = build_reference(prepared.schema, train_rows, fitted.pipeline.proba(train_rows))
-    return Trained(prepared, fitted, config, test, rows, str(source) if source else None,
-                   file_sha256(source) if source else None, profile)
+    return Trained(
+        prepared,
+        fitted,
+        config,
+        test,
+        rows,
+        str(source) if source else None,
+        file_sha256(source) if source else None,
+        profile,
+    )
 
 
-def train_file(path: str | Path, config: TrainConfig, sheet: str | None = None,
-               callbacks: Sequence[Any] = ()) -> Trained:
+def train_file(
+    path: str | Path, config: TrainConfig, sheet: str | None = None, callbacks: Sequence[Any] = ()
+) -> Trained:
     df = read_table(path, sheet=sheet)
     return train(df, config, source=path, callbacks=callbacks, descriptions=read_descriptions(path))
 

@@ -51,8 +51,9 @@ class TrainConfig:
 
     def rule(self) -> Rule:
         """The threshold rule these options ask for, validated."""
-        return rule_from_options(self.threshold, self.min_recall, self.min_precision, self.contact_cost,
-                                 self.accept_value)
+        return rule_from_options(
+            self.threshold, self.min_recall, self.min_precision, self.contact_cost, self.accept_value
+        )
 
     def check(self) -> None:
         """Bad threshold or calibration options fail before any training."""

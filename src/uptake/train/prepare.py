@@ -29,8 +29,9 @@ class Prepared:
     summary: DataSummary
 
 
-def prepare(df: pd.DataFrame, config: TrainConfig, source: object | None = None,
-            descriptions: dict[str, str] | None = None) -> Prepared:
+def prepare(
+    df: pd.DataFrame, config: TrainConfig, source: object | None = None, descriptions: dict[str, str] | None = None
+) -> Prepared:
     """Find the target, infer the schema, and validate every training row."""
     target = resolve_target(df, config.target, source)
     offset = int(df.attrs.get("row_offset", 1))
@@ -42,8 +43,10 @@ def prepare(df: pd.DataFrame, config: TrainConfig, source: object | None = None,
         raise UptakeInputError(errors[0].message(source) + (f" ({len(errors) - 1} more)" if len(errors) > 1 else ""))
     minority = int(min(y.sum(), len(y) - y.sum()))
     if minority < MIN_MINORITY:
-        raise UptakeInputError(f"{where(file=source, column=target)}: only {minority} rows of the rarer class; "
-                               f"need at least {MIN_MINORITY} to split")
+        raise UptakeInputError(
+            f"{where(file=source, column=target)}: only {minority} rows of the rarer class; "
+            f"need at least {MIN_MINORITY} to split"
+        )
     return Prepared(schema, clean, y, summarize(df, schema, y))
 
 

@@ -61,7 +61,9 @@ class StreamOptions:
 
 
 # ---- labels and split ------------------------------------------------------------------------
-def read_labels(path: Path, target: str | None, positive: str | None, chunk_rows: int) -> tuple[np.ndarray, str, str, str]:
+def read_labels(
+    path: Path, target: str | None, positive: str | None, chunk_rows: int
+) -> tuple[np.ndarray, str, str, str]:
     """0/1 labels of every row from the target column alone; ``(y, target, positive, negative)``."""
     first = pq.ParquetFile(_files(path)[0])
     names = [str(n).strip() for n in first.schema_arrow.names]
@@ -71,7 +73,9 @@ def read_labels(path: Path, target: str | None, positive: str | None, chunk_rows
     for chunk in _column_chunks(path, raw_name, chunk_rows):
         if chunk.null_count:
             row = int(np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False))[0])
-            raise UptakeInputError(f"{where(file=path, column=target)}: the target is missing in a row (row {row + 1} of a chunk)")
+            raise UptakeInputError(
+                f"{where(file=path, column=target)}: the target is missing in a row (row {row + 1} of a chunk)"
+            )
         uniques.update(chunk.unique().to_pylist())
     _, pos, neg = encode_target(pd.Series(sorted(uniques, key=str), name=target), positive, path)
     parts = []
@@ -99,7 +103,7 @@ def _column_chunks(path: Path, column: str, chunk_rows: int) -> Iterator[pa.Arra
 
 def split_parts(y: np.ndarray, seed: int, split: tuple[float, float, float]) -> np.ndarray:
     """One byte a row: TRAIN, VALIDATION or TEST, stratified exactly as ``uptake train`` splits."""
-    idx_train, idx_val, idx_test = split_indices(y, seed, split)
+    _idx_train, idx_val, idx_test = split_indices(y, seed, split)
     part = np.full(len(y), TRAIN, dtype=np.int8)
     part[idx_val] = VALIDATION
     part[idx_test] = TEST
@@ -131,7 +135,9 @@ class FeatureReader:
         frame = table.select(self.schema.feature_names).to_pandas()
         clean, errors = self.schema.validate(frame, source=self.source, row_offset=first_row, policy=LEARNING)
         if errors:
-            raise UptakeInputError(errors[0].message(self.source) + (f" ({len(errors) - 1} more)" if len(errors) > 1 else ""))
+            raise UptakeInputError(
+                errors[0].message(self.source) + (f" ({len(errors) - 1} more)" if len(errors) > 1 else "")
+            )
         return clean
 
     def __call__(self, table: pa.Table, first_row: int) -> np.ndarray:
@@ -165,8 +171,9 @@ class StreamTrained:
         return self.trained.test
 
 
-def train_stream(path: str | Path, config: TrainConfig, options: StreamOptions | None = None,
-                 callbacks: list[Any] | None = None) -> StreamTrained:
+def train_stream(
+    path: str | Path, config: TrainConfig, options: StreamOptions | None = None, callbacks: list[Any] | None = None
+) -> StreamTrained:
     """Train a network on a Parquet file or dataset without loading it whole; see the module docstring.
 
     Every threshold rule and ``--calibrate`` work as in ``uptake train`` (``uptake.train.fit.finish``).
@@ -204,8 +211,15 @@ def train_stream(path: str | Path, config: TrainConfig, options: StreamOptions |
         val_mask[keep] = True
     x_val, y_val = collect(path, val_mask, features, options.chunk_rows), y[val_mask]
     x_pos = collect(path, (part == TRAIN) & (y == 1), features, options.chunk_rows)
-    batches = StreamedBalancedBatches(path, (part == TRAIN) & (y == 0), x_pos, features,
-                                      estimator.resolved_config().batch_size, config.seed, options.chunk_rows)
+    batches = StreamedBalancedBatches(
+        path,
+        (part == TRAIN) & (y == 0),
+        x_pos,
+        features,
+        estimator.resolved_config().batch_size,
+        config.seed,
+        options.chunk_rows,
+    )
     estimator.fit(batches, None, X_val=x_val, y_val=y_val)
 
     pipeline = ScoringPipeline(prepared.schema, pre, estimator)
@@ -214,19 +228,32 @@ def train_stream(path: str | Path, config: TrainConfig, options: StreamOptions |
     test = metrics(y_test, fitted.pipeline.calibrate(raw), fitted.threshold)
     if fitted.calibration is not None:
         fitted.calibration["brier_test"] = {"before": metrics(y_test, raw, 0.5)["brier"], "after": test["brier"]}
-    split_rows = {"train": int((part == TRAIN).sum()), "validation": int((part == VALIDATION).sum()),
-                  "test": int((part == TEST).sum())}
+    split_rows = {
+        "train": int((part == TRAIN).sum()),
+        "validation": int((part == VALIDATION).sum()),
+        "test": int((part == TEST).sum()),
+    }
     summary = prepared.summary
-    full = Prepared(prepared.schema, prepared.clean, y, DataSummary(
-        rows=len(y), positives=int(y.sum()), positive_share=float(y.mean()), dropped=summary.dropped,
-        missing=summary.missing, suspicious=summary.suspicious,
-    ))
+    full = Prepared(
+        prepared.schema,
+        prepared.clean,
+        y,
+        DataSummary(
+            rows=len(y),
+            positives=int(y.sum()),
+            positive_share=float(y.mean()),
+            dropped=summary.dropped,
+            missing=summary.missing,
+            suspicious=summary.suspicious,
+        ),
+    )
     trained = Trained(full, fitted, config, test, split_rows, str(path), file_sha256(path))
     return StreamTrained(trained, len(y), int(y.sum()), split_rows)
 
 
-def _score_rows(path: Path, mask: np.ndarray, y: np.ndarray, features: FeatureReader, pipeline: ScoringPipeline,
-                chunk_rows: int) -> tuple[np.ndarray, np.ndarray]:
+def _score_rows(
+    path: Path, mask: np.ndarray, y: np.ndarray, features: FeatureReader, pipeline: ScoringPipeline, chunk_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Raw probabilities of the masked rows, chunk by chunk (the test split is never held as features)."""
     ps = []
     for chunk in iter_chunks(path, chunk_rows):

@@ -16,8 +16,9 @@ from uptake.pipeline import Model
 from uptake.schema.target import encode_target
 
 
-def tune_model(model: str | Path, df: pd.DataFrame, rule: Rule, source: object | None = None,
-               out: str | Path | None = None) -> dict[str, Any]:
+def tune_model(
+    model: str | Path, df: pd.DataFrame, rule: Rule, source: object | None = None, out: str | Path | None = None
+) -> dict[str, Any]:
     """Choose the threshold with ``rule`` on labelled rows and store it; return the new ``threshold_rule``.
 
     ``out=None`` (or the model's own directory) publishes a new version of MODEL; another
@@ -38,8 +39,13 @@ def tune_model(model: str | Path, df: pd.DataFrame, rule: Rule, source: object |
         entry["warning"] = "tuned on the training file: the expected figures are optimistic"
     previous = {"threshold": m.threshold, **m.card.threshold_rule.entry()}
     previous.pop("expected", None)
-    card = m.card.model_copy(update={"threshold": choice.threshold, "threshold_rule": RuleCard.model_validate(entry),
-                                     "previous_threshold_rule": previous})
+    card = m.card.model_copy(
+        update={
+            "threshold": choice.threshold,
+            "threshold_rule": RuleCard.model_validate(entry),
+            "previous_threshold_rule": previous,
+        }
+    )
     dest = check_model_out(Path(out) if out is not None else m.path)
     write_card(dest, card, m.version_dir)
     return RuleCard.model_validate(entry).entry()

@@ -68,7 +68,9 @@ def dask_predict(
     m = Model.load(model)
     check_output(out, inputs=(data,))
     if check_input(data) != "parquet":
-        raise UptakeInputError(f"{where(file=data)}: --engine dask scores Parquet (a file or a directory of files); convert CSV first")
+        raise UptakeInputError(
+            f"{where(file=data)}: --engine dask scores Parquet (a file or a directory of files); convert CSV first"
+        )
     units = parquet_units(data)
     total = sum(u.rows for u in units)
     if total == 0:
@@ -82,8 +84,9 @@ def dask_predict(
             key = ship_model(client, model)
             store = ProbabilityStore(scratch, rows=total)
             try:
-                state = _run_units(client, key, units, skip_invalid, str(data), store, progress, retries,
-                                   on_unit_done, m.threshold)
+                state = _run_units(
+                    client, key, units, skip_invalid, str(data), store, progress, retries, on_unit_done, m.threshold
+                )
                 check_not_empty(m.schema, state.filled, total, data)
                 p_all = store.array()
                 ranks = ExactRanks(p_all, scratch, run_rows) if rank else None
@@ -95,8 +98,15 @@ def dask_predict(
             client.close()
             own_cluster.close()
     return ScoreSummary(
-        out=out, rows_read=total, rows_scored=state.scored, positives=state.positives, invalid=state.invalid,
-        errors=state.errors, ranked=rank, seconds=time.perf_counter() - started, engine="dask",
+        out=out,
+        rows_read=total,
+        rows_scored=state.scored,
+        positives=state.positives,
+        invalid=state.invalid,
+        errors=state.errors,
+        ranked=rank,
+        seconds=time.perf_counter() - started,
+        engine="dask",
     )
 
 
@@ -115,20 +125,29 @@ def _connect(scheduler: str | None, n_workers: int, threads_per_worker: int) -> 
         except (OSError, TimeoutError) as exc:
             raise UptakeInputError(f"--scheduler {scheduler}: cannot connect ({first_line(exc)})") from None
     cluster = LocalCluster(
-        n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-        dashboard_address=":0", silence_logs=40,
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=40,
     )
     return cluster, Client(cluster)
 
 
 def _run_units(
-    client: Any, key: str, units: list[Unit], skip_invalid: bool, source: str, store: ProbabilityStore,
-    progress: Progress, retries: int, on_unit_done: Callable[[int], None] | None, threshold: float,
+    client: Any,
+    key: str,
+    units: list[Unit],
+    skip_invalid: bool,
+    source: str,
+    store: ProbabilityStore,
+    progress: Progress,
+    retries: int,
+    on_unit_done: Callable[[int], None] | None,
+    threshold: float,
 ) -> PassSummary:
     progress.phase("scoring (dask)", sum(u.rows for u in units))
-    futures = [
-        client.submit(score_unit, key, u, skip_invalid, source, retries=retries, pure=False) for u in units
-    ]
+    futures = [client.submit(score_unit, key, u, skip_invalid, source, retries=retries, pure=False) for u in units]
     state = PassSummary(rows=sum(u.rows for u in units))
     failures: list[dict[str, Any]] = []
     done = 0

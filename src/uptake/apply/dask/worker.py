@@ -1,9 +1,10 @@
 """What runs on Dask workers when ``uptake predict --engine dask`` scores a Parquet dataset.
 
 Kept apart from the client (``uptake.apply.dask.client``) so that workers import
-only what they run, and plain local scoring never imports ``distributed``. Workers import this module by name (tasks and the plugin are
-pickled by reference by Dask, not by value), so a worker needs uptake installed,
-the same as the client.
+only what they run, and plain local scoring never imports ``distributed``.
+Workers import this module by name (tasks and the plugin are pickled by
+reference by Dask, not by value), so a worker needs uptake installed, the
+same as the client.
 """
 
 from __future__ import annotations
@@ -82,5 +83,10 @@ def score_unit(key: str, unit: Any, skip_invalid: bool, source: str) -> dict[str
         result = score_chunk(m, chunk, source, skip_invalid)
     except UptakeInputError as exc:
         return {"start": unit.start, "error": str(exc)}
-    return {"start": unit.start, "p": result.p, "errors": result.errors, "invalid": result.invalid,
-            "filled": result.filled}
+    return {
+        "start": unit.start,
+        "p": result.p,
+        "errors": result.errors,
+        "invalid": result.invalid,
+        "filled": result.filled,
+    }

@@ -13,13 +13,19 @@ from uptake.errors import UptakeInputError
 MODELS: dict[str, tuple[dict[str, Any], str]] = {
     "seed": ({"model": "network", "preset": "seed"}, "Keras loan example network"),
     "tutorial": ({"model": "network", "preset": "tutorial"}, "TF tutorial network, class-weighted"),
-    "tutorial-baseline": ({"model": "network", "preset": "tutorial", "imbalance": "none"},
-                          "TF tutorial network, no re-weighting"),
-    "tutorial-oversample": ({"model": "network", "preset": "tutorial", "imbalance": "oversample"},
-                            "TF tutorial network, oversampled"),
+    "tutorial-baseline": (
+        {"model": "network", "preset": "tutorial", "imbalance": "none"},
+        "TF tutorial network, no re-weighting",
+    ),
+    "tutorial-oversample": (
+        {"model": "network", "preset": "tutorial", "imbalance": "oversample"},
+        "TF tutorial network, oversampled",
+    ),
     "default": ({"model": "network", "preset": "default"}, "uptake's default network (cross-fitted members)"),
-    "single-split": ({"model": "network", "preset": "single-split"},
-                     "uptake's previous default network (members on the training split)"),
+    "single-split": (
+        {"model": "network", "preset": "single-split"},
+        "uptake's previous default network (members on the training split)",
+    ),
     "tabm": ({"model": "network", "preset": "tabm"}, "TabM network (k ensemble heads, piecewise-linear inputs)"),
     "logreg": ({"model": "logreg"}, "logistic regression on binned numbers"),
     "lightgbm": ({"model": "lightgbm"}, "LightGBM"),

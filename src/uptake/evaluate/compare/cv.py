@@ -87,8 +87,11 @@ def compare(
     prepared = prepare(df, base, source)
     if int(min(prepared.y.sum(), len(prepared.y) - prepared.y.sum())) < 2 * n_folds:
         raise UptakeInputError(f"file '{source}': too few rows of the rarer class for {n_folds}-fold CV")
-    configs = {n: replace(base, **MODELS[n][0], **((network_overrides or {}) if is_network(n) else {}))
-               for n in names if n != ENSEMBLE}
+    configs = {
+        n: replace(base, **MODELS[n][0], **((network_overrides or {}) if is_network(n) else {}))
+        for n in names
+        if n != ENSEMBLE
+    }
     if not isinstance(n_jobs, int) or n_jobs < 1:
         raise UptakeInputError(f"--jobs {n_jobs!r}: must be a positive integer")
     splitter = RepeatedStratifiedKFold(n_splits=n_folds, n_repeats=repeats, random_state=seed)
@@ -104,11 +107,20 @@ def compare(
         rows = _run_parallel(df, source, job, plans, min(n_jobs, len(plans)), progress)
     folds = pd.DataFrame(rows)
     board = leaderboard(folds, {n: MODELS[n][1] for n in names})
-    config = {"cv": f"{repeats}x{n_folds}", "repeats": repeats, "folds": n_folds, "seed": seed, "models": names,
-              "validation_fraction": validation_fraction, "rows": int(len(prepared.y)),
-              "positives": int(prepared.y.sum()), "target": prepared.schema.target,
-              "source": None if source is None else str(source), "network_overrides": network_overrides or {},
-              "threshold_rule": base.rule().name}
+    config = {
+        "cv": f"{repeats}x{n_folds}",
+        "repeats": repeats,
+        "folds": n_folds,
+        "seed": seed,
+        "models": names,
+        "validation_fraction": validation_fraction,
+        "rows": len(prepared.y),
+        "positives": int(prepared.y.sum()),
+        "target": prepared.schema.target,
+        "source": None if source is None else str(source),
+        "network_overrides": network_overrides or {},
+        "threshold_rule": base.rule().name,
+    }
     return Comparison(rows, config, board, summarize(folds, board))
 
 
@@ -143,17 +155,19 @@ class _Job:
         return rows
 
 
-def _run_parallel(df: pd.DataFrame, source: object | None, job: _Job, plans: list[FoldPlan], n_jobs: int,
-                  progress: Progress | None) -> list[dict[str, Any]]:
+def _run_parallel(
+    df: pd.DataFrame, source: object | None, job: _Job, plans: list[FoldPlan], n_jobs: int, progress: Progress | None
+) -> list[dict[str, Any]]:
     """Folds in ``n_jobs`` fresh (spawned) processes sharing one private compilation cache.
 
     Spawned, not forked: JAX's threads do not survive a fork. Only the table, the
     plans and plain result dicts cross the process boundary.
     """
     done, rows = 0, []
-    with tempfile.TemporaryDirectory(prefix="uptake-xla-") as cache, ProcessPoolExecutor(
-        n_jobs, mp_context=multiprocessing.get_context("spawn")
-    ) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="uptake-xla-") as cache,
+        ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
         futures = {pool.submit(_fold_in_worker, df, source, job, plan, cache): plan for plan in plans}
         for future in as_completed(futures):
             rows.extend(future.result())
@@ -164,8 +178,9 @@ def _run_parallel(df: pd.DataFrame, source: object | None, job: _Job, plans: lis
     return sorted(rows, key=lambda r: (r["fold"], order[r["model"]]))
 
 
-def _fold_in_worker(df: pd.DataFrame, source: object | None, job: _Job, plan: FoldPlan,
-                    cache: str) -> list[dict[str, Any]]:
+def _fold_in_worker(
+    df: pd.DataFrame, source: object | None, job: _Job, plan: FoldPlan, cache: str
+) -> list[dict[str, Any]]:
     with shared_compilation_cache(cache):
         return job.run_fold(_prepared_for(df, job.base, source), plan)
 
@@ -182,7 +197,9 @@ def _prepared_for(df: pd.DataFrame, base: TrainConfig, source: object | None) ->
     return _PREPARED[key]
 
 
-def _validation_split(y: np.ndarray, train_idx: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _validation_split(
+    y: np.ndarray, train_idx: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     fit_idx, val_idx = train_test_split(train_idx, test_size=fraction, stratify=y[train_idx], random_state=seed)
     return np.sort(fit_idx), np.sort(val_idx)
 
@@ -212,15 +229,35 @@ class _FoldContext:
     test_idx: np.ndarray
     members: dict[str, _Member] = field(default_factory=dict)
 
-    def _row(self, name: str, imbalance: str, p_test: np.ndarray, threshold: float, fit_seconds: float,
-             predict_us: float, **extra: Any) -> dict[str, Any]:
+    def _row(
+        self,
+        name: str,
+        imbalance: str,
+        p_test: np.ndarray,
+        threshold: float,
+        fit_seconds: float,
+        predict_us: float,
+        **extra: Any,
+    ) -> dict[str, Any]:
         m = metrics(self.prepared.y[self.test_idx], p_test, threshold)
-        return {"model": name, "fold": self.fold, "repeat": self.repeat, "imbalance": imbalance,
-                **{k: m[k] for k in METRICS}, "brier": m["brier"], "threshold": threshold,
-                "fit_seconds": fit_seconds, "predict_us_per_row": predict_us,
-                "train_rows": int(len(self.fit_idx)), "validation_rows": int(len(self.val_idx)),
-                "test_rows": int(len(self.test_idx)), "train_sha": fingerprint(self.fit_idx),
-                "validation_sha": fingerprint(self.val_idx), "test_sha": fingerprint(self.test_idx), **extra}
+        return {
+            "model": name,
+            "fold": self.fold,
+            "repeat": self.repeat,
+            "imbalance": imbalance,
+            **{k: m[k] for k in METRICS},
+            "brier": m["brier"],
+            "threshold": threshold,
+            "fit_seconds": fit_seconds,
+            "predict_us_per_row": predict_us,
+            "train_rows": len(self.fit_idx),
+            "validation_rows": len(self.val_idx),
+            "test_rows": len(self.test_idx),
+            "train_sha": fingerprint(self.fit_idx),
+            "validation_sha": fingerprint(self.val_idx),
+            "test_sha": fingerprint(self.test_idx),
+            **extra,
+        }
 
     def run(self, name: str, config: TrainConfig) -> dict[str, Any]:
         clean = self.prepared.clean
@@ -233,8 +270,15 @@ class _FoldContext:
         predict_us = (time.perf_counter() - start) / len(self.test_idx) * 1e6
         p_val = fitted.p_validation  # held out where the family trained on the validation rows too
         self.members[name] = _Member(fitted, p_val, p_test, predict_us)
-        return self._row(name, _imbalance_of(fitted.estimator, config), p_test, fitted.threshold,
-                         fitted.fit_seconds, predict_us, validation_pr_auc=fitted.validation["pr_auc"])
+        return self._row(
+            name,
+            _imbalance_of(fitted.estimator, config),
+            p_test,
+            fitted.threshold,
+            fitted.fit_seconds,
+            predict_us,
+            validation_pr_auc=fitted.validation["pr_auc"],
+        )
 
     def ensemble(self, base: TrainConfig) -> dict[str, Any]:
         """This fold's ``default`` network (else its best network by validation PR-AUC) + LightGBM,
@@ -246,16 +290,26 @@ class _FoldContext:
         """
         start = time.perf_counter()
         nets = [n for n in self.members if is_network(n)]
-        best = DEFAULT_NETWORK if DEFAULT_NETWORK in nets else \
-            max(nets, key=lambda n: self.members[n].fitted.validation["pr_auc"])
+        best = (
+            DEFAULT_NETWORK
+            if DEFAULT_NETWORK in nets
+            else max(nets, key=lambda n: self.members[n].fitted.validation["pr_auc"])
+        )
         net, gbm = self.members[best], self.members["lightgbm"]
         y_val = self.prepared.y[self.val_idx]
         w, _ = choose_weight(y_val, net.p_val, gbm.p_val)
         choice = base.rule().choose(y_val, w * net.p_val + (1 - w) * gbm.p_val)
         combine = time.perf_counter() - start
-        return self._row(ENSEMBLE, self._row_imbalance(best), w * net.p_test + (1 - w) * gbm.p_test,
-                         choice.threshold, net.fitted.fit_seconds + gbm.fitted.fit_seconds + combine,
-                         net.predict_us + gbm.predict_us, network=best, network_weight=w)
+        return self._row(
+            ENSEMBLE,
+            self._row_imbalance(best),
+            w * net.p_test + (1 - w) * gbm.p_test,
+            choice.threshold,
+            net.fitted.fit_seconds + gbm.fitted.fit_seconds + combine,
+            net.predict_us + gbm.predict_us,
+            network=best,
+            network_weight=w,
+        )
 
     def _row_imbalance(self, network: str) -> str:
         return f"{_imbalance_of(self.members[network].fitted.estimator, None)} + none"

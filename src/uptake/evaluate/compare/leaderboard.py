@@ -24,8 +24,9 @@ class Comparison:
     summary: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({"config": self.config, "leaderboard": self.leaderboard, "summary": self.summary,
-                        "folds": self.folds})
+        return jsonable(
+            {"config": self.config, "leaderboard": self.leaderboard, "summary": self.summary, "folds": self.folds}
+        )
 
     def frame(self) -> pd.DataFrame:
         """The leaderboard as a table (one row per model), as written to CSV."""
@@ -36,8 +37,12 @@ def leaderboard(folds: pd.DataFrame, descriptions: dict[str, str]) -> list[dict[
     """Mean and standard deviation over folds per model, best PR-AUC first."""
     rows = []
     for name, g in folds.groupby("model", sort=False):
-        row: dict[str, Any] = {"model": name, "description": descriptions.get(name, ""),
-                               "imbalance": g["imbalance"].iloc[0], "folds": int(len(g))}
+        row: dict[str, Any] = {
+            "model": name,
+            "description": descriptions.get(name, ""),
+            "imbalance": g["imbalance"].iloc[0],
+            "folds": len(g),
+        }
         for col in COLUMNS:
             row[f"{col}_mean"] = float(g[col].mean())
             row[f"{col}_std"] = float(g[col].std(ddof=1)) if len(g) > 1 else 0.0
@@ -49,9 +54,16 @@ def paired(folds: pd.DataFrame, a: str, b: str, metric: str = "pr_auc") -> dict[
     """``a`` minus ``b`` fold by fold: both saw the same rows, so the difference's spread is honest."""
     wide = folds.pivot(index="fold", columns="model", values=metric)
     diff = wide[a] - wide[b]
-    return {"model": a, "versus": b, "metric": metric, "mean_difference": float(diff.mean()),
-            "std_difference": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0,
-            "folds_won": int((diff > 0).sum()), "folds_tied": int((diff == 0).sum()), "folds": int(len(diff))}
+    return {
+        "model": a,
+        "versus": b,
+        "metric": metric,
+        "mean_difference": float(diff.mean()),
+        "std_difference": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0,
+        "folds_won": int((diff > 0).sum()),
+        "folds_tied": int((diff == 0).sum()),
+        "folds": len(diff),
+    }
 
 
 def summarize(folds: pd.DataFrame, board: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,14 +8,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
-from uptake.errors import UptakeInputError  # noqa: E402
-from uptake.evaluate.compare.leaderboard import Comparison  # noqa: E402
-from uptake.io.atomic import atomic_file  # noqa: E402
-from uptake.io.jsonable import write_json  # noqa: E402
-from uptake.io.writer import neutralise_frame  # noqa: E402
+from uptake.errors import UptakeInputError
+from uptake.evaluate.compare.leaderboard import Comparison
+from uptake.io.atomic import atomic_file
+from uptake.io.jsonable import write_json
+from uptake.io.writer import neutralise_frame
 
 FILES = {"json": "compare.json", "csv": "compare.csv", "png": "compare.png"}
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
-
 import keras
 import numpy as np
 
 from uptake.models.network.config import NetworkConfig
 from uptake.models.network.tabm import build_tabm
+
 
 def column(y: np.ndarray) -> np.ndarray:
     """Labels as an ``(n, 1)`` float32 column: Keras 3 metrics such as

@@ -17,8 +17,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
-import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
-
 import keras
 import numpy as np
 from sklearn.exceptions import NotFittedError
@@ -30,8 +28,19 @@ from uptake.models.network.inference import InferenceMixin, numpy_forward
 from uptake.models.network.training import TrainingMixin, as_features
 
 #: TrainConfig fields a network reads.
-OPTIONS = ("preset", "hidden", "dropout", "learning_rate", "batch_size", "epochs", "imbalance",
-           "class_weight_formula", "initial_bias", "seed", "checkpoint_dir")
+OPTIONS = (
+    "preset",
+    "hidden",
+    "dropout",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "imbalance",
+    "class_weight_formula",
+    "initial_bias",
+    "seed",
+    "checkpoint_dir",
+)
 
 
 class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
@@ -56,8 +65,11 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
     name = "network"
     sidecar = "network.json"
     format = "uptake-network"
+    library = "keras"
+    auto_member = True
     accepts: ClassVar[frozenset[str]] = frozenset(
-        {"hidden", "dropout", "learning_rate", "batch_size", "epochs", "class_weight_formula", "initial_bias"})
+        {"hidden", "dropout", "learning_rate", "batch_size", "epochs", "class_weight_formula", "initial_bias"}
+    )
 
     def __init__(
         self,
@@ -103,8 +115,9 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], callbacks: Sequence[Any] = ()) -> NetworkClassifier:
-        return cls(**{k: options.get(k) for k in OPTIONS if options.get(k) is not None},
-                   callbacks=list(callbacks) or None)
+        return cls(
+            **{k: options.get(k) for k in OPTIONS if options.get(k) is not None}, callbacks=list(callbacks) or None
+        )
 
     # ------------------------------------------------------------------ config
 
@@ -128,7 +141,7 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
         if not getattr(self, "models_", None):
             raise NotFittedError("NetworkClassifier is not fitted yet; call fit or load first")
 
-    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X: Any) -> np.ndarray:
         """``(n, 2)`` float64 class probabilities, the mean over ensemble members."""
         self.check_is_fitted()
         X = as_features(X)
@@ -138,6 +151,13 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
         return np.column_stack([1.0 - p, p])
 
     # ----------------------------------------------------------- capabilities
+
+    @classmethod
+    def member_class(cls) -> type[Family]:
+        """Inside ``auto`` a network learns its own encoding of auto's shared inputs."""
+        from uptake.models.coded_network import CodedNetwork  # it imports this module
+
+        return CodedNetwork
 
     def numeric_encoding(self) -> str:
         """What this network was trained on once fitted (a loaded older model: its own), else what its preset asks."""
@@ -151,8 +171,11 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
 
     def imbalance_info(self) -> dict[str, Any]:
         cfg = getattr(self, "config_", None) or self.resolved_config()
-        return {"strategy": cfg.imbalance, "class_weight_formula": cfg.class_weight_formula,
-                "initial_bias": cfg.initial_bias}
+        return {
+            "strategy": cfg.imbalance,
+            "class_weight_formula": cfg.class_weight_formula,
+            "initial_bias": cfg.initial_bias,
+        }
 
     def numpy_forward(self) -> Callable[[np.ndarray], np.ndarray]:
         self.check_is_fitted()
@@ -167,8 +190,12 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
         return {
             "keras_version": keras.__version__,
             "config": asdict(self.config_),
-            "params": {"validation_fraction": self.validation_fraction, "seed": self.seed, "verbose": self.verbose,
-                       "checkpoint_dir": self.checkpoint_dir},
+            "params": {
+                "validation_fraction": self.validation_fraction,
+                "seed": self.seed,
+                "verbose": self.verbose,
+                "checkpoint_dir": self.checkpoint_dir,
+            },
             "n_members": len(self.models_),
             "classes": self.classes_.tolist(),
             "n_features_in": self.n_features_in_,
@@ -186,12 +213,24 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
         config = NetworkConfig(**raw)
         params = meta["params"]
         estimator = cls(
-            preset=config.name if config.name in PRESETS else "default", hidden=config.hidden,
-            dropout=config.dropout, learning_rate=config.learning_rate, batch_size=config.batch_size,
-            epochs=config.epochs, imbalance=config.imbalance, class_weight_formula=config.class_weight_formula,
-            initial_bias=config.initial_bias, early_stopping=config.early_stopping, patience=config.patience,
-            n_models=config.n_models, l2=config.l2, bagging=config.bagging, validation_fraction=params["validation_fraction"],
-            seed=params["seed"], verbose=params["verbose"], checkpoint_dir=params.get("checkpoint_dir"),
+            preset=config.name if config.name in PRESETS else "default",
+            hidden=config.hidden,
+            dropout=config.dropout,
+            learning_rate=config.learning_rate,
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            imbalance=config.imbalance,
+            class_weight_formula=config.class_weight_formula,
+            initial_bias=config.initial_bias,
+            early_stopping=config.early_stopping,
+            patience=config.patience,
+            n_models=config.n_models,
+            l2=config.l2,
+            bagging=config.bagging,
+            validation_fraction=params["validation_fraction"],
+            seed=params["seed"],
+            verbose=params["verbose"],
+            checkpoint_dir=params.get("checkpoint_dir"),
         )
         n = int(meta["n_members"])
         if n < 1:
@@ -208,8 +247,10 @@ class NetworkClassifier(TrainingMixin, InferenceMixin, Family):
                 raise UptakeInputError(f"file '{path}': refused to load the network ({first})") from None
         widths = {int(m.inputs[0].shape[-1]) for m in models}
         if widths != {int(meta["n_features_in"])}:
-            raise UptakeInputError(f"file '{directory / cls.sidecar}': members take {sorted(widths)} inputs but the "
-                                   f"sidecar says {meta['n_features_in']}")
+            raise UptakeInputError(
+                f"file '{directory / cls.sidecar}': members take {sorted(widths)} inputs but the "
+                f"sidecar says {meta['n_features_in']}"
+            )
         estimator.config_ = config
         estimator.models_ = models
         estimator.classes_ = np.asarray(meta["classes"])

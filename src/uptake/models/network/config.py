@@ -24,6 +24,7 @@ import numpy as np
 from uptake.errors import UptakeInputError
 from uptake.imbalance import CLASS_WEIGHT_FORMULAS, STRATEGIES
 
+
 @dataclass(frozen=True)
 class NetworkConfig:
     """Everything that defines how the networks are built and trained.
@@ -57,7 +58,8 @@ class NetworkConfig:
     activation: str = "relu"
     numeric_encoding: str = "standard"
     batch_norm: bool = False
-    #: ``mlp`` (plain Dense layers) or ``tabm`` (BatchEnsemble layers with ``k`` submodels, ``uptake.models.network.tabm``).
+    # : ``mlp`` (plain Dense layers) or ``tabm`` (BatchEnsemble layers with ``k`` submodels,
+    # ``uptake.models.network.tabm``).
     architecture: str = "mlp"
     k: int = 1
     #: AdamW's decoupled weight decay (0: plain Adam).
@@ -88,6 +90,7 @@ def members_for(config: NetworkConfig, rows: int) -> NetworkConfig:
     if config.n_models_big is not None and rows >= BIG_TABLE:
         return replace(config, n_models=config.n_models_big)
     return config
+
 
 # The default until 2026-12: piecewise-linear numeric inputs on bins a one-column tree
 # puts where the outcome changes let the MLP learn the step-like income effects trees
@@ -154,8 +157,9 @@ PRESETS: dict[str, NetworkConfig] = {
     # and stops on the rest, so together they learn from every labelled row), numeric bins
     # from the column's own tree and from a small boosted model over all numeric columns, and
     # ten members below 20,000 training rows (five above, where each costs minutes).
-    "default": replace(_SINGLE_SPLIT, name="default", n_models=10, numeric_encoding="ple-tree+boost",
-                       bagging=True, n_models_big=5),
+    "default": replace(
+        _SINGLE_SPLIT, name="default", n_models=10, numeric_encoding="ple-tree+boost", bagging=True, n_models_big=5
+    ),
     "single-split": _SINGLE_SPLIT,
     # TabM (Gorishniy et al., ICLR 2025): one MLP holding k submodels that share their weights and
     # train jointly, stopping when their mean is best; on piecewise-linear inputs. Width and k are
@@ -203,7 +207,7 @@ def parse_hidden(value: Any) -> tuple[int, ...]:
             units = tuple(int(p) for p in parts)
         except ValueError:
             raise fail("hidden", value, expected) from None
-    elif isinstance(value, Sequence) or isinstance(value, np.ndarray):
+    elif isinstance(value, (Sequence, np.ndarray)):
         units = tuple(value)
         if not all(is_int(u) for u in units):
             raise fail("hidden", value, expected)
@@ -226,7 +230,7 @@ def parse_dropout(value: Any, n_layers: int) -> tuple[float, ...]:
             rates = rates * n_layers
     elif is_real(value):
         rates = (float(value),) * n_layers
-    elif isinstance(value, Sequence) or isinstance(value, np.ndarray):
+    elif isinstance(value, (Sequence, np.ndarray)):
         if not all(is_real(r) for r in value):
             raise fail("dropout", value, expected)
         rates = tuple(float(r) for r in value)
@@ -247,7 +251,6 @@ def fit_dropout_to(rates: tuple[float, ...], n_layers: int) -> tuple[float, ...]
         return rates[:n_layers]
     last = rates[-1] if rates else 0.0
     return rates + (last,) * (n_layers - len(rates))
-
 
 
 def resolve(params: Mapping[str, Any]) -> NetworkConfig:
@@ -319,5 +322,15 @@ def resolve(params: Mapping[str, Any]) -> NetworkConfig:
     return config
 
 
-__all__ = ["BIG_TABLE", "PRESETS", "NetworkConfig", "fail", "fit_dropout_to", "is_int", "is_real", "parse_dropout",
-           "parse_hidden", "resolve"]
+__all__ = [
+    "BIG_TABLE",
+    "PRESETS",
+    "NetworkConfig",
+    "fail",
+    "fit_dropout_to",
+    "is_int",
+    "is_real",
+    "parse_dropout",
+    "parse_hidden",
+    "resolve",
+]

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
-
 import keras
 import numpy as np
 
@@ -88,7 +86,6 @@ class InferenceMixin:
         for start, rows, result in pending:
             out[start : start + rows] = np.asarray(result)[:rows]
         return out
-
 
 
 # ---- the same forward pass in plain numpy ------------------------------------------------------

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
-
 import keras
 import numpy as np
 from keras import ops
@@ -27,10 +25,14 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="uptake")
 class BatchEnsembleDense(keras.layers.Layer):
-    """``y_i = ((x_i * r_i) @ W) * s_i + b_i`` for each of ``k`` submodels; input ``(batch, d)`` or ``(batch, k, d)``."""
+    """``y_i = ((x_i * r_i) @ W) * s_i + b_i`` for each of ``k`` submodels.
 
-    def __init__(self, units: int, k: int, first: bool = False, activation: str | None = None, l2: float = 0.0,
-                 **kwargs: Any) -> None:
+    Input ``(batch, d)`` or ``(batch, k, d)``.
+    """
+
+    def __init__(
+        self, units: int, k: int, first: bool = False, activation: str | None = None, l2: float = 0.0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.units, self.k, self.first, self.l2 = int(units), int(k), bool(first), float(l2)
         self.activation = keras.activations.get(activation)
@@ -39,8 +41,9 @@ class BatchEnsembleDense(keras.layers.Layer):
     def build(self, input_shape: Any) -> None:
         d_in = int(input_shape[-1])
         reg = keras.regularizers.L2(self.l2) if self.l2 > 0 else None
-        self.kernel = self.add_weight(name="kernel", shape=(d_in, self.units), initializer="glorot_uniform",
-                                      regularizer=reg)
+        self.kernel = self.add_weight(
+            name="kernel", shape=(d_in, self.units), initializer="glorot_uniform", regularizer=reg
+        )
         r_init = RandomSigns() if self.first else "ones"
         self.r = self.add_weight(name="r", shape=(self.k, d_in), initializer=r_init)
         self.s = self.add_weight(name="s", shape=(self.k, self.units), initializer="ones")
@@ -53,8 +56,14 @@ class BatchEnsembleDense(keras.layers.Layer):
         return self.activation(y) if self.activation is not None else y
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "units": self.units, "k": self.k, "first": self.first,
-                "activation": self._activation_name, "l2": self.l2}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "k": self.k,
+            "first": self.first,
+            "activation": self._activation_name,
+            "l2": self.l2,
+        }
 
 
 @keras.saving.register_keras_serializable(package="uptake")
@@ -68,8 +77,9 @@ class EnsembleHead(keras.layers.Layer):
     def build(self, input_shape: Any) -> None:
         d = int(input_shape[-1])
         self.kernel = self.add_weight(name="kernel", shape=(self.k, d), initializer="glorot_uniform")
-        self.bias = self.add_weight(name="bias", shape=(self.k,),
-                                    initializer=keras.initializers.Constant(self.output_bias))
+        self.bias = self.add_weight(
+            name="bias", shape=(self.k,), initializer=keras.initializers.Constant(self.output_bias)
+        )
 
     def call(self, x: Any) -> Any:
         return ops.sigmoid(ops.sum(x * self.kernel, axis=-1) + self.bias)
@@ -103,8 +113,9 @@ def build_tabm(config: Any, n_features: int, output_bias: float = 0.0, name: str
     inputs = keras.Input(shape=(n_features,), name="features")
     h = inputs
     for i, (units, rate) in enumerate(zip(config.hidden, config.dropout, strict=True), start=1):
-        h = BatchEnsembleDense(units, config.k, first=i == 1, activation=config.activation, l2=config.l2,
-                               name=f"hidden{i}")(h)
+        h = BatchEnsembleDense(
+            units, config.k, first=i == 1, activation=config.activation, l2=config.l2, name=f"hidden{i}"
+        )(h)
         if rate > 0:
             h = keras.layers.Dropout(rate, name=f"dropout{i}")(h)
     return keras.Model(inputs, EnsembleHead(config.k, output_bias, name="output")(h), name=name)
@@ -118,7 +129,7 @@ def replay(model: Any) -> Any:
     """The TabM forward pass in numpy: float32 rows -> the mean of the k submodels' probabilities."""
     steps = []
     for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer) or isinstance(layer, keras.layers.Dropout):
+        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
             continue
         if isinstance(layer, BatchEnsembleDense):
             w, r, s, b = (np.asarray(v, dtype=np.float32) for v in (layer.kernel, layer.r, layer.s, layer.bias))
@@ -148,5 +159,12 @@ def replay(model: Any) -> Any:
     return forward
 
 
-__all__ = ["BatchEnsembleDense", "EnsembleHead", "RandomSigns", "build_tabm", "ensemble_cross_entropy", "is_tabm",
-           "replay"]
+__all__ = [
+    "BatchEnsembleDense",
+    "EnsembleHead",
+    "RandomSigns",
+    "build_tabm",
+    "ensemble_cross_entropy",
+    "is_tabm",
+    "replay",
+]

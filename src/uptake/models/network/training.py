@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import uptake  # noqa: F401  (pins KERAS_BACKEND before keras is imported)
-
 import keras
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -29,7 +27,7 @@ MIN_EVAL_BATCH = 8192
 """Smallest batch for validation and the pre-training evaluation (no gradients, so big is cheap)."""
 
 
-def as_features(X: Any, name: str = "X") -> np.ndarray:  # noqa: N803
+def as_features(X: Any, name: str = "X") -> np.ndarray:
     arr = np.asarray(X, dtype=np.float32)
     if arr.ndim != 2:
         raise UptakeInputError(f"{name} must be a 2-d array of rows by features, got shape {arr.shape}")
@@ -51,7 +49,7 @@ def compiled(config: NetworkConfig, model: keras.Model) -> keras.Model:
 class EnsembleValidation(keras.callbacks.Callback):
     """Validation figures of the mean of a TabM network's submodels, each epoch, for early stopping."""
 
-    def __init__(self, X_val: Any, y_val: Any) -> None:  # noqa: N803
+    def __init__(self, X_val: Any, y_val: Any) -> None:
         super().__init__()
         self.x, self.y = np.asarray(X_val, dtype=np.float32), np.asarray(y_val).astype(int).reshape(-1)
 
@@ -60,8 +58,12 @@ class EnsembleValidation(keras.callbacks.Callback):
         q = np.clip(p, 1e-7, 1 - 1e-7)
         ce = float(-np.mean(self.y * np.log(q) + (1 - self.y) * np.log(1 - q)))
         if logs is not None:
-            logs.update(val_loss=ce, val_cross_entropy=ce, val_pr_auc=float(average_precision_score(self.y, p)),
-                        val_roc_auc=float(roc_auc_score(self.y, p)))
+            logs.update(
+                val_loss=ce,
+                val_cross_entropy=ce,
+                val_pr_auc=float(average_precision_score(self.y, p)),
+                val_roc_auc=float(roc_auc_score(self.y, p)),
+            )
 
 
 class TrainingMixin:
@@ -164,9 +166,7 @@ class TrainingMixin:
                 trainee = compiled(config, model)
             else:
                 trainee = shared.load(model)
-            start = trainee.evaluate(
-                x_fit, column(y_fit), batch_size=eval_batch, verbose=0, return_dict=True
-            )
+            start = trainee.evaluate(x_fit, column(y_fit), batch_size=eval_batch, verbose=0, return_dict=True)
             self.first_epoch_loss_.append(float(start.get("cross_entropy", start["loss"])))
 
             fit_kwargs: dict[str, Any] = dict(
@@ -188,19 +188,19 @@ class TrainingMixin:
                 held = stop_rows[stop_rows >= n_fit]
                 held_by[held - n_fit] += 1
                 oof[held - n_fit] += np.asarray(
-                    trainee.predict(pool_x[held], batch_size=eval_batch, verbose=0), dtype=np.float64).mean(axis=-1)
+                    trainee.predict(pool_x[held], batch_size=eval_batch, verbose=0), dtype=np.float64
+                ).mean(axis=-1)
             if shared is not None:
                 shared.store(model)
             self.models_.append(model)
-            self.history_.append(
-                {key: [float(v) for v in values] for key, values in history.history.items()}
-            )
+            self.history_.append({key: [float(v) for v in values] for key, values in history.history.items()})
         if folds is not None and external_validation:
             self.validation_oof_ = oof / np.maximum(held_by, 1)  # a 10-member fit's last repeat may be partial
         return self
 
-    def _bagging_folds(self, config: NetworkConfig, y_train: np.ndarray, y_val: np.ndarray | None,
-                       sw: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    def _bagging_folds(
+        self, config: NetworkConfig, y_train: np.ndarray, y_val: np.ndarray | None, sw: np.ndarray | None
+    ) -> list[tuple[np.ndarray, np.ndarray]] | None:
         """Member ``i``'s rows of the pooled training and validation rows: (trains on, stops on).
 
         ``None`` (every member trains on the training rows and stops on the validation rows) unless
@@ -208,8 +208,14 @@ class TrainingMixin:
         early stopping on validation rows, no sample weights (the validation rows have none), and
         at least one row of each class per fold.
         """
-        if not (config.bagging and config.n_models > 1 and config.early_stopping and y_val is not None
-                and sw is None and config.architecture == "mlp"):
+        if not (
+            config.bagging
+            and config.n_models > 1
+            and config.early_stopping
+            and y_val is not None
+            and sw is None
+            and config.architecture == "mlp"
+        ):
             return None
         pooled = np.concatenate([y_train, y_val])
         if np.bincount(pooled, minlength=2).min() < config.n_models:
@@ -219,7 +225,7 @@ class TrainingMixin:
         for repeat in range(-(-config.n_models // k)):  # more members than folds: new folds, as repeated CV
             splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=int(self.seed) + 1000 * repeat)
             folds += [(np.sort(a), np.sort(b)) for a, b in splitter.split(np.zeros(len(pooled)), pooled)]
-        return folds[:config.n_models]
+        return folds[: config.n_models]
 
     def held_out_validation(self) -> np.ndarray | None:
         """Cross-fitted members: each validation row's probability from the member that stopped on it."""
@@ -251,9 +257,12 @@ class TrainingMixin:
             start = model.evaluate(X_val, column(y_val), batch_size=eval_batch, verbose=0, return_dict=True)
             self.first_epoch_loss_.append(float(start.get("cross_entropy", start["loss"])))
             history = model.fit(
-                data, shuffle=False, epochs=config.epochs,
+                data,
+                shuffle=False,
+                epochs=config.epochs,
                 validation_data=None if config.architecture == "tabm" else (X_val, column(y_val)),
-                validation_batch_size=eval_batch, callbacks=self._callbacks(config, member, X_val, y_val),
+                validation_batch_size=eval_batch,
+                callbacks=self._callbacks(config, member, X_val, y_val),
                 verbose=self.verbose,
             )
             self.models_.append(model)
@@ -302,8 +311,13 @@ class TrainingMixin:
             return X_res.astype(np.float32), column(y_res), None
         return X, column(y), sw
 
-    def _callbacks(self, config: NetworkConfig, member: int, X_val: Any = None,  # noqa: N803
-                   y_val: Any = None) -> list[keras.callbacks.Callback]:
+    def _callbacks(
+        self,
+        config: NetworkConfig,
+        member: int,
+        X_val: Any = None,
+        y_val: Any = None,
+    ) -> list[keras.callbacks.Callback]:
         callbacks: list[keras.callbacks.Callback] = []
         if config.architecture == "tabm" and X_val is not None:
             callbacks.append(EnsembleValidation(X_val, y_val))  # before early stopping, which reads its figures

@@ -10,8 +10,19 @@ from uptake.report.sections.importance import comparison, importance, read_leade
 from uptake.report.sections.overview import data, learning, summary, who_accepts
 
 #: One builder per section, in ``SECTIONS`` order.
-BUILDERS = (summary, data, who_accepts, learning, decisions, ranking, campaign, calibration, importance, fairness,
-            comparison,
-            model_card)
+BUILDERS = (
+    summary,
+    data,
+    who_accepts,
+    learning,
+    decisions,
+    ranking,
+    campaign,
+    calibration,
+    importance,
+    fairness,
+    comparison,
+    model_card,
+)
 
 __all__ = ["BUILDERS", "read_leaderboard"]

@@ -36,8 +36,10 @@ def calibration(ctx: Context) -> Section:
         raw = ctx.model.raw_proba(clean)
         curves["before calibration"] = reliability(raw, y)
         curves[f"after {calibrated} calibration (the model's output)"] = reliability(p, y)
-        s.paragraphs.append(f"This model carries a calibrator ({calibrated}) fitted on validation data: its "
-                            "probabilities below are the calibrated ones, shown against the raw model output.")
+        s.paragraphs.append(
+            f"This model carries a calibrator ({calibrated}) fitted on validation data: its "
+            "probabilities below are the calibrated ones, shown against the raw model output."
+        )
     else:
         curves["model output"] = reliability(p, y)
         if ctx.ev.split is not None:
@@ -48,13 +50,22 @@ def calibration(ctx: Context) -> Section:
                 s.paragraphs.append(
                     "The fix: refit the probabilities on validation data. The second line shows what an isotonic "
                     "calibrator fitted on this model's validation split does on the test split; "
-                    "`uptake train --calibrate isotonic` stores such a calibrator in the model.")
+                    "`uptake train --calibrate isotonic` stores such a calibrator in the model."
+                )
         else:
-            s.paragraphs.append("The fix: `uptake train --calibrate isotonic` (or sigmoid) fits a calibrator on "
-                                "validation data and stores it in the model.")
+            s.paragraphs.append(
+                "The fix: `uptake train --calibrate isotonic` (or sigmoid) fits a calibrator on "
+                "validation data and stores it in the model."
+            )
     s.paragraphs.append("Brier score: the mean squared gap between probability and outcome (lower is better).")
-    s.figures.append(figure("calibration", "Reliability diagram", plots.calibration(curves),
-                               f"On {ctx.ev.eval_label}; customers grouped by probability into up to ten bins of similar size."))
+    s.figures.append(
+        figure(
+            "calibration",
+            "Reliability diagram",
+            plots.calibration(curves),
+            f"On {ctx.ev.eval_label}; customers grouped by probability into up to ten bins of similar size.",
+        )
+    )
     return s
 
 

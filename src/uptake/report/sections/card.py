@@ -17,10 +17,16 @@ def model_card(ctx: Context) -> Section:
         ["model type", card.model_type],
         ["preset", str(card.preset or "-")],
         ["architecture", _architecture(card.hyperparameters)],
-        ["imbalance strategy", f"{imb.strategy or 'none'}"
-         + (f" (class weights: {imb.class_weight_formula})" if imb.class_weight_formula and
-            imb.strategy == "class-weight" else "")
-         + (", initial bias log(pos/neg)" if imb.initial_bias else "")],
+        [
+            "imbalance strategy",
+            f"{imb.strategy or 'none'}"
+            + (
+                f" (class weights: {imb.class_weight_formula})"
+                if imb.class_weight_formula and imb.strategy == "class-weight"
+                else ""
+            )
+            + (", initial bias log(pos/neg)" if imb.initial_bias else ""),
+        ],
         ["threshold", f"{ctx.model.threshold:.4f}"],
         ["threshold rule", rule_wording(rule) + f" [{card.threshold_rule.rule}]"],
         ["calibration", card.calibration.method if card.calibration else "none"],
@@ -43,9 +49,11 @@ def model_card(ctx: Context) -> Section:
 def _architecture(hyper: dict[str, Any]) -> str:
     if "hidden" in hyper:
         members = hyper.get("n_models", 1)
-        return (f"{len(hyper['hidden'])} hidden layers {hyper['hidden']}, dropout {hyper.get('dropout')}, "
-                f"learning rate {hyper.get('learning_rate')}, batch {hyper.get('batch_size')}, "
-                f"up to {hyper.get('epochs')} epochs" + (f", {members} members" if members and members > 1 else ""))
+        return (
+            f"{len(hyper['hidden'])} hidden layers {hyper['hidden']}, dropout {hyper.get('dropout')}, "
+            f"learning rate {hyper.get('learning_rate')}, batch {hyper.get('batch_size')}, "
+            f"up to {hyper.get('epochs')} epochs" + (f", {members} members" if members and members > 1 else "")
+        )
     return ", ".join(f"{k}={v}" for k, v in list(hyper.items())[:8]) or "-"
 
 

@@ -43,23 +43,40 @@ def decisions(ctx: Context) -> Section:
         f"On {where_}: precision {pct(r['precision'])} (share of calls that reach one of the {ctx.positives}), recall "
         f"{pct(r['recall'])} (share of {ctx.positives} reached), F1 {r['f1']:.3f}."
     )
-    s.tables.append(TableBlock(["outcome", "customers", "meaning"], [
-        [f"{ctx.positives} found", f"{r['tp']:,}", f"called, and they were {ctx.positives}"],
-        [f"{ctx.positives} missed", f"{r['fn']:,}", f"not called, but they were {ctx.positives}"],
-        ["wasted calls", f"{r['fp']:,}", f"called, but they were not {ctx.positives}"],
-        ["correctly left alone", f"{r['tn']:,}", f"not called, and they were not {ctx.positives}"],
-    ]))
-    s.figures.append(figure("confusion_matrix", "Confusion matrix",
-                               plots.confusion(r["tp"], r["fp"], r["tn"], r["fn"], thr),
-                               "Rows: what customers did; columns: what the model decided."))
+    s.tables.append(
+        TableBlock(
+            ["outcome", "customers", "meaning"],
+            [
+                [f"{ctx.positives} found", f"{r['tp']:,}", f"called, and they were {ctx.positives}"],
+                [f"{ctx.positives} missed", f"{r['fn']:,}", f"not called, but they were {ctx.positives}"],
+                ["wasted calls", f"{r['fp']:,}", f"called, but they were not {ctx.positives}"],
+                ["correctly left alone", f"{r['tn']:,}", f"not called, and they were not {ctx.positives}"],
+            ],
+        )
+    )
+    s.figures.append(
+        figure(
+            "confusion_matrix",
+            "Confusion matrix",
+            plots.confusion(r["tp"], r["fp"], r["tn"], r["fn"], thr),
+            "Rows: what customers did; columns: what the model decided.",
+        )
+    )
     return s
 
 
 def roc_pr(p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     fpr, tpr, _ = roc_curve(y, p)
     prec, rec, _ = precision_recall_curve(y, p)
-    return {"fpr": fpr, "tpr": tpr, "precision": prec, "recall": rec, "roc_auc": roc_auc_score(y, p),
-            "pr_auc": average_precision_score(y, p), "base_rate": float(np.mean(y))}
+    return {
+        "fpr": fpr,
+        "tpr": tpr,
+        "precision": prec,
+        "recall": rec,
+        "roc_auc": roc_auc_score(y, p),
+        "pr_auc": average_precision_score(y, p),
+        "base_rate": float(np.mean(y)),
+    }
 
 
 def ranking(ctx: Context) -> Section:
@@ -73,15 +90,21 @@ def ranking(ctx: Context) -> Section:
             p, y, _ = ctx.ev.part(part)
             if len(np.unique(y)) == 2:
                 curves[f"{part} ({len(y):,})"] = roc_pr(p, y)
-        s.paragraphs.append(f"{Path(ctx.ev.source).name} is the training file, so its stored split is recomputed: "
-                            "train rows (solid) against the held-out test rows (dashed). A large gap means "
-                            "the model fits its training customers better than new ones.")
+        s.paragraphs.append(
+            f"{Path(ctx.ev.source).name} is the training file, so its stored split is recomputed: "
+            "train rows (solid) against the held-out test rows (dashed). A large gap means "
+            "the model fits its training customers better than new ones."
+        )
     else:
         curves[f"{Path(ctx.ev.source).name} ({len(ctx.ev.y):,})"] = roc_pr(ctx.ev.p, ctx.ev.y)
-        s.paragraphs.append(f"{Path(ctx.ev.source).name} is not the file the model was trained on (or its "
-                            "fingerprint differs), so the curves show this file only: no train/test split applies.")
-    s.paragraphs.append("The precision-recall curve matters most with rare acceptors: it shows how much precision "
-                        "each extra acceptor found costs. The thin horizontal line is random calling.")
+        s.paragraphs.append(
+            f"{Path(ctx.ev.source).name} is not the file the model was trained on (or its "
+            "fingerprint differs), so the curves show this file only: no train/test split applies."
+        )
+    s.paragraphs.append(
+        "The precision-recall curve matters most with rare acceptors: it shows how much precision "
+        "each extra acceptor found costs. The thin horizontal line is random calling."
+    )
     s.figures.append(figure("roc_pr", "ROC and precision-recall curves", plots.roc_pr(curves)))
     return s
 
@@ -104,13 +127,24 @@ def campaign(ctx: Context) -> Section:
         "per accepted offer (set with --contact-cost and --accept-value)."
     )
     s.paragraphs.append(campaign_math.reach_sentence(p, y, 0.10, ctx.positives))
-    s.figures.append(figure("gains_lift", "Gains and lift", plots.gains_lift(c.share, c.gain, basis),
-                               f"Left: share of {ctx.positives} reached by calling the top x%. Right: how many times "
-                               "better than calling at random."))
-    s.figures.append(figure("profit", "Profit curve",
-                               plots.profit(pc.share, pc.profit, pc.best_share, pc.best_profit, basis, ctx.cost, ctx.value),
-                               f"Profit is highest at {pc.best_share:.1%} contacted ({pc.best_contacts:,} customers): "
-                               f"{pc.best_profit:,.0f}."))
+    s.figures.append(
+        figure(
+            "gains_lift",
+            "Gains and lift",
+            plots.gains_lift(c.share, c.gain, basis),
+            f"Left: share of {ctx.positives} reached by calling the top x%. Right: how many times "
+            "better than calling at random.",
+        )
+    )
+    s.figures.append(
+        figure(
+            "profit",
+            "Profit curve",
+            plots.profit(pc.share, pc.profit, pc.best_share, pc.best_profit, basis, ctx.cost, ctx.value),
+            f"Profit is highest at {pc.best_share:.1%} contacted ({pc.best_contacts:,} customers): "
+            f"{pc.best_profit:,.0f}.",
+        )
+    )
     d = campaign_math.decile_table(p, y, ctx.cost, ctx.value)
     headers = ["decile", "customers", f"expected {ctx.positives}"]
     if y is not None:
@@ -121,8 +155,12 @@ def campaign(ctx: Context) -> Section:
     for r in d.to_dict(orient="records"):
         row = [str(r["decile"]), f"{r['customers']:,}", f"{r['expected_acceptances']:.1f}"]
         if y is not None:
-            row += [f"{r['actual_acceptances']:,}", pct(r["precision"]), pct(r["cumulative_recall"]),
-                    f"{r['cumulative_profit']:,.0f}"]
+            row += [
+                f"{r['actual_acceptances']:,}",
+                pct(r["precision"]),
+                pct(r["cumulative_recall"]),
+                f"{r['cumulative_profit']:,.0f}",
+            ]
         else:
             row += [pct(r["expected_cumulative_recall"]), f"{r['expected_cumulative_profit']:,.0f}"]
         rows.append(row)

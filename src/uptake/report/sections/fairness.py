@@ -21,7 +21,8 @@ def fairness(ctx: Context) -> Section:
         f"called (selection rate), the share of {ctx.positives} it finds (recall, 'equal opportunity') and the "
         "precision of its calls, each also as a ratio to the best-treated group; a ratio below 0.8 fails the "
         "four-fifths rule and is flagged. A lower share called can follow a lower share of "
-        f"{ctx.positives} in the group, which recall separates.")
+        f"{ctx.positives} in the group, which recall separates."
+    )
     groups = getattr(ctx, "groups", None) or []
     if not groups:
         s.notes.append("Pass --group COLUMN (or COLUMN:edges, e.g. Age:35,45,55) to `uptake report` for this section.")
@@ -37,12 +38,27 @@ def fairness(ctx: Context) -> Section:
             s.notes.append(f"--group {text!r}: not one of the model's input columns.")
             continue
         t = fairness_table(y, decision, group_labels(clean[spec.column].reset_index(drop=True), spec), spec)
-        rows = [[r["group"], f"{r['customers']:,}", f"{r['acceptors']:,} ({_pct(r['base_rate'])})",
-                 _pct(r["selection_rate"]), _ratio(r["selection_rate_ratio"]), _pct(r["recall"]),
-                 _ratio(r["recall_ratio"]), _pct(r["precision"]),
-                 "too few to judge" if r["small"] else ", ".join(r["flags"]) or "-"] for r in t["groups"]]
-        s.tables.append(TableBlock(["group", "customers", ctx.positives, "called", "ratio", "recall", "ratio",
-                                    "precision", "flag"], rows, f"By {t['group']} ({ctx.ev.eval_label})"))
+        rows = [
+            [
+                r["group"],
+                f"{r['customers']:,}",
+                f"{r['acceptors']:,} ({_pct(r['base_rate'])})",
+                _pct(r["selection_rate"]),
+                _ratio(r["selection_rate_ratio"]),
+                _pct(r["recall"]),
+                _ratio(r["recall_ratio"]),
+                _pct(r["precision"]),
+                "too few to judge" if r["small"] else ", ".join(r["flags"]) or "-",
+            ]
+            for r in t["groups"]
+        ]
+        s.tables.append(
+            TableBlock(
+                ["group", "customers", ctx.positives, "called", "ratio", "recall", "ratio", "precision", "flag"],
+                rows,
+                f"By {t['group']} ({ctx.ev.eval_label})",
+            )
+        )
         s.paragraphs.append(t["summary"])
     return s
 

@@ -27,9 +27,15 @@ def importance(ctx: Context) -> Section:
         f"the larger the drop, the more the model relies on that column. Measured on {ctx.ev.eval_label}; "
         f"{imp.note.split(', ', 1)[-1]}."
     )
-    s.figures.append(figure("importance_permutation", "Permutation importance",
-                               plots.importance(t["feature"], t["importance"], t["std"], "drop in PR-AUC when shuffled",
-                                                "Permutation importance")))
+    s.figures.append(
+        figure(
+            "importance_permutation",
+            "Permutation importance",
+            plots.importance(
+                t["feature"], t["importance"], t["std"], "drop in PR-AUC when shuffled", "Permutation importance"
+            ),
+        )
+    )
     if ctx.shap:
         ctx.timer.lap("section importance")
         sh = explain.shap_importance(ctx.model, clean)
@@ -37,14 +43,26 @@ def importance(ctx: Context) -> Section:
         if sh is None:
             s.notes.append("SHAP values could not be computed here; permutation importance is shown alone.")
         else:
-            s.figures.append(figure("importance_shap", "SHAP importance",
-                                       plots.importance(sh.table["feature"], sh.table["importance"], None,
-                                                        "mean |change in probability|", "SHAP importance"),
-                                       f"SHAP: {sh.note}."))
+            s.figures.append(
+                figure(
+                    "importance_shap",
+                    "SHAP importance",
+                    plots.importance(
+                        sh.table["feature"],
+                        sh.table["importance"],
+                        None,
+                        "mean |change in probability|",
+                        "SHAP importance",
+                    ),
+                    f"SHAP: {sh.note}.",
+                )
+            )
     else:
         s.notes.append("SHAP importance is off (it takes much longer); add `--shap` to include it.")
-    s.paragraphs.append("Per customer, `uptake predict --explain` adds the top reasons behind each score, "
-                        "for example 'Income 180 raises the chance'.")
+    s.paragraphs.append(
+        "Per customer, `uptake predict --explain` adds the top reasons behind each score, "
+        "for example 'Income 180 raises the chance'."
+    )
     return s
 
 
@@ -54,24 +72,39 @@ def comparison(ctx: Context) -> Section:
         s.notes.append("No comparison given. Run `uptake compare DATA --out DIR` and pass --compare DIR.")
         return s
     rows = ctx.board
-    metric = "pr_auc_mean" if any("pr_auc_mean" in r for r in rows) else next(
-        (k for k in rows[0] if k.endswith("_mean")), None)
+    metric = (
+        "pr_auc_mean"
+        if any("pr_auc_mean" in r for r in rows)
+        else next((k for k in rows[0] if k.endswith("_mean")), None)
+    )
     if metric:
         rows = sorted(rows, key=lambda r: -float(r.get(metric) or 0.0))
     cols = [c for c in LEADER_COLUMNS if any(c in r for r in rows)]
-    s.tables.append(TableBlock([LEADER_COLUMNS[c] for c in cols],
-                               [[_cell(r.get(c)) for c in cols] for r in rows], "Leaderboard (best first)"))
+    s.tables.append(
+        TableBlock(
+            [LEADER_COLUMNS[c] for c in cols],
+            [[_cell(r.get(c)) for c in cols] for r in rows],
+            "Leaderboard (best first)",
+        )
+    )
     if metric:
         std = metric.replace("_mean", "_std")
         names = [str(r.get("model", r.get("name", "?"))) for r in rows]
         means = [float(r.get(metric) or 0.0) for r in rows]
         stds = [float(r.get(std) or 0.0) for r in rows] if any(std in r for r in rows) else None
-        s.figures.append(figure("leaderboard", "Model comparison",
-                                   plots.leaderboard(names, means, stds, _metric_label(metric)),
-                                   "Every model scored on the same repeated folds."))
+        s.figures.append(
+            figure(
+                "leaderboard",
+                "Model comparison",
+                plots.leaderboard(names, means, stds, _metric_label(metric)),
+                "Every model scored on the same repeated folds.",
+            )
+        )
         if len(rows) > 1:
-            s.paragraphs.append(f"Best: {names[0]} ({_metric_label(metric)} {means[0]:.3f}), ahead of "
-                                f"{names[1]} by {means[0] - means[1]:.3f}.")
+            s.paragraphs.append(
+                f"Best: {names[0]} ({_metric_label(metric)} {means[0]:.3f}), ahead of "
+                f"{names[1]} by {means[0] - means[1]:.3f}."
+            )
     return s
 
 
@@ -82,9 +115,18 @@ def _metric_label(key: str) -> str:
 
 #: Leaderboard columns shown, in order (``uptake compare``'s compare.json rows); others are ignored.
 LEADER_COLUMNS = {
-    "model": "model", "imbalance": "imbalance", "pr_auc_mean": "PR-AUC", "pr_auc_std": "± PR-AUC", "roc_auc_mean": "ROC-AUC",
-    "f1_mean": "F1", "precision_mean": "precision", "recall_mean": "recall", "fit_seconds": "fit s",
-    "fit_seconds_mean": "fit s", "predict_us_per_row": "predict µs/row", "predict_us_per_row_mean": "predict µs/row",
+    "model": "model",
+    "imbalance": "imbalance",
+    "pr_auc_mean": "PR-AUC",
+    "pr_auc_std": "± PR-AUC",
+    "roc_auc_mean": "ROC-AUC",
+    "f1_mean": "F1",
+    "precision_mean": "precision",
+    "recall_mean": "recall",
+    "fit_seconds": "fit s",
+    "fit_seconds_mean": "fit s",
+    "predict_us_per_row": "predict µs/row",
+    "predict_us_per_row_mean": "predict µs/row",
 }
 
 
@@ -107,7 +149,9 @@ def read_leaderboard(directory: Path) -> list[dict[str, Any]]:
     directory = Path(directory)
     if not directory.exists():
         raise UptakeInputError(f"file '{directory}': no such comparison directory")
-    files = [directory] if directory.is_file() else sorted(directory.glob("*.json"), key=lambda f: f.name != "compare.json")
+    files = (
+        [directory] if directory.is_file() else sorted(directory.glob("*.json"), key=lambda f: f.name != "compare.json")
+    )
     for f in files:
         try:
             data = json.loads(f.read_text(encoding="utf-8"))
@@ -116,7 +160,9 @@ def read_leaderboard(directory: Path) -> list[dict[str, Any]]:
         rows = _rows_of(data)
         if rows:
             return rows
-    raise UptakeInputError(f"file '{directory}': no JSON leaderboard found (run `uptake compare ... --out {directory}`)")
+    raise UptakeInputError(
+        f"file '{directory}': no JSON leaderboard found (run `uptake compare ... --out {directory}`)"
+    )
 
 
 def _rows_of(data: Any) -> list[dict[str, Any]] | None:

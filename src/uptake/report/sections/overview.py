@@ -12,6 +12,7 @@ from uptake.decide.metrics import metrics
 from uptake.report import plots
 from uptake.report.model import SEED_PLOTS, Context, Section, TableBlock, figure, new_section, num, pct
 
+
 def summary(ctx: Context) -> Section:
     s = new_section("summary")
     card = ctx.card
@@ -45,8 +46,10 @@ def summary(ctx: Context) -> Section:
     if ctx.ev is not None and ctx.ev.y is None:
         s.paragraphs.append(reach_sentence(ctx.ev.p, None, 0.10, ctx.positives))
     if ctx.ev is None:
-        s.notes.append("No data was given (--data), so this report shows the model's stored results only; "
-                       "curves, campaign figures, calibration and importance need a labelled table.")
+        s.notes.append(
+            "No data was given (--data), so this report shows the model's stored results only; "
+            "curves, campaign figures, calibration and importance need a labelled table."
+        )
     elif ctx.ev.skipped:
         s.notes.append(f"{ctx.ev.skipped:,} rows of {Path(ctx.ev.source).name} were invalid and left out.")
     return s
@@ -57,15 +60,17 @@ def data(ctx: Context) -> Section:
     d = ctx.card.data
     summary = d.summary
     share = summary.positive_share if summary else (d.positives / d.rows if d.rows else 0.0)
-    rows = [["training file", str(d.file or "embedded synthetic table")],
-            ["customers", f"{d.rows:,}"],
-            [ctx.positives, f"{d.positives:,} ({pct(share)})"],
-            ["features used", ", ".join(ctx.model.schema.feature_names)]]
-    for dropped in (summary.dropped if summary else []):
+    rows = [
+        ["training file", str(d.file or "embedded synthetic table")],
+        ["customers", f"{d.rows:,}"],
+        [ctx.positives, f"{d.positives:,} ({pct(share)})"],
+        ["features used", ", ".join(ctx.model.schema.feature_names)],
+    ]
+    for dropped in summary.dropped if summary else []:
         rows.append([f"left out: {dropped['column']}", dropped["reason"]])
     for name, n in (summary.missing if summary else {}).items():
         rows.append([f"missing in {name}", f"{n:,} (filled with a typical value)"])
-    for text in (summary.suspicious if summary else []):
+    for text in summary.suspicious if summary else []:
         rows.append(["check", text])
     split = d.split_rows
     if split:
@@ -74,22 +79,43 @@ def data(ctx: Context) -> Section:
     if ctx.ev is not None and ctx.ev.y is not None:
         y = ctx.ev.y
         neg, pos = int((y == 0).sum()), int((y == 1).sum())
-        s.paragraphs.append(f"{Path(ctx.ev.source).name}: {len(y):,} customers, {pos:,} {ctx.positives} ({pct(pos / len(y))}). "
-                            "With this few acceptors, a model that calls nobody is right "
-                            f"{pct(neg / len(y))} of the time, so accuracy says little; the report uses "
-                            "precision, recall and PR-AUC instead.")
-        s.figures.append(figure("class_balance", "Class balance", plots.class_balance(neg, pos),
-                                   "Customers who accepted the offer are a small minority."))
+        s.paragraphs.append(
+            f"{Path(ctx.ev.source).name}: {len(y):,} customers, {pos:,} {ctx.positives} ({pct(pos / len(y))}). "
+            "With this few acceptors, a model that calls nobody is right "
+            f"{pct(neg / len(y))} of the time, so accuracy says little; the report uses "
+            "precision, recall and PR-AUC instead."
+        )
+        s.figures.append(
+            figure(
+                "class_balance",
+                "Class balance",
+                plots.class_balance(neg, pos),
+                "Customers who accepted the offer are a small minority.",
+            )
+        )
     elif ctx.ev is not None:
-        s.paragraphs.append(f"{Path(ctx.ev.source).name}: {len(ctx.ev.p):,} customers, no outcome column "
-                            f"('{ctx.target_name}'), so figures below are expected values from the model's probabilities.")
-        s.figures.append(figure("scores", "Scores", plots.score_distribution(ctx.ev.p, ctx.model.threshold),
-                                   "How many customers sit at each predicted probability."))
+        s.paragraphs.append(
+            f"{Path(ctx.ev.source).name}: {len(ctx.ev.p):,} customers, no outcome column "
+            f"('{ctx.target_name}'), so figures below are expected values from the model's probabilities."
+        )
+        s.figures.append(
+            figure(
+                "scores",
+                "Scores",
+                plots.score_distribution(ctx.ev.p, ctx.model.threshold),
+                "How many customers sit at each predicted probability.",
+            )
+        )
     else:
         pos = int(d.positives)
-        s.figures.append(figure("class_balance", "Class balance",
-                                   plots.class_balance(int(d.rows) - pos, pos),
-                                   "Customers who accepted the offer are a small minority."))
+        s.figures.append(
+            figure(
+                "class_balance",
+                "Class balance",
+                plots.class_balance(int(d.rows) - pos, pos),
+                "Customers who accepted the offer are a small minority.",
+            )
+        )
     return s
 
 
@@ -118,8 +144,10 @@ def who_accepts(ctx: Context) -> Section:
         desc = col.description or name
         if how == "distribution":
             png = plots.distribution_by_outcome(values, y, name, unit)
-            caption = (f"{desc}. {ctx.positives.capitalize()} average {np.nanmean(values[y == 1]):.1f}, "
-                       f"the others {np.nanmean(values[y == 0]):.1f}.")
+            caption = (
+                f"{desc}. {ctx.positives.capitalize()} average {np.nanmean(values[y == 1]):.1f}, "
+                f"the others {np.nanmean(values[y == 0]):.1f}."
+            )
         else:
             png = plots.mean_by_outcome(values, y, name, unit)
             caption = f"{desc}, average per group."
@@ -156,9 +184,16 @@ def learning(ctx: Context) -> Section:
         s.paragraphs.append(
             f"This model was trained with {strategy}: the training loss is measured on re-weighted or re-sampled "
             "rows, so its level is not comparable with the validation loss; compare their shapes, and read "
-            "PR-AUC, precision and recall for the real picture.")
-    s.figures.append(figure("learning_curves", "Learning curves", plots.learning_curves(hs),
-                               "Loss, PR-AUC, precision and recall per epoch (train solid, validation dashed)."))
+            "PR-AUC, precision and recall for the real picture."
+        )
+    s.figures.append(
+        figure(
+            "learning_curves",
+            "Learning curves",
+            plots.learning_curves(hs),
+            "Loss, PR-AUC, precision and recall per epoch (train solid, validation dashed).",
+        )
+    )
     return s
 
 

@@ -14,5 +14,17 @@ from uptake.schema.kinds.numeric import Numeric, bounds
 
 KINDS: dict[str, Kind] = {k.name: k for k in (Numeric(), Binary(), Categorical())}
 
-__all__ = ["DEFAULT_MARGIN", "KINDS", "LEARNING", "MAX_CATEGORIES", "MAX_RARE", "Block", "FieldSpec", "Inferred",
-           "Kind", "Policy", "Unsupported", "bounds"]
+__all__ = [
+    "DEFAULT_MARGIN",
+    "KINDS",
+    "LEARNING",
+    "MAX_CATEGORIES",
+    "MAX_RARE",
+    "Block",
+    "FieldSpec",
+    "Inferred",
+    "Kind",
+    "Policy",
+    "Unsupported",
+    "bounds",
+]

@@ -28,8 +28,9 @@ class Binary(Kind):
         assert seen.values is not None
         distinct = set(seen.values.dropna().unique().tolist())
         if not distinct <= {0.0, 1.0}:
-            raise UptakeInputError(f"{where(file=source, column=seen.name)}: binary column must hold 0/1, "
-                                   f"found {sorted(distinct)[:5]}")
+            raise UptakeInputError(
+                f"{where(file=source, column=seen.name)}: binary column must hold 0/1, found {sorted(distinct)[:5]}"
+            )
         col = Numeric().infer(seen, source)
         col.kind, col.dtype, col.categories = "binary", "int", ["0", "1"]
         return col
@@ -62,10 +63,12 @@ class Binary(Kind):
         return replay_numbers(fitted, positions)
 
     def request_field(self, col: Column, policy: Policy) -> tuple[Any, FieldSpec]:
-        spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, 0.0, 1.0, col.min, col.max,
-                         categories=[0, 1])
-        return Annotated[Literal[0, 1] | None, BeforeValidator(self.check),
-                         Field(title=col.name, description=spec.description)], spec
+        spec = FieldSpec(
+            col.name, col.kind, col.dtype, col.description or col.name, 0.0, 1.0, col.min, col.max, categories=[0, 1]
+        )
+        return Annotated[
+            Literal[0, 1] | None, BeforeValidator(self.check), Field(title=col.name, description=spec.description)
+        ], spec
 
     def typical(self, col: Column, fitted_stat: Any = None) -> Any:
         if fitted_stat is not None and not (isinstance(fitted_stat, float) and math.isnan(fitted_stat)):

@@ -51,8 +51,10 @@ def _non_finite(raw: pd.Series) -> np.ndarray:
     """Cells that are numbers but not finite (inf, and NaN written as text), judged once per distinct value."""
     present = ~is_missing(raw)
     codes, uniques = pd.factorize(raw.where(present, None))
-    bad = np.asarray([is_number_text(str(v).strip()) and not np.isfinite(float(str(v).strip())) for v in uniques]
-                     + [False], dtype=bool)
+    bad = np.asarray(
+        [is_number_text(str(v).strip()) and not np.isfinite(float(str(v).strip())) for v in uniques] + [False],
+        dtype=bool,
+    )
     return bad[codes] & present
 
 
@@ -70,15 +72,21 @@ class Categorical(Kind):
     fast_input = "category"
 
     def infer(self, seen: Inferred, source: object) -> Column:
-        codes = seen.values is not None and bool(
-            np.all(np.equal(np.mod(seen.values.dropna().to_numpy(), 1), 0)))
+        codes = seen.values is not None and bool(np.all(np.equal(np.mod(seen.values.dropna().to_numpy(), 1), 0)))
         cats = category_text(seen.raw, codes=codes).dropna()
         counts = cats.value_counts()
         common = sorted(counts.index[:MAX_CATEGORIES].tolist(), key=natural_key)
-        rest = sorted(counts.index[MAX_CATEGORIES:MAX_CATEGORIES + MAX_RARE].tolist(), key=natural_key)
-        return Column(seen.name, "categorical", "int" if codes else "str", categories=common, rare=rest,
-                      open=len(counts) > MAX_CATEGORIES + MAX_RARE, missing=seen.missing,
-                      description=seen.description)
+        rest = sorted(counts.index[MAX_CATEGORIES : MAX_CATEGORIES + MAX_RARE].tolist(), key=natural_key)
+        return Column(
+            seen.name,
+            "categorical",
+            "int" if codes else "str",
+            categories=common,
+            rare=rest,
+            open=len(counts) > MAX_CATEGORIES + MAX_RARE,
+            missing=seen.missing,
+            description=seen.description,
+        )
 
     def validate(self, col: Column, raw: pd.Series, policy: Policy) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
         values = category_text(raw, codes=col.dtype == "int")
@@ -120,15 +128,23 @@ class Categorical(Kind):
         category (for families that handle categories themselves, such as CatBoost)."""
         cats = [c.categories for c in columns]
         if categorical_encoding == "ordinal":
-            encoder: Any = OrdinalEncoder(categories=cats, handle_unknown="use_encoded_value", unknown_value=-1,
-                                          dtype=np.float64)
+            encoder: Any = OrdinalEncoder(
+                categories=cats, handle_unknown="use_encoded_value", unknown_value=-1, dtype=np.float64
+            )
             return Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("ordinal", encoder)])
         if categorical_encoding != "onehot":
-            raise ValueError(f"categorical encoding {categorical_encoding!r} is not one of {', '.join(CATEGORICAL_ENCODINGS)}")
-        return Pipeline([
-            ("impute", SimpleImputer(strategy="most_frequent")),
-            ("onehot", OneHotEncoder(categories=cats, handle_unknown="ignore", sparse_output=False, dtype=np.float64)),
-        ])
+            raise ValueError(
+                f"categorical encoding {categorical_encoding!r} is not one of {', '.join(CATEGORICAL_ENCODINGS)}"
+            )
+        return Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="most_frequent")),
+                (
+                    "onehot",
+                    OneHotEncoder(categories=cats, handle_unknown="ignore", sparse_output=False, dtype=np.float64),
+                ),
+            ]
+        )
 
     def owners(self, fitted: Any, columns: Sequence[Column]) -> list[str]:
         last = steps_of(fitted)[-1]
@@ -153,8 +169,10 @@ class Categorical(Kind):
         for step in steps[:-1]:
             if not isinstance(step, SimpleImputer) or step.add_indicator:
                 raise Unsupported(f"categorical step {type(step).__name__}")
-            fill = [indexes[p].get(code_text(s) if columns[p].dtype == "int" else str(s), -1)
-                    for p, s in zip(positions, step.statistics_)]
+            fill = [
+                indexes[p].get(code_text(s) if columns[p].dtype == "int" else str(s), -1)
+                for p, s in zip(positions, step.statistics_)
+            ]
         slots: list[np.ndarray] = []  # schema index of each column -> the encoder's output slot
         width = 0
         for p, cats in zip(positions, enc.categories_):
@@ -190,8 +208,13 @@ class Categorical(Kind):
         if len(steps) != 2 or not isinstance(steps[0], SimpleImputer):
             raise Unsupported("ordinal encoding without its imputer")
         indexes = [self.index(c) for c in columns]
-        fill = np.asarray([indexes[p].get(code_text(v) if columns[p].dtype == "int" else str(v), -1)
-                           for p, v in zip(positions, steps[0].statistics_)], dtype=np.int64)
+        fill = np.asarray(
+            [
+                indexes[p].get(code_text(v) if columns[p].dtype == "int" else str(v), -1)
+                for p, v in zip(positions, steps[0].statistics_)
+            ],
+            dtype=np.int64,
+        )
         pos = np.asarray(positions, dtype=np.intp)
 
         def block(num: np.ndarray, cat: np.ndarray) -> np.ndarray:
@@ -209,8 +232,11 @@ class Categorical(Kind):
         values: list[Any] = [int(t) if col.dtype == "int" and t.lstrip("-").isdigit() else t for t in col.categories]
         spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, categories=values)
         extra = {} if col.open or col.rare else {"enum": values}
-        return Annotated[Any, BeforeValidator(lambda v: self.check(col, v, policy)),
-                         Field(title=col.name, description=spec.description, json_schema_extra=extra)], spec
+        return Annotated[
+            Any,
+            BeforeValidator(lambda v: self.check(col, v, policy)),
+            Field(title=col.name, description=spec.description, json_schema_extra=extra),
+        ], spec
 
     def typical(self, col: Column, fitted_stat: Any = None) -> Any:
         if fitted_stat is not None and not (isinstance(fitted_stat, float) and np.isnan(fitted_stat)):

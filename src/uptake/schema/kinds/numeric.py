@@ -42,8 +42,10 @@ def bounds(col: Column, margin: float) -> tuple[float | None, float | None]:
 
 def range_reason(col: Column, policy: Policy) -> str:
     lo, hi = bounds(col, policy.range_margin)
-    return (f"outside the accepted range {lo:g} to {hi:g} (the training range {col.min:g} to {col.max:g}, "
-            f"widened by {policy.range_margin:.0%})")
+    return (
+        f"outside the accepted range {lo:g} to {hi:g} (the training range {col.min:g} to {col.max:g}, "
+        f"widened by {policy.range_margin:.0%})"
+    )
 
 
 NOT_A_NUMBER = "not a number"
@@ -93,7 +95,10 @@ def replay_numbers(fitted: Any, positions: list[int]) -> Block:
 def number_errors(raw: pd.Series, values: pd.Series) -> list[tuple[np.ndarray, str]]:
     """Cells that are text but not a number, and cells that are infinite."""
     arr = values.to_numpy(dtype=float, na_value=np.nan)
-    return [(np.flatnonzero(np.isnan(arr) & ~is_missing(raw)), NOT_A_NUMBER), (np.flatnonzero(np.isinf(arr)), NOT_FINITE)]
+    return [
+        (np.flatnonzero(np.isnan(arr) & ~is_missing(raw)), NOT_A_NUMBER),
+        (np.flatnonzero(np.isinf(arr)), NOT_FINITE),
+    ]
 
 
 class Numeric(Kind):
@@ -103,11 +108,16 @@ class Numeric(Kind):
         assert seen.values is not None
         finite = seen.values.dropna()
         is_int = bool(len(finite)) and bool(np.all(np.equal(np.mod(finite.to_numpy(), 1), 0)))
-        return Column(seen.name, "numeric", "int" if is_int else "float",
-                      min=float(finite.min()) if len(finite) else None,
-                      max=float(finite.max()) if len(finite) else None,
-                      missing=seen.missing, median=float(finite.median()) if len(finite) else None,
-                      description=seen.description)
+        return Column(
+            seen.name,
+            "numeric",
+            "int" if is_int else "float",
+            min=float(finite.min()) if len(finite) else None,
+            max=float(finite.max()) if len(finite) else None,
+            missing=seen.missing,
+            median=float(finite.median()) if len(finite) else None,
+            description=seen.description,
+        )
 
     def validate(self, col: Column, raw: pd.Series, policy: Policy) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
         values = to_number(raw)
@@ -120,8 +130,9 @@ class Numeric(Kind):
             errors.append((np.flatnonzero(out), range_reason(col, policy)))
         return values, errors
 
-    def check(self, col: Column, value: float, policy: Policy,
-              limits: tuple[float | None, float | None] | None = None) -> float:
+    def check(
+        self, col: Column, value: float, policy: Policy, limits: tuple[float | None, float | None] | None = None
+    ) -> float:
         """One API value (a JSON number): the same rules and words as ``validate``."""
         if not math.isfinite(value):
             raise PydanticCustomError("not_finite", NOT_FINITE)
@@ -141,7 +152,9 @@ class Numeric(Kind):
             bins = numeric_encoding[4:] or "quantile"
             return Pipeline([("impute", SimpleImputer(strategy="median")), ("ple", PiecewiseLinear(bins=bins))])
         if numeric_encoding == "standard":
-            return Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()), ("clip", Clip())])
+            return Pipeline(
+                [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()), ("clip", Clip())]
+            )
         raise ValueError(f"numeric encoding {numeric_encoding!r} is not one of {', '.join(NUMERIC_ENCODINGS)}")
 
     def replay(self, fitted: Any, positions: list[int], columns: Sequence[Column]) -> Block:
@@ -172,8 +185,11 @@ class Numeric(Kind):
                 raise PydanticCustomError("not_a_number", NOT_A_NUMBER)
             return self.check(col, float(value), policy, (lo, hi))
 
-        return Annotated[float | None, BeforeValidator(parse),
-                         Field(title=col.name, description=spec.description, json_schema_extra=document)], spec
+        return Annotated[
+            float | None,
+            BeforeValidator(parse),
+            Field(title=col.name, description=spec.description, json_schema_extra=document),
+        ], spec
 
     def typical(self, col: Column, fitted_stat: Any = None) -> Any:
         return float(col.median) if col.median is not None else 0.0

@@ -12,10 +12,13 @@ router = APIRouter(include_in_schema=False)
 @router.get("/docs", response_class=HTMLResponse)
 async def swagger(request: Request) -> HTMLResponse:
     """Swagger UI from the swagger-ui-bundle package (mounted at /static/swagger), not a public CDN."""
-    return get_swagger_ui_html(openapi_url=request.app.openapi_url, title=f"{request.app.title}: API",
-                               swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-                               swagger_css_url="/static/swagger/swagger-ui.css",
-                               swagger_favicon_url="/static/swagger/favicon-32x32.png")
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title}: API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/swagger/favicon-32x32.png",
+    )
 
 
 __all__ = ["router"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Annotated, Any
-
-import hmac
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -29,10 +28,16 @@ async def model_info(
         "champion": svc.champion,
         "model": served.summary(served.key == svc.champion),
         "request_schema": served.requests.customer_schema(ref_template="#/$defs/{model}"),
-        "limits": {"max_rows": config.max_rows, "max_body_bytes": config.max_body_bytes,
-                   "max_upload_bytes": config.max_upload_bytes, "max_file_rows": config.max_file_rows},
-        "models": [{"version": k, "champion": k == svc.champion, "name": m.model.path.name,
-                    "created": m.model.card.created} for k, m in svc.models.items()],
+        "limits": {
+            "max_rows": config.max_rows,
+            "max_body_bytes": config.max_body_bytes,
+            "max_upload_bytes": config.max_upload_bytes,
+            "max_file_rows": config.max_file_rows,
+        },
+        "models": [
+            {"version": k, "champion": k == svc.champion, "name": m.model.path.name, "created": m.model.card.created}
+            for k, m in svc.models.items()
+        ],
     }
 
 
@@ -40,20 +45,29 @@ async def model_info(
 async def health(svc: Annotated[Service, Depends(service)]) -> JSONResponse:
     stats = svc.audit.stats()
     ok = stats["failed"] == 0
-    return JSONResponse({
-        "status": "ok" if ok else "degraded",
-        "problems": [] if ok else [f"audit log: {stats['failed']} prediction rows not written; last error: {stats['last_error']}"],
-        "champion": svc.champion,
-        "models": {k: {"fast_path": m.fast is not None} for k, m in svc.models.items()},
-        "predictions_served": int(svc.counters.get("served", 0)),
-        "audit": stats,
-        "uptime_s": round(time.time() - svc.counters["started"], 1),
-        "version": uptake.__version__,
-    })
+    return JSONResponse(
+        {
+            "status": "ok" if ok else "degraded",
+            "problems": []
+            if ok
+            else [f"audit log: {stats['failed']} prediction rows not written; last error: {stats['last_error']}"],
+            "champion": svc.champion,
+            "models": {k: {"fast_path": m.fast is not None} for k, m in svc.models.items()},
+            "predictions_served": int(svc.counters.get("served", 0)),
+            "audit": stats,
+            "uptime_s": round(time.time() - svc.counters["started"], 1),
+            "version": uptake.__version__,
+        }
+    )
 
 
-@router.get("/metrics", tags=["service"], summary="Prometheus metrics: requests, latency, scores, audit backlog",
-            response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+@router.get(
+    "/metrics",
+    tags=["service"],
+    summary="Prometheus metrics: requests, latency, scores, audit backlog",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE: {}}}},
+)
 async def metrics(request: Request, svc: Annotated[Service, Depends(service)]) -> Response:
     """Open when the server has no API key; with one, send it as X-API-Key or ``Authorization: Bearer KEY``
     (what Prometheus' ``authorization`` scrape setting sends)."""
@@ -63,8 +77,11 @@ async def metrics(request: Request, svc: Annotated[Service, Depends(service)]) -
         if not given or not hmac.compare_digest(given.encode(), svc.api_key.encode()):
             if given:
                 svc.limiter.failed(client)
-            raise HTTPException(401, "missing or wrong API key: send X-API-Key or Authorization: Bearer KEY",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "missing or wrong API key: send X-API-Key or Authorization: Bearer KEY",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
 
 

@@ -28,8 +28,13 @@ from uptake.serve.routes.page import TEMPLATES, secure
 
 router = APIRouter(include_in_schema=False)
 CACHE_S = 60.0
-WINDOWS = {"1d": "the last day", "7d": "the last 7 days", "30d": "the last 30 days", "365d": "the last year",
-           "all": "everything logged"}
+WINDOWS = {
+    "1d": "the last day",
+    "7d": "the last 7 days",
+    "30d": "the last 30 days",
+    "365d": "the last year",
+    "all": "everything logged",
+}
 _cache: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
 
@@ -45,8 +50,14 @@ def build(svc: Service, window: str, group: str | None) -> dict[str, Any]:
     url = svc.audit.url
     since = None if window == "all" else parse_since(window)
     svc.audit.flush(5)  # what was just served is on the page
-    found: dict[str, Any] = {"activity": activity(url, since), "drift": None, "drift_note": None, "outcomes": None,
-                             "outcomes_note": None, "fairness": None}
+    found: dict[str, Any] = {
+        "activity": activity(url, since),
+        "drift": None,
+        "drift_note": None,
+        "outcomes": None,
+        "outcomes_note": None,
+        "fairness": None,
+    }
     try:
         result = monitor(served.model.path, db=url, since=since, model_version=served.key)
         found["drift"] = drift_context(result.to_dict(), result.reference, result.now)
@@ -79,9 +90,16 @@ async def monitor_page(
     if group is not None and group not in served.model.schema.feature_names:
         group = None  # only the model's own columns, never a client's free text, reach the queries
     found = await run_in_threadpool(build, svc, window, group)
-    context = {"model": served.summary(True), "window": window, "windows": WINDOWS, "group": group,
-               "columns": served.model.schema.feature_names, "positive_name": served.model.positive_name,
-               "login": svc.api_key is not None, **found}
+    context = {
+        "model": served.summary(True),
+        "window": window,
+        "windows": WINDOWS,
+        "group": group,
+        "columns": served.model.schema.feature_names,
+        "positive_name": served.model.positive_name,
+        "login": svc.api_key is not None,
+        **found,
+    }
     return secure(TEMPLATES.TemplateResponse(request, "monitor.html", context))
 
 

@@ -17,8 +17,12 @@ from uptake.serve.deps import Service, service
 from uptake.serve.sessions import session_expiry, session_token, session_valid
 
 #: The page's templates, and the monitoring sections it shares with `uptake monitor --html`.
-TEMPLATES = Jinja2Templates(directory=[str(Path(__file__).resolve().parents[1] / "templates"),
-                                       str(Path(__file__).resolve().parents[2] / "monitor" / "templates")])
+TEMPLATES = Jinja2Templates(
+    directory=[
+        str(Path(__file__).resolve().parents[1] / "templates"),
+        str(Path(__file__).resolve().parents[2] / "monitor" / "templates"),
+    ]
+)
 router = APIRouter(include_in_schema=False)
 
 
@@ -50,19 +54,28 @@ async def page(request: Request, svc: Annotated[Service, Depends(service)]) -> R
 
 
 @router.post("/login")
-async def login(request: Request, svc: Annotated[Service, Depends(service)],
-                api_key_field: Annotated[str, Form(alias="api_key", max_length=500)] = "") -> Response:
+async def login(
+    request: Request,
+    svc: Annotated[Service, Depends(service)],
+    api_key_field: Annotated[str, Form(alias="api_key", max_length=500)] = "",
+) -> Response:
     if svc.api_key is None:
         return RedirectResponse("/", status_code=303)
     client = svc.check_not_locked_out(request)
     if not hmac.compare_digest(api_key_field.encode(), svc.api_key.encode()):
         svc.limiter.failed(client)
-        return secure(TEMPLATES.TemplateResponse(request, "login.html", {"error": "That key is not right."},
-                                                 status_code=401))
+        return secure(
+            TEMPLATES.TemplateResponse(request, "login.html", {"error": "That key is not right."}, status_code=401)
+        )
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, session_token(svc.api_key, svc.config.session_hours),
-                        max_age=int(svc.config.session_hours * 3600), httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_token(svc.api_key, svc.config.session_hours),
+        max_age=int(svc.config.session_hours * 3600),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 

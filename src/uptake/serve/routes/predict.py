@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from uptake.audit.writer import Entry
-from uptake.serve.deps import Call, Service, caller, chosen_model, prediction_call, request_id, service
+from uptake.serve.deps import Service, caller, chosen_model, prediction_call, request_id, service
 from uptake.serve.encode import dumps
 from uptake.serve.metrics import MODEL_KEY
 from uptake.serve.models import ServedModel
@@ -46,22 +46,51 @@ def body_schema(max_rows: int) -> dict[str, Any]:
     and the parameters ``prediction_call`` reads from the request."""
     return {
         "parameters": [
-            {"name": "model", "in": "query", "required": False, "description": "Model version (default: the champion).",
-             "schema": {"type": "string", "maxLength": 200}},
-            {"name": "reasons", "in": "query", "required": False,
-             "description": "Also return each customer's top reasons (costs milliseconds per request; the page asks "
-                            "for them).", "schema": {"type": "boolean", "default": False}},
+            {
+                "name": "model",
+                "in": "query",
+                "required": False,
+                "description": "Model version (default: the champion).",
+                "schema": {"type": "string", "maxLength": 200},
+            },
+            {
+                "name": "reasons",
+                "in": "query",
+                "required": False,
+                "description": "Also return each customer's top reasons (costs milliseconds per request; the page asks "
+                "for them).",
+                "schema": {"type": "boolean", "default": False},
+            },
         ],
         "security": [{}, {"APIKeyHeader": []}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
-            {"$ref": "#/components/schemas/Customer"},
-            {"type": "array", "items": {"$ref": "#/components/schemas/Customer"}, "minItems": 1, "maxItems": max_rows},
-        ]}}}},
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/Customer"},
+                            {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Customer"},
+                                "minItems": 1,
+                                "maxItems": max_rows,
+                            },
+                        ]
+                    }
+                }
+            },
+        },
     }
 
 
-@router.post("/api/v1/predict", summary="Score one customer (a JSON object) or a list of them",
-             response_model=PredictResponse, responses=ERRORS, openapi_extra=body_schema(1000))
+@router.post(
+    "/api/v1/predict",
+    summary="Score one customer (a JSON object) or a list of them",
+    response_model=PredictResponse,
+    responses=ERRORS,
+    openapi_extra=body_schema(1000),
+)
 async def predict(request: Request) -> Response:
     # The hot path: ``prediction_call`` (auth, model choice, request id, the same functions the other
     # routes take as FastAPI dependencies) is awaited here, because FastAPI's solving of even one
@@ -77,8 +106,9 @@ async def predict(request: Request) -> Response:
         rows = served.requests.parse(body)
     except ValidationError as exc:
         details = error_details(exc)
-        return Response(dumps({"detail": details, "message": error_message(details)}), 422,
-                        media_type="application/json")
+        return Response(
+            dumps({"detail": details, "message": error_message(details)}), 422, media_type="application/json"
+        )
     ids = served.requests.pop_ids(rows)
     if served.fast is not None and len(rows) <= INLINE_ROWS:
         p, decision = served.score(rows)  # microseconds: cheaper than a thread hop
@@ -89,13 +119,16 @@ async def predict(request: Request) -> Response:
         "request_id": rid,
         "model_version": served.key,
         "threshold": served.threshold,
-        "predictions": [{"probability": pi, "decision": di, "reasons": ri}
-                        for pi, di, ri in zip(p.tolist(), decision.tolist(), found)],
+        "predictions": [
+            {"probability": pi, "decision": di, "reasons": ri}
+            for pi, di, ri in zip(p.tolist(), decision.tolist(), found)
+        ],
     }
     out = dumps(payload)
     latency = (time.perf_counter() - start) * 1000.0
-    svc.audit.record(Entry(time.time(), rid, source, served.key, served.threshold, latency, rows, p, decision,
-                           customer_ids=ids))
+    svc.audit.record(
+        Entry(time.time(), rid, source, served.key, served.threshold, latency, rows, p, decision, customer_ids=ids)
+    )
     request.scope[MODEL_KEY] = served.key
     svc.metrics.scored(served.key, source, p)
     svc.counters["served"] = svc.counters.get("served", 0) + len(rows)
@@ -106,8 +139,13 @@ async def predict(request: Request) -> Response:
     "/api/v1/predict/file",
     summary="Score an uploaded CSV, Excel or Parquet table; returns it ranked, most likely first",
     response_class=Response,
-    responses={**ERRORS, 200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
-                               "description": "The input's rows plus probability, decision and rank."}},
+    responses={
+        **ERRORS,
+        200: {
+            "content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
+            "description": "The input's rows plus probability, decision and rank.",
+        },
+    },
 )
 async def predict_file(
     request: Request,
@@ -116,15 +154,32 @@ async def predict_file(
     served: Annotated[ServedModel, Depends(chosen_model)],
     rid: Annotated[str, Depends(request_id)],
     svc: Annotated[Service, Depends(service)],
-    skip_invalid: Annotated[bool, Query(description="Leave out invalid rows (counted in X-Uptake-Skipped) instead of failing.")] = False,
-    output: Annotated[Literal["csv", "parquet"], Query(alias="format", description="Format of the returned file.")] = "csv",
+    skip_invalid: Annotated[
+        bool, Query(description="Leave out invalid rows (counted in X-Uptake-Skipped) instead of failing.")
+    ] = False,
+    output: Annotated[
+        Literal["csv", "parquet"], Query(alias="format", description="Format of the returned file.")
+    ] = "csv",
 ) -> Response:
     start = time.perf_counter()
     result = await in_thread(svc, score_upload, served, file, skip_invalid, output, svc.config.max_file_rows)
     latency = (time.perf_counter() - start) * 1000.0
-    svc.audit.record(Entry(time.time(), rid, "file" if source == "api" else "page", served.key, served.threshold,
-                           latency, result.inputs, result.probability, result.decision, rows=result.rows,
-                           customer_ids=result.customer_ids, batch_id=rid))
+    svc.audit.record(
+        Entry(
+            time.time(),
+            rid,
+            "file" if source == "api" else "page",
+            served.key,
+            served.threshold,
+            latency,
+            result.inputs,
+            result.probability,
+            result.decision,
+            rows=result.rows,
+            customer_ids=result.customer_ids,
+            batch_id=rid,
+        )
+    )
     request.scope[MODEL_KEY] = served.key
     svc.metrics.scored(served.key, "file" if source == "api" else "page", result.probability)
     svc.counters["served"] = svc.counters.get("served", 0) + len(result.probability)
