@@ -50,9 +50,16 @@ def bank_xlsx(bank_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def bank_df(bank_csv: Path):
-    from uptake.io.tables import read_table
+    """The bank table as a data scientist holds it in a notebook: typed columns (pandas' own reading).
 
-    return read_table(bank_csv)
+    uptake's readers keep a CSV's cells as text (``read_table``); the schema reads both alike, which
+    ``tests/test_cells.py`` checks. Row numbers are the file's, as ``read_table`` gives them.
+    """
+    import pandas as pd
+
+    df = pd.read_csv(bank_csv)
+    df.attrs.update(row_offset=2, source=str(bank_csv), decimal=".")
+    return df
 
 
 @pytest.fixture(scope="session")

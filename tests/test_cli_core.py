@@ -174,7 +174,8 @@ def test_evaluate_table_and_json(trained, bank_csv: Path, bank_xlsx: Path) -> No
         res = ok("evaluate", model, data, "--json")
         assert len(res.stdout.strip().splitlines()) == 1
         m = json.loads(res.stdout)
-        assert list(m) == list(METRIC_KEYS)
+        assert list(m) == [*METRIC_KEYS, "rows"]
+        assert m.pop("rows")["rows_scored"] == 5000
         assert (m["n"], m["positives"]) == (5000, 480)
         assert m["tp"] + m["fn"] == 480 and m["tp"] + m["fp"] + m["tn"] + m["fn"] == 5000
         assert m["threshold"] == pytest.approx(meta["threshold"])
@@ -197,9 +198,11 @@ def test_predict(
     res = ok("predict", model, bank_csv if data_kind == "csv" else bank_xlsx, "--out", out)
     assert "Scored 5,000 rows" in res.stdout
     frame = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
-    assert list(frame.columns) == [*bank_df.columns, "probability", "decision", "rank"]
+    assert list(frame.columns) == [*bank_df.columns, "probability", "decision", "rank", "flags"]
+    assert frame["flags"].fillna("").eq("").all()  # the training table holds nothing unusual
     assert len(frame) == 5000
-    np.testing.assert_array_equal(frame["ID"].to_numpy(), bank_df["ID"].to_numpy())  # input order kept
+    # input order kept, each id as it came in (a CSV's text, a workbook's integers)
+    np.testing.assert_array_equal(frame["ID"].astype(str).to_numpy(), bank_df["ID"].astype(str).to_numpy())
     p = frame["probability"].to_numpy()
     assert ((p >= 0) & (p <= 1)).all()
     assert (frame["decision"].to_numpy() == (p >= threshold)).all()
@@ -208,7 +211,7 @@ def test_predict(
     assert (np.diff(by_rank) <= 0).all()  # rank 1 = highest probability
     assert frame.loc[frame["rank"] == 1, "probability"].item() == p.max()
     # A model worth having puts acceptors near the top.
-    top = frame.nsmallest(480, "rank")["Personal Loan"].mean()
+    top = frame.nsmallest(480, "rank")["Personal Loan"].astype(int).mean()
     assert top > 0.5
 
 
@@ -245,7 +248,7 @@ BAD = {
         lambda f, m, o, b: ["train", b["csv"], "--target", "Accepted", "--out", o],
         "column 'Accepted': target column is missing",
     ),
-    "one class": (_train_case("one_class"), "column 'Personal Loan', value 0: the target has one class only"),
+    "one class": (_train_case("one_class"), "column 'Personal Loan', value '0': the target has one class only"),
     "three classes": (_train_case("three_classes"), "column 'Personal Loan': the target has 3 classes"),
     "empty file": (_train_case("empty"), "empty.csv': the file is empty"),
     "unreadable file": (_train_case("garbage"), "garbage.xlsx': is not an Excel workbook"),

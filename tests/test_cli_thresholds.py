@@ -125,6 +125,7 @@ def test_tune_threshold_in_place_rewrites_only_the_metadata(
     )
     assert code == 0, err
     entry = json.loads(stdout)
+    assert entry.pop("rows")["rows_scored"] > 0  # what was scored is said, not stored
     after = digest(copy)
     assert {k for k in before if before[k] != after.get(k)} == {"metadata.json"}
     meta = json.loads((copy / "metadata.json").read_text())

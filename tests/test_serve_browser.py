@@ -152,12 +152,12 @@ def test_server_side_422_is_shown_on_the_field(server, page) -> None:
     """If a value gets past the page's own checks, the API's 422 lands on the right field."""
     page.goto(server.url)
     page.evaluate("""() => { const s = document.querySelector('.field[data-name="Education"] select');
-                             const o = document.createElement('option'); o.value = '9'; o.textContent = '9';
-                             s.append(o); s.value = '9'; }""")
+                             const o = document.createElement('option'); o.value = 'graduate';
+                             o.textContent = 'graduate'; s.append(o); s.value = 'graduate'; }""")
     page.click("#score-button")
     message = page.locator('.field[data-name="Education"] .error')
     message.wait_for()
-    assert "not one of the categories seen in training (1, 2, 3)" in message.inner_text()
+    assert "text in a column of number codes (1, 2, 3)" in message.inner_text()
     shot(page, "04-server-422")
 
 

@@ -35,7 +35,8 @@ def rows_of(df: pd.DataFrame, model: Model) -> list[dict]:
 
 def reference_proba(model: Model, rows: list[dict]) -> np.ndarray:
     """The reference path for request rows: the pipeline on a one-row-per-customer frame."""
-    return model.score(pd.DataFrame(rows, columns=model.schema.feature_names)).probability
+    frame = pd.DataFrame(rows, columns=model.schema.feature_names)
+    return model.score(frame, blank=np.zeros(len(frame), dtype=bool)).probability  # a request row is a customer
 
 
 def fast_proba(model: Model, fast, rows: list[dict]) -> np.ndarray:

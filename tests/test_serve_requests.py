@@ -24,6 +24,11 @@ def models(schema):
     return build_request_models(schema, margin=0.25, max_rows=50)
 
 
+@pytest.fixture(scope="module")
+def strict_models(schema):
+    return build_request_models(schema, margin=0.25, max_rows=50, strict=True)
+
+
 def customers(schema, models):
     """Valid customers: numbers inside the accepted ranges, known categories, some unknowns."""
     fields = {}
@@ -70,15 +75,22 @@ def test_what_the_api_accepts_the_schema_accepts(schema, models, data) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(data=st.data())
-def test_out_of_range_numbers_are_refused_naming_the_field(schema, models, data) -> None:
+def test_out_of_range_numbers_are_flagged_or_under_strict_refused_naming_the_field(
+    schema, models, strict_models, data
+) -> None:
     row = data.draw(customers(schema, models))
     spec = data.draw(st.sampled_from([f for f in models.fields if f.kind == "numeric"]))
     above = data.draw(st.booleans())
     row[spec.name] = (
         spec.maximum + data.draw(st.floats(0.5, 1e9)) if above else spec.minimum - data.draw(st.floats(0.5, 1e9))
     )
+    [parsed] = models.parse(json.dumps(row).encode())  # scored: the answer flags it
+    [flags] = schema.flag_records([parsed])
+    assert f"{spec.name} {'above' if above else 'below'} the training range" in flags
+    checked = schema.check(pd.DataFrame([parsed], columns=schema.feature_names))
+    assert checked.errors == [] and checked.flags.lists() == [flags]  # a file's row gets the same words
     with pytest.raises(ValidationError) as info:
-        models.parse(json.dumps(row).encode())
+        strict_models.parse(json.dumps(row).encode())
     details = error_details(info.value)
     assert [d["loc"] for d in details] == [["body", spec.name]]
     assert error_message(details).startswith(spec.name)
@@ -102,8 +114,12 @@ def test_junk_values_are_refused_not_crashed(schema, models, data) -> None:
         models.parse(json.dumps(row).encode())
     except ValidationError as exc:
         assert error_details(exc)[0]["loc"][1] == name
-    else:  # only a boolean for a 0/1 flag passes: JSON true is 1 (but never a category or a number)
-        assert junk is True and schema.column(name).kind == "binary"
+    else:  # a boolean for a 0/1 flag (JSON true is 1), or text a file's cell would pass as well ('', 'NA', '7')
+        if isinstance(junk, str):
+            cell = pd.DataFrame([{**row, name: junk}], columns=schema.feature_names, dtype=object)
+            assert schema.validate(cell)[1] == []
+        else:
+            assert junk is True and schema.column(name).kind == "binary"
 
 
 def test_booleans_are_not_categories_or_numbers(models) -> None:
@@ -123,7 +139,7 @@ def test_list_shape_and_limits(models) -> None:
     with pytest.raises(ValidationError):
         models.parse(b"[]")
     with pytest.raises(ValidationError) as info:
-        models.parse(json.dumps([row, {**row, "Family": 0}]).encode())
+        models.parse(json.dumps([row, {**row, "Family": "zero"}]).encode())
     assert error_message(error_details(info.value)).startswith("row 2, Family")
 
 

@@ -258,6 +258,17 @@ def nothing_written(*names: str) -> Callable[[World, Path, Outcome], None]:
     return check
 
 
+def flagged_row(position: int, words: str) -> Callable[[World, Path, Outcome], None]:
+    """The row at ``position`` is scored and flagged in those words, the others scored as they were."""
+
+    def check(world: World, folder: Path, o: Outcome) -> None:
+        out = pd.read_csv(folder / "out.csv", keep_default_na=False)
+        assert out["flags"].tolist() == ["" if i != position else words for i in range(len(out))]
+        assert "Flagged 1 of 50 rows" in o.stderr and words in o.stderr
+
+    return check
+
+
 def skipped_one_scored_rest(world: World, folder: Path, o: Outcome) -> None:
     ref = reference(world, folder, world.lightgbm)
     got = scores(folder / "out.csv")
@@ -331,7 +342,7 @@ def _cases() -> list[Case]:
             nothing_written("m"),
         ),
         Case(
-            "income -500 is refused by predict",
+            "income -500 is scored and flagged by predict",
             "CLI and API disagree",
             lambda w, f: [
                 "predict",
@@ -340,12 +351,27 @@ def _cases() -> list[Case]:
                 "--out",
                 f / "out.csv",
             ],
+            0,
+            "Scored 50 rows",
+            flagged_row(5, "Income below the training range"),
+        ),
+        Case(
+            "income -500 is refused by predict --strict",
+            "CLI and API disagree",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                csv_of(w, f, "in.csv", with_cell("Income", 5, -500)),
+                "--out",
+                f / "out.csv",
+                "--strict",
+            ],
             2,
-            "column 'Income', row 7, value -500: outside the accepted range 0 to 278",
+            "column 'Income', row 7, value '-500': outside the accepted range 0 to 278",
             nothing_written("out.csv"),
         ),
         Case(
-            "mortgage 1e9 is refused by predict",
+            "mortgage 1e9 is refused by predict --strict",
             "CLI and API disagree",
             lambda w, f: [
                 "predict",
@@ -353,13 +379,14 @@ def _cases() -> list[Case]:
                 csv_of(w, f, "in.csv", with_cell("Mortgage", 5, 1e9)),
                 "--out",
                 f / "out.csv",
+                "--strict",
             ],
             2,
-            "column 'Mortgage', row 7, value 1000000000.0: outside the accepted range",
+            "column 'Mortgage', row 7, value '1000000000.0': outside the accepted range",
             nothing_written("out.csv"),
         ),
         Case(
-            "--skip-invalid skips an out-of-range row",
+            "--strict --skip-invalid skips an out-of-range row",
             "CLI and API disagree",
             lambda w, f: [
                 "predict",
@@ -368,13 +395,14 @@ def _cases() -> list[Case]:
                 "--out",
                 f / "out.csv",
                 "--skip-invalid",
+                "--strict",
             ],
             0,
             "Scored 49 rows",
             skipped_one_scored_rest,
         ),
         Case(
-            "an unseen category is refused",
+            "an unseen category is scored and flagged",
             "CLI and API disagree",
             lambda w, f: [
                 "predict",
@@ -383,8 +411,23 @@ def _cases() -> list[Case]:
                 "--out",
                 f / "out.csv",
             ],
+            0,
+            "Scored 50 rows",
+            flagged_row(3, "Family unseen in training"),
+        ),
+        Case(
+            "an unseen category is refused under --strict",
+            "CLI and API disagree",
+            lambda w, f: [
+                "predict",
+                w.lightgbm,
+                csv_of(w, f, "in.csv", with_cell("Family", 3, 7)),
+                "--out",
+                f / "out.csv",
+                "--strict",
+            ],
             2,
-            "column 'Family', row 5, value 7: not one of the categories seen in training",
+            "column 'Family', row 5, value '7': not one of the categories seen in training",
             nothing_written("out.csv"),
         ),
         Case(
@@ -570,7 +613,7 @@ def _cases() -> list[Case]:
                 f / "m",
             ],
             2,
-            "column 'CCAvg', row 5, value inf: not a finite number",
+            "column 'CCAvg', row 5, value 'inf': not a finite number",
             one_line,
         ),
         Case(

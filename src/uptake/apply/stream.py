@@ -31,14 +31,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from uptake.apply.chunked import KEEP_ERRORS, add_counts, output_table, score_chunk
+from uptake.apply.chunked import KEEP_ERRORS, add_counts, chunk_flags, output_table, score_chunk
 from uptake.apply.ranks import DEFAULT_RUN_ROWS, ExactRanks, ProbabilityStore
 from uptake.decide.decision import decide
+from uptake.errors import UptakeInputError, where
 from uptake.io.atomic import new_temp_dir, temporary
 from uptake.io.chunks import DEFAULT_CHUNK_ROWS, count_rows, open_chunks
 from uptake.io.outputs import check_output
 from uptake.io.writer import AtomicWriter
 from uptake.pipeline import Model, ScoringPipeline
+from uptake.schema.flags import add_summaries, describe
 from uptake.schema.table import check_not_empty
 
 
@@ -73,10 +75,24 @@ class ScoreSummary:
     ranked: bool = True
     seconds: float = 0.0
     engine: str = "local"
+    #: unusual cells among the scored rows (``uptake.schema.flags``: rows flagged, cells per flag)
+    flags: dict[str, Any] = field(default_factory=dict)
+    #: rows whose every cell was empty: not customers, not scored
+    blank: int = 0
 
     @property
     def rows_per_second(self) -> float:
         return self.rows_read / self.seconds if self.seconds > 0 else float("nan")
+
+    def notes(self, strict: bool = False) -> list[str]:
+        """The lines ``uptake.pipeline.rows.ScoredTable.notes`` gives for a table read whole."""
+        out = []
+        if self.blank:
+            out.append(f"Left out {self.blank:,} blank rows (every cell empty: not customers)")
+        flagged = describe(self.flags, self.rows_scored, strict_hint=not strict) if self.flags else None
+        if flagged:
+            out.append(flagged)
+        return out
 
 
 def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
@@ -130,6 +146,8 @@ class PassSummary:
     invalid: int = 0
     errors: list[str] = field(default_factory=list)
     filled: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, Any] = field(default_factory=dict)
+    blank: int = 0
 
 
 @contextlib.contextmanager
@@ -189,7 +207,9 @@ def stream_predict(
             try:
                 state = score_pass(m, data, chunks, skip_invalid, progress, store=store)
                 ranks = ExactRanks(store.array(), scratch, run_rows)
-                write_pass(m, open_chunks(data, chunk_rows, sep), store.array(), ranks, writer, progress, state.rows)
+                write_pass(
+                    m, open_chunks(data, chunk_rows, sep), store.array(), ranks, writer, progress, state.rows, data
+                )
             finally:
                 store.close()
         else:
@@ -203,6 +223,8 @@ def stream_predict(
         errors=state.errors,
         ranked=rank,
         seconds=time.perf_counter() - started,
+        flags=state.flags,
+        blank=state.blank,
     )
 
 
@@ -230,10 +252,12 @@ def score_pass(
         state.positives += int(decide(p[ok], m.threshold).sum())
         state.errors.extend(result.errors[: max(0, KEEP_ERRORS - len(state.errors))])
         add_counts(state.filled, result.filled)
+        state.flags = add_summaries(state.flags, result.flags)
+        state.blank += result.blank
         if store is not None:
             store.append(p)
         if writer is not None:
-            writer.write(output_table(chunk.table, p, m.threshold, None))
+            writer.write(output_table(chunk.table, p, m.threshold, None, result.flag_texts))
         progress.advance(n)
     if not skip_invalid:
         chunks.raise_bad_lines(upto=None)
@@ -242,7 +266,15 @@ def score_pass(
     state.rows += len(bad)
     state.invalid += len(bad)
     state.errors.extend(msg for _, msg in bad[: max(0, KEEP_ERRORS - len(state.errors))])
+    nothing_scored(state, data)
     return state
+
+
+def nothing_scored(state: PassSummary, data: object) -> None:
+    """``--skip-invalid`` that skipped every row has scored nothing: an error, not an empty success."""
+    if state.scored == 0 and state.invalid:
+        first = f" ({state.errors[0]})" if state.errors else ""
+        raise UptakeInputError(f"{where(file=data)}: every one of its {state.invalid:,} rows is invalid{first}")
 
 
 def write_pass(
@@ -253,8 +285,10 @@ def write_pass(
     writer: AtomicWriter,
     progress: Progress,
     total: int,
+    source: object,
 ) -> None:
-    """Pass 2: re-read the input, attach each row's stored probability, decision and global rank.
+    """Pass 2: re-read the input, attach each row's stored probability, decision and global rank, and its
+    flags (read again: they are a function of the row).
 
     Shared by local ranking and Dask (ranked or not), so both write identical files.
     """
@@ -266,7 +300,7 @@ def write_pass(
         if ranks is not None:
             ok = ~np.isnan(p)
             rank = ranks.ranks(chunk.start + np.flatnonzero(ok), p[ok])
-        writer.write(output_table(chunk.table, p, m.threshold, rank))
+        writer.write(output_table(chunk.table, p, m.threshold, rank, chunk_flags(m, chunk, source)))
         progress.advance(n)
 
 

@@ -47,6 +47,9 @@ predictions = sa.Table(
     # Revision 0003: who was scored (a request's ``id`` field, a file's id column) and in which batch.
     sa.Column("customer_id", sa.String(128), nullable=True, index=True),
     sa.Column("batch_id", sa.String(64), nullable=True, index=True),
+    # Revision 0004: the unusual values each answer flagged ('; ' joined), and the reasons it showed.
+    sa.Column("flags", sa.Text(), nullable=True),
+    sa.Column("reasons", JSONType, nullable=True),
 )
 
 #: Realised outcomes: who actually accepted, imported after the campaign (``uptake outcomes import``).

@@ -4,13 +4,16 @@ A served request may carry an ``id`` field; an uploaded table, an id column (the
 column the model dropped as ID-like, such as the bank table's ``ID``, or one named
 ``id`` / ``customer_id``); ``uptake outcomes import`` reads one with ``--id``.
 Each value becomes the same text key: integers (and integral floats, as a column
-with a gap reads) as decimal digits, text stripped. Anything else is refused with
-its location, never guessed: ``17.5`` as an id is a mistake, not customer 17.
+with a gap reads or writes them: ``39.0``) as decimal digits, other text stripped and
+kept as written (``0042`` keeps its zeros, a 17-digit id every digit). Anything else
+is refused with its location, never guessed: ``17.5`` as an id is a mistake, not
+customer 17.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,10 +21,13 @@ import numpy as np
 import pandas as pd
 
 from uptake.errors import UptakeInputError, where
+from uptake.io.cells import MISSING_TOKENS
 
 #: The field of a JSON request that names the customer (``customer_id`` if a feature is called ``id``).
 ID_FIELD = "id"
 MAX_ID_LENGTH = 128
+#: An id written as a decimal number (integer part, fraction); any other text is an id as written.
+DECIMAL_ID = re.compile(r"^(-?[0-9]+)\.([0-9]+)$")
 #: Column names taken as a table's customer ids when the model names none (case-insensitive).
 ID_NAMES = ("id", "customer_id", "customerid", "customer id", "client_id")
 
@@ -42,10 +48,15 @@ def customer_key(value: Any) -> str | None:
         return str(int(value))
     if isinstance(value, str):
         text = value.strip()
-        if not text:
+        if text in MISSING_TOKENS:
             return None
         if len(text) > MAX_ID_LENGTH:
             raise ValueError(f"longer than {MAX_ID_LENGTH} characters")
+        decimal = DECIMAL_ID.match(text)
+        if decimal:  # '39.0' is how a table with a gap writes integer ids; '39.5' is a mistake
+            if decimal.group(2).strip("0"):
+                raise ValueError("a fractional number is not a customer id")
+            return decimal.group(1)
         return text
     raise ValueError(f"a {type(value).__name__} is not a customer id")
 

@@ -51,6 +51,10 @@ class Entry:
     rows: Sequence[int] | None = None
     customer_ids: Sequence[str | None] | None = None
     batch_id: str | None = None
+    #: each row's unusual values as the answer gave them ('' or None for none)
+    flags: Sequence[str | None] | None = None
+    #: each row's reasons as the answer showed them (None where none were asked for)
+    reasons: Sequence[Any] | None = None
 
     def __len__(self) -> int:
         return len(self.probability)
@@ -65,6 +69,8 @@ class Entry:
             inputs = [jsonable(dict(r)) for r in self.inputs]
         rows = self.rows if self.rows is not None else range(len(self.probability))
         ids = self.customer_ids if self.customer_ids is not None else [None] * len(self.probability)
+        flags = self.flags if self.flags is not None else [None] * len(self.probability)
+        shown = self.reasons if self.reasons is not None else [None] * len(self.probability)
         fixed = {
             "created_at": when,
             "request_id": self.request_id,
@@ -74,8 +80,18 @@ class Entry:
             "latency_ms": self.latency_ms,
             "batch_id": self.batch_id,
         }
-        for inp, p, d, r, c in zip(inputs, self.probability.tolist(), self.decision.tolist(), rows, ids):
-            yield {**fixed, "row_index": int(r), "inputs": inp, "probability": p, "decision": int(d), "customer_id": c}
+        rows_of = zip(inputs, self.probability.tolist(), self.decision.tolist(), rows, ids, flags, shown)
+        for inp, p, d, r, c, f, why in rows_of:
+            yield {
+                **fixed,
+                "row_index": int(r),
+                "inputs": inp,
+                "probability": p,
+                "decision": int(d),
+                "customer_id": c,
+                "flags": f or None,
+                "reasons": jsonable(why) if why else None,
+            }
 
 
 class AuditLog:

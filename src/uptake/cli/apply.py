@@ -8,7 +8,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from uptake.cli.common import RowsProgress, app, console, err_console, metrics_table
+from uptake.cli.common import (
+    RangeMargin,
+    RowsProgress,
+    Sheet,
+    SkipInvalid,
+    Strict,
+    app,
+    console,
+    err_console,
+    load_model,
+    metrics_table,
+    say_notes,
+    say_skipped,
+)
 from uptake.errors import UptakeInputError
 
 ENGINES = ("local", "dask")
@@ -21,29 +34,31 @@ if TYPE_CHECKING:
 def evaluate(
     model: Annotated[Path, typer.Argument(help="Model directory written by `uptake train`.")],
     data: Annotated[Path, typer.Argument(help="Labelled table to evaluate on.")],
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
+    sheet: Sheet = None,
+    skip_invalid: SkipInvalid = False,
+    strict: Strict = False,
+    range_margin: RangeMargin = 0.25,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
     """Score a labelled table with a saved model and print imbalance-aware metrics at its threshold."""
-    from uptake.decide.metrics import (  # imported when the command runs: `uptake --help` stays instant
-        METRIC_KEYS,
-        describe,
-    )
-    from uptake.evaluate.labelled import evaluate_frame
+    from uptake.decide.metrics import METRIC_KEYS, describe  # imported when the command runs: --help stays instant
+    from uptake.evaluate.labelled import evaluate_scored
     from uptake.io.jsonable import jsonable
-    from uptake.io.tables import read_table
-    from uptake.pipeline import Model
+    from uptake.pipeline.rows import score_table
 
-    m = Model.load(model)
-    result = evaluate_frame(m, read_table(data, sheet=sheet), source=data)
+    m = load_model(model, strict, range_margin)
+    table = score_table(m, data, sheet=sheet, skip_invalid=skip_invalid)
+    result = evaluate_scored(m, table)
     if as_json:
-        print(json.dumps({k: jsonable(result[k]) for k in METRIC_KEYS}))
-    else:
-        console.print(
-            metrics_table(
-                f"{data} ({result['n']} rows) at threshold {m.threshold:.3f}", describe(result, m.positive_name)
-            )
-        )
+        payload = {k: jsonable(result[k]) for k in METRIC_KEYS}
+        payload["rows"] = jsonable(table.summary())
+        print(json.dumps(payload))
+        return
+    say_skipped(table.scored.errors, data)
+    say_notes(table.notes(strict))
+    console.print(
+        metrics_table(f"{data} ({result['n']} rows) at threshold {m.threshold:.3f}", describe(result, m.positive_name))
+    )
 
 
 @app.command()
@@ -53,8 +68,10 @@ def predict(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output .csv or .parquet: input rows + probability, decision, rank.")
     ],
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
-    skip_invalid: Annotated[bool, typer.Option(help="Skip invalid rows (and count them) instead of failing.")] = False,
+    sheet: Sheet = None,
+    skip_invalid: SkipInvalid = False,
+    strict: Strict = False,
+    range_margin: RangeMargin = 0.25,
     explain: Annotated[
         bool, typer.Option("--explain", help="Add reason_1..reason_3: the top reasons behind each score.")
     ] = False,
@@ -94,14 +111,12 @@ def predict(
     CSV and Parquet inputs (a Parquet file or a directory of them) are streamed in
     chunks with bounded memory; Excel files, and --explain, read the table whole.
     """
-    from uptake.apply.stream import (
-        DEFAULT_CHUNK_ROWS,  # imported when the command runs: `uptake --help` stays instant
-    )
+    from uptake.apply.stream import DEFAULT_CHUNK_ROWS  # imported when the command runs: --help stays instant
     from uptake.explain import add_reason_columns
     from uptake.io.outputs import check_output
-    from uptake.io.tables import check_input, read_table
+    from uptake.io.tables import check_input
     from uptake.io.writer import write_frame
-    from uptake.pipeline import Model
+    from uptake.pipeline.rows import score_table
 
     if engine not in ENGINES:
         raise UptakeInputError(f"--engine {engine!r}: choose local or dask")
@@ -115,17 +130,17 @@ def predict(
         engine_ = make_engine(db)
         migrate(engine_)
         engine_.dispose()
-    m = Model.load(model)
+    m = load_model(model, strict, range_margin)
     if not explain and kind in ("csv", "parquet"):
-        _stream(m, model, data, out, skip_invalid, engine, scheduler, rank, chunk_rows or DEFAULT_CHUNK_ROWS)
+        _stream(m, model, data, out, skip_invalid, engine, scheduler, rank, chunk_rows or DEFAULT_CHUNK_ROWS, strict)
         _record(m, out, db)
         return
     if engine != "local" or not rank:
         raise UptakeInputError("--engine dask and --no-rank apply to CSV and Parquet inputs without --explain")
-    df = read_table(data, sheet=sheet)
-    scored = m.score(df, source=data, skip_invalid=skip_invalid, require_values=True)
-    for e in scored.errors[:20]:
-        err_console.print(f"skipped invalid row: {e.message(data)}", markup=False, highlight=False, soft_wrap=True)
+    table = score_table(m, data, sheet=sheet, skip_invalid=skip_invalid)
+    df, scored = table.df, table.scored
+    say_skipped(scored.errors, data)
+    say_notes(table.notes(strict))
     frame = m.frame(df, scored)
     if explain:
         frame = add_reason_columns(m, df, frame)
@@ -172,6 +187,7 @@ def _stream(
     scheduler: str | None,
     rank: bool,
     chunk_rows: int,
+    strict: bool = False,
 ) -> None:
     """Score through ``uptake.apply`` and print the same summary as the whole-file path."""
     from uptake.apply.stream import (  # imported when the command runs: `uptake --help` stays instant
@@ -199,8 +215,8 @@ def _stream(
             summary = stream_predict(
                 m, data, out, chunk_rows=chunk_rows, skip_invalid=skip_invalid, rank=rank, progress=progress
             )
-    for message in summary.errors:
-        err_console.print(f"skipped invalid row: {message}", markup=False, highlight=False, soft_wrap=True)
+    say_skipped(summary.errors, data)
+    say_notes(summary.notes(strict))
     console.print(
         f"Scored {summary.rows_scored:,} rows ({summary.positives:,} above threshold {m.threshold:.3f})"
         + (f"; skipped {summary.invalid:,} invalid rows" if summary.invalid else "")

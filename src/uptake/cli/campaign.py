@@ -9,7 +9,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from uptake.cli.common import app, console, err_console
+from uptake.cli.common import (
+    RangeMargin,
+    Sheet,
+    SkipInvalid,
+    Strict,
+    app,
+    console,
+    err_console,
+    load_model,
+    say_notes,
+    say_skipped,
+)
 from uptake.errors import UptakeInputError
 
 
@@ -26,8 +37,10 @@ def plan(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the ranked contact list (.csv or .parquet).")
     ] = None,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
-    skip_invalid: Annotated[bool, typer.Option(help="Skip invalid rows (and count them) instead of failing.")] = False,
+    sheet: Sheet = None,
+    skip_invalid: SkipInvalid = False,
+    strict: Strict = False,
+    range_margin: RangeMargin = 0.25,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
 ) -> None:
     """Plan a campaign: gains and lift by decile, profit by share contacted, and whom to call.
@@ -40,9 +53,8 @@ def plan(
     from uptake.decide.money import check_money
     from uptake.io.jsonable import jsonable
     from uptake.io.outputs import check_output
-    from uptake.io.tables import read_table
     from uptake.io.writer import write_frame
-    from uptake.pipeline import Model
+    from uptake.pipeline.rows import score_table
     from uptake.schema.target import target_labels
 
     check_money(contact_cost, accept_value)
@@ -51,10 +63,10 @@ def plan(
     share = campaign.parse_top(top) if top is not None else None
     if out is not None:
         check_output(out, inputs=(data,))
-    m = Model.load(model)
-    df = read_table(data, sheet=sheet)
-    scored = m.score(df, source=data, skip_invalid=skip_invalid, require_values=True)
-    y = target_labels(m.schema, df.loc[scored.index], data, required=False)
+    m = load_model(model, strict, range_margin)
+    table = score_table(m, data, sheet=sheet, skip_invalid=skip_invalid)
+    df, scored = table.df, table.scored
+    y = target_labels(m.schema, table.rows, data, required=False)
     result = campaign.plan(
         scored.probability, y, contact_cost, accept_value, budget=budget, top=share, positives=m.positive_name
     )
@@ -70,12 +82,15 @@ def plan(
             {
                 "rows": len(frame),
                 "skipped_invalid": len(scored.invalid_rows),
+                "read": table.summary(),
                 "out": str(out) if out else None,
                 "warning": warning,
             }
         )
         print(json.dumps(jsonable(payload)))
         return
+    say_skipped(scored.errors, data)
+    say_notes(table.notes(strict))
     _print_plan(result, len(frame), out, warning)
 
 

@@ -80,6 +80,54 @@ PositiveName = Annotated[
 ]
 
 
+# ---- options shared by every command that reads rows to score (one name, one help each) --------------
+Sheet = Annotated[
+    str | None,
+    typer.Option(help="Excel sheet to read (default: 'Data' if there is one, else the sheet the workbook opens on)."),
+]
+SkipInvalid = Annotated[
+    bool,
+    typer.Option(help="Skip rows holding a value that cannot be scored (and count them) instead of failing."),
+]
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict/--no-strict",
+        help=(
+            "Refuse unusual values (numbers beyond the training range widened by --range-margin, categories "
+            "unseen in training) instead of scoring and flagging them."
+        ),
+    ),
+]
+RangeMargin = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="With --strict: numbers this share of the training span beyond the training range are still scored.",
+    ),
+]
+
+
+def load_model(path: Path, strict: bool = False, range_margin: float = 0.25) -> Any:
+    """A saved model with the row policy the command's options ask for (``uptake.schema.Policy``)."""
+    from uptake.pipeline import Model  # imported when the command runs: `uptake --help` stays instant
+    from uptake.schema import Policy
+
+    return Model.load(path, policy=Policy(range_margin=range_margin, strict=strict))
+
+
+def say_notes(notes: list[str]) -> None:
+    """What a user must know about how the rows were read (``ScoredTable.notes``), on stderr."""
+    for line in notes:
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def say_skipped(errors: list[Any], source: object) -> None:
+    for e in errors[:20]:
+        message = e if isinstance(e, str) else e.message(source)
+        err_console.print(f"skipped invalid row: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
 def rule_options(
     threshold: float | None = None,
     min_recall: float | None = None,

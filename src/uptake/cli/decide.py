@@ -13,10 +13,16 @@ from uptake.cli.common import (
     ContactCost,
     MinPrecision,
     MinRecall,
+    RangeMargin,
+    Sheet,
+    SkipInvalid,
+    Strict,
     Threshold,
     app,
     console,
     err_console,
+    load_model,
+    say_notes,
 )
 
 
@@ -39,7 +45,10 @@ def tune_threshold(
             help="Write a copy of the model with the new threshold here (default: update MODEL in place).",
         ),
     ] = None,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
+    sheet: Sheet = None,
+    skip_invalid: SkipInvalid = False,
+    strict: Strict = False,
+    range_margin: RangeMargin = 0.25,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored threshold rule as JSON.")] = False,
 ) -> None:
     """Re-choose a model's decision threshold on labelled data (max F1 by default) and store it in the model."""
@@ -48,16 +57,19 @@ def tune_threshold(
         rule_from_options,
     )
     from uptake.io.tables import read_table
-    from uptake.pipeline import Model
+    from uptake.schema import Policy
     from uptake.train.tune import tune_model
 
     rule = rule_from_options(threshold, min_recall, min_precision, contact_cost, accept_value)
-    names = Model.load(model).positive_name
+    names = load_model(model).positive_name
     df = read_table(data, sheet=sheet)
-    entry = tune_model(model, df, rule, source=data, out=out)
+    policy = Policy(range_margin=range_margin, strict=strict)
+    entry = tune_model(model, df, rule, source=data, out=out, skip_invalid=skip_invalid, policy=policy)
+    notes = entry.pop("notes", [])
     if as_json:
         print(json.dumps(entry))
         return
+    say_notes(notes)
     console.print(describe(entry, entry["expected"]["threshold"], names))
     if entry.get("warning"):
         err_console.print(f"note: {entry['warning']}", markup=False, highlight=False, soft_wrap=True)

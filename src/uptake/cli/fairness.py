@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from uptake.cli.common import app, console
+from uptake.cli.common import RangeMargin, Sheet, SkipInvalid, Strict, app, console, load_model, say_notes
 from uptake.errors import UptakeInputError
 
 #: Exit code with --fail-on-flag when a group is below four-fifths (as monitor's drift alert).
@@ -32,7 +32,10 @@ def fairness(
         str | None, typer.Option(help="With --db: predictions at or after this time (or an age: 30d).")
     ] = None,
     until: Annotated[str | None, typer.Option(help="With --db: predictions before this time.")] = None,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
+    sheet: Sheet = None,
+    skip_invalid: SkipInvalid = False,
+    strict: Strict = False,
+    range_margin: RangeMargin = 0.25,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     fail_on_flag: Annotated[
         bool, typer.Option(help="Exit 3 when any group is below four-fifths of the best-treated one.")
@@ -41,7 +44,6 @@ def fairness(
     """Per group: share called (selection rate), recall among acceptors (equal opportunity), precision, and each
     as a ratio to the best-treated group; groups below four-fifths (0.8) are flagged."""
     from uptake.audit.window import parse_since  # imported when the command runs: `uptake --help` stays instant
-    from uptake.pipeline import Model
 
     if not group:
         raise UptakeInputError("--group: name at least one column to compare groups by (e.g. --group Family)")
@@ -49,14 +51,16 @@ def fairness(
         raise UptakeInputError("fairness: give a labelled DATA file or --db URL (one of them)")
     if db is None and (since or until):
         raise UptakeInputError("--since and --until read the audit log: give --db URL")
-    m = Model.load(model)
+    m = load_model(model, strict, range_margin)
+    notes: list[str] = []
     if data is not None:
         from uptake.evaluate.labelled import fairness_frame  # only the mode used is imported
-        from uptake.io.tables import read_table
+        from uptake.pipeline.rows import score_table
 
-        df = read_table(data, sheet=sheet)
-        tables = [fairness_frame(m, df, g, source=data) for g in group]
+        scored = score_table(m, data, sheet=sheet, skip_invalid=skip_invalid)
+        tables = [fairness_frame(m, scored.df, g, source=data, table=scored) for g in group]
         source = str(data)
+        notes = scored.notes(strict)
     else:
         from uptake.monitor.fairness import fairness_log  # only the mode used is imported
 
@@ -65,6 +69,7 @@ def fairness(
     if as_json:
         typer.echo(json.dumps({"source": source, "model_version": m.version, "fairness": tables}, default=float))
     else:
+        say_notes(notes)
         for t in tables:
             show(t, m.positive_name)
     if fail_on_flag and any(t["flagged"] for t in tables):

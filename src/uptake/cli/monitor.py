@@ -171,6 +171,11 @@ def _table(report: dict) -> None:
             "Cells of the wrong type (rows left out): "
             + ", ".join(f"{k} {v:,}" for k, v in report["refused_cells"].items())
         )
+    from uptake.schema.flags import describe  # imported when the command runs
+
+    flagged = describe(report.get("flagged") or {}, report["rows_read"], strict_hint=False)
+    if flagged:
+        console.print(flagged, markup=False, soft_wrap=True)
 
 
 def _realised(found: dict) -> None:

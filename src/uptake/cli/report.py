@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from uptake.cli.common import app, console
+from uptake.cli.common import RangeMargin, Sheet, Strict, app, console
 
 
 @app.command()
@@ -28,7 +28,9 @@ def report(
     accept_value: Annotated[
         float, typer.Option("--accept-value", help="Money per accepted offer, for the campaign section (> 0).")
     ] = 100.0,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
+    sheet: Sheet = None,
+    strict: Strict = False,
+    range_margin: RangeMargin = 0.25,
     shap: Annotated[bool, typer.Option("--shap/--no-shap", help="Also compute SHAP importance (slow).")] = False,
     group: Annotated[
         list[str] | None,
@@ -41,9 +43,8 @@ def report(
     ] = None,
 ) -> None:
     """Write one self-contained HTML report (figures embedded) for a manager: data, model, campaign, model card."""
-    from uptake.report import (
-        build_report,  # imported when the command runs: `uptake --help` stays instant
-    )
+    from uptake.report import build_report  # imported when the command runs: `uptake --help` stays instant
+    from uptake.schema import Policy
 
     result = build_report(
         model,
@@ -55,6 +56,7 @@ def report(
         sheet=sheet,
         shap=shap,
         groups=group,
+        policy=Policy(range_margin=range_margin, strict=strict),
     )
     console.print(f"Report written to {result.path} ({len(result.figures)} figures, also in {result.files_dir}/)")
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from uptake.audit.defaults import DEFAULT_DB
-from uptake.cli.common import app, console, err_console
+from uptake.cli.common import RangeMargin, Strict, app, console, err_console
 from uptake.errors import UptakeInputError
 
 log_app = typer.Typer(help="The audit log of predictions made by `uptake serve`.", no_args_is_help=True)
@@ -41,9 +41,8 @@ def serve(
     timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds a request may spend scoring before it gets 504.")
     ] = 60.0,
-    range_margin: Annotated[
-        float, typer.Option(min=0.0, help="Accept numbers this share of the training range beyond it (0.25 = 25%).")
-    ] = 0.25,
+    strict: Strict = False,
+    range_margin: RangeMargin = 0.25,
     fast_path: Annotated[
         bool,
         typer.Option(
@@ -89,6 +88,7 @@ def serve(
         max_file_rows=max_file_rows,
         request_timeout_s=timeout,
         range_margin=range_margin,
+        strict=strict,
         fast_path=fast_path,
         allowed_hosts=allowed_hosts(host, allowed_host or []),
     )

@@ -8,18 +8,27 @@ import pandas as pd
 
 from uptake.decide.metrics import metrics
 from uptake.pipeline import ScoringPipeline
+from uptake.pipeline.rows import ScoredTable, score_table
 from uptake.schema.target import target_labels
 
 
 def evaluate_frame(model: ScoringPipeline, df: pd.DataFrame, source: object | None = None) -> dict[str, Any]:
     """Every headline metric of ``model`` on the labelled rows of ``df`` (all rows must be valid)."""
-    y = target_labels(model.schema, df, source)
-    scored = model.score(df, source=source, require_values=True)
-    return metrics(y, scored.probability, model.threshold)
+    return evaluate_scored(model, score_table(model, source, df=df))
+
+
+def evaluate_scored(model: ScoringPipeline, table: ScoredTable) -> dict[str, Any]:
+    """Every headline metric of ``model`` on a scored labelled table (its scored rows)."""
+    y = target_labels(model.schema, table.rows, table.source)
+    return metrics(y, table.scored.probability, model.threshold)
 
 
 def fairness_frame(
-    model: ScoringPipeline, df: pd.DataFrame, group: str, source: object | None = None
+    model: ScoringPipeline,
+    df: pd.DataFrame,
+    group: str,
+    source: object | None = None,
+    table: ScoredTable | None = None,
 ) -> dict[str, Any]:
     """``uptake fairness`` on a labelled table: the model's decisions and the outcomes, per group."""
     from uptake.decide.fairness import GroupSpec, fairness_table, group_labels, parse_group  # fairlearn: only here
@@ -30,9 +39,10 @@ def fairness_frame(
         raise UptakeInputError(
             f"{where(file=source, column=spec.column)}: --group names a column the table does not have"
         )
-    y = target_labels(model.schema, df, source)
-    scored = model.score(df, source=source, require_values=True)
-    return fairness_table(y, scored.decision, group_labels(df[spec.column], spec, source), spec)
+    table = table if table is not None else score_table(model, source, df=df)
+    rows = table.rows
+    y = target_labels(model.schema, rows, source)
+    return fairness_table(y, table.scored.decision, group_labels(rows[spec.column], spec, source), spec)
 
 
 __all__ = ["evaluate_frame", "fairness_frame"]

@@ -1,9 +1,10 @@
 """Reading CSV and Parquet in pieces, so memory depends on the chunk size, not the file.
 
-CSV is read by pyarrow's streaming reader with every cell as text first: a stray
-word in a numeric column cannot stop the reader; each column is cast to the type the
-first chunk settled on where it can be, and stays text in a chunk where it cannot,
-for validation to name the cell. Rows with the wrong number of fields are dropped by
+CSV is read by pyarrow's streaming reader with every cell as text, as the whole-table
+reader reads it: a stray word in a numeric column cannot stop the reader, a column the
+model does not read leaves as it was written, and what a cell means as a number is
+decided by the column's kind with the file's decimal mark (``uptake.schema.values``),
+so a cell has one verdict whatever the chunk size. Rows with the wrong number of fields are dropped by
 the reader and remembered with their line number, so later rows keep their true
 line numbers. Parquet is read row group by row group, database types normalised
 (``uptake.io.arrow``). Both yield :class:`Chunk` objects that know how to name
@@ -12,7 +13,6 @@ their rows to a user.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from uptake.errors import UptakeInputError, where
 from uptake.io.arrow import normalize_table
 from uptake.io.names import check_unique_names
-from uptake.io.tables import DECIMAL_COMMA, check_input, csv_header, file_kind, first_line, sniff_delimiter
+from uptake.io.tables import check_input, csv_header, file_kind, first_line, sniff_decimal, sniff_delimiter
 
 DEFAULT_CHUNK_ROWS = 250_000
 
@@ -40,6 +40,7 @@ class Chunk:
     start: int  # 0-based position of the first row among all rows read
     first_row: int  # the number a user sees for row 0 of the whole input (2 in CSV, 1 in Parquet)
     skipped_lines: np.ndarray | None = None  # CSV: parsed-row positions of dropped short/long rows
+    decimal: str = "."  # the file's decimal mark (CSV)
 
     def row_number(self, position: np.ndarray | int) -> np.ndarray:
         """User-visible row numbers (CSV: line numbers) of 0-based global positions."""
@@ -110,12 +111,9 @@ def _cast_like(table: pa.Table, schema: pa.Schema, file: Path) -> pa.Table:
 
 
 class CsvChunks:
-    """A CSV file read by pyarrow's streaming reader, every cell as text first.
+    """A CSV file read by pyarrow's streaming reader, every cell as text (see the module docstring).
 
-    Text-first means a stray word in a numeric column cannot stop the reader: each
-    column is cast to the type the first chunk settled on (int64, float64 or text)
-    where it can be, and stays text in a chunk where it cannot, for validation to
-    name the cell. Leading spaces are trimmed (``read_table``'s ``skipinitialspace``).
+    Leading spaces are trimmed (``read_table``'s ``skipinitialspace``).
     Rows with the wrong number of fields are dropped by the reader and remembered
     with their line number; row numbers of later rows stay true to the file.
     """
@@ -124,9 +122,9 @@ class CsvChunks:
         self.path = Path(path)
         self.chunk_rows = int(chunk_rows)
         self.sep = sep or sniff_delimiter(self.path)
+        self.decimal = sniff_decimal(self.path, self.sep)
         self.names = self._header()
         self.bad_lines: list[tuple[int | None, str]] = []  # (line, message)
-        self.types: dict[str, pa.DataType] = {}
 
     def _header(self) -> list[str]:
         names = csv_header(self.path, self.sep)
@@ -153,7 +151,7 @@ class CsvChunks:
             parse_options=pcsv.ParseOptions(delimiter=self.sep, invalid_row_handler=self._on_bad_row),
             convert_options=pcsv.ConvertOptions(
                 column_types={n: pa.string() for n in self.names},
-                strings_can_be_null=True,
+                strings_can_be_null=False,  # missing-value texts are the schema's to read, as in read_table
             ),
         )
 
@@ -193,48 +191,17 @@ class CsvChunks:
             # A dropped line numbered L sits before the parsed row at position L - 2 - (earlier drops).
             lines = sorted(line for line, _ in self.bad_lines if line is not None)
             skipped = np.asarray([line - 2 - j for j, line in enumerate(lines)], dtype=np.int64)
-        return Chunk(table, start, 2, skipped)
+        return Chunk(table, start, 2, skipped, self.decimal)
 
     def _typed(self, table: pa.Table) -> pa.Table:
-        columns = []
-        for name, column in zip(table.column_names, table.columns, strict=True):
-            column = self._decimal_commas(pc.utf8_ltrim_whitespace(column))
-            target = self.types.get(name)
-            if target is None:
-                target = self.types[name] = _settle_type(column)
-            if target != pa.string():
-                # A chunk holding a non-number here stays text: validation will name the cell.
-                with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    column = pc.cast(column, target)
-            columns.append(column)
+        columns = [pc.utf8_ltrim_whitespace(column) for column in table.columns]
         return pa.table(columns, names=table.column_names)
-
-    def _decimal_commas(self, column: pa.ChunkedArray) -> pa.ChunkedArray:
-        """Semicolon CSVs write 1,5 for 1.5: such a column becomes numbers, as ``read_table`` does."""
-        if self.sep != ";" or column.null_count == len(column) or not pc.any(pc.match_substring(column, ",")).as_py():
-            return column
-        if not pc.all(pc.match_substring_regex(pc.utf8_trim_whitespace(column), DECIMAL_COMMA)).as_py():
-            return column
-        return pc.replace_substring(column, ",", ".")
 
     def raise_bad_lines(self, upto: int | None) -> None:
         """Fail on the first bad line seen so far (only those at or before line ``upto``, if given)."""
         for line, message in self.bad_lines:
             if upto is None or line is None or line <= upto:
                 raise UptakeInputError(message + " (--skip-invalid skips such rows)")
-
-
-def _settle_type(column: pa.ChunkedArray) -> pa.DataType:
-    """The narrowest of int64, float64, bool (True/False, as pandas reads it) and text for the first chunk."""
-    if column.null_count == len(column):
-        return pa.string()
-    for candidate in (pa.int64(), pa.float64(), pa.bool_()):
-        try:
-            pc.cast(column, candidate)
-            return candidate
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-    return pa.string()
 
 
 class ParquetChunks:

@@ -18,6 +18,8 @@ import pandas as pd
 
 from uptake.errors import UptakeInputError, where
 from uptake.io.arrow import read_parquet_frame
+from uptake.io.cells import decimal_mark
+from uptake.io.excel import read_sheet
 from uptake.io.names import check_unique_names
 
 SUFFIXES = {
@@ -29,8 +31,6 @@ SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-#: A number written with a decimal comma, as Excel saves CSV in German or French locales.
-DECIMAL_COMMA = r"^[+-]?\d+,\d+$|^[+-]?\d+$"
 _MAGIC = {b"PK\x03\x04": "an Excel workbook (or another zip file)", b"PAR1": "a Parquet file"}
 
 
@@ -82,17 +82,31 @@ def check_input(path: Path) -> str:
     return kind
 
 
-def sniff_delimiter(path: Path, sample_bytes: int = 65536) -> str:
-    """Pick the delimiter among comma, semicolon and tab from the file's first lines."""
+#: Bytes of a CSV file's head that decide its separator and decimal mark.
+SAMPLE_BYTES = 65536
+
+
+def _sample(path: Path, sample_bytes: int = SAMPLE_BYTES) -> str:
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         sample = fh.read(sample_bytes)
     if not sample.strip():
         raise UptakeInputError(f"{where(file=path)}: the file is empty")
+    return sample
+
+
+def sniff_delimiter(path: Path, sample_bytes: int = SAMPLE_BYTES) -> str:
+    """Pick the delimiter among comma, semicolon and tab from the file's first lines."""
+    sample = _sample(path, sample_bytes)
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         first = sample.splitlines()[0]
         return max([",", ";", "\t"], key=first.count)
+
+
+def sniff_decimal(path: Path, sep: str) -> str:
+    """The file's decimal mark (``uptake.io.cells.decimal_mark``), from the same sample as its separator."""
+    return decimal_mark(_sample(path), sep)
 
 
 def csv_header(path: Path, sep: str) -> list[str]:
@@ -109,7 +123,12 @@ def read_table(path: str | Path, sheet: str | None = None, sep: str | None = Non
 
     ``df.attrs['row_offset']`` records the number a user sees for the first data row
     (2 in CSV and Excel, where the header is line 1; 1 in Parquet), so every error
-    can point at the row as the user's own tools show it.
+    can point at the row as the user's own tools show it; ``df.attrs['decimal']`` the
+    file's decimal mark. CSV cells are read as text, exactly as the streamed reader
+    reads them, and kept as written: what a cell means as a number is the column
+    kind's to decide (``uptake.schema.values``). Excel cells keep their own types
+    (``uptake.io.excel``), Parquet columns theirs; Excel's ``sheet`` defaults to
+    ``Data``, else the sheet the workbook opens on (``attrs['sheet']``).
     """
     path = Path(path)
     kind = check_input(path)
@@ -117,12 +136,19 @@ def read_table(path: str | Path, sheet: str | None = None, sep: str | None = Non
         if kind == "csv":
             delimiter = sep or sniff_delimiter(path)
             check_unique_names(csv_header(path, delimiter), path)
-            df = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig", skipinitialspace=True)
-            if delimiter == ";":
-                df = _decimal_commas(df)
+            df = pd.read_csv(
+                path,
+                sep=delimiter,
+                encoding="utf-8-sig",
+                skipinitialspace=True,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+            )
+            df.attrs["decimal"] = sniff_decimal(path, delimiter)
             offset = 2
         elif kind == "excel":
-            df = _read_excel(path, sheet)
+            df = read_sheet(path, sheet)
             offset = 2
         else:
             df = read_parquet_frame(path)
@@ -145,39 +171,8 @@ def read_table(path: str | Path, sheet: str | None = None, sep: str | None = Non
     check_unique_names(list(df.columns), path)
     df.attrs["row_offset"] = offset
     df.attrs["source"] = str(path)
+    df.attrs.setdefault("decimal", ".")
     return df
-
-
-def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
-    """Semicolon CSVs come from locales that write 1,5 for 1.5; read such columns as numbers.
-
-    Only a text column whose every filled cell looks like a decimal-comma number is
-    converted, so genuine text (and thousands-separated oddities) stays as it is.
-    """
-    for name in df.columns:
-        col = df[name]
-        if not (pd.api.types.is_string_dtype(col) or col.dtype == object):
-            continue
-        text = col.dropna().astype(str).str.strip()
-        text = text[text != ""]
-        if len(text) and text.str.contains(",", regex=False).any() and text.str.fullmatch(DECIMAL_COMMA).all():
-            df[name] = pd.to_numeric(
-                col.astype("string").str.strip().str.replace(",", ".", regex=False), errors="coerce"
-            )
-    return df
-
-
-def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
-    with pd.ExcelFile(path, engine="openpyxl") as book:
-        names = [str(n) for n in book.sheet_names]
-        if sheet is None:
-            sheet = "Data" if "Data" in names else names[0]
-        elif sheet not in names:
-            raise UptakeInputError(f"{where(file=path)}: no sheet named {sheet!r} (sheets: {', '.join(names)})")
-        header = pd.read_excel(book, sheet_name=sheet, header=None, nrows=1)
-        if len(header):
-            check_unique_names([str(v) for v in header.iloc[0].tolist() if pd.notna(v)], path)
-        return pd.read_excel(book, sheet_name=sheet)
 
 
 def read_descriptions(path: str | Path) -> dict[str, str]:
@@ -213,7 +208,6 @@ def file_sha256(path: str | Path) -> str:
 
 
 __all__ = [
-    "DECIMAL_COMMA",
     "check_input",
     "check_unique_names",
     "csv_header",
@@ -222,5 +216,6 @@ __all__ = [
     "first_line",
     "read_descriptions",
     "read_table",
+    "sniff_decimal",
     "sniff_delimiter",
 ]

@@ -1,9 +1,10 @@
 """``uptake monitor``: profile new rows (a file, streamed, or the audit log, in chunks) and compare.
 
-New rows are validated with the model's schema under a permissive policy (values
-outside the training range and unseen categories are exactly what monitoring must
-see, so they are counted, not refused); cells of the wrong type are counted as
-refused rows per column. The score is the model's probability: taken from a
+New rows are validated with the model's schema and the policy every other path uses:
+values outside the training range and unseen categories are exactly what monitoring
+must see, so they are profiled and counted as flagged cells per column (the words of
+``uptake.schema.flags``), not refused; cells that cannot be scored (the wrong type) are
+counted as refused cells per column and left out. The score is the model's probability: taken from a
 ``probability`` column when the file is uptake's own scored output or the audit log,
 otherwise computed by the model on the rows it would accept.
 
@@ -32,7 +33,9 @@ from uptake.errors import UptakeInputError
 from uptake.io.chunks import DEFAULT_CHUNK_ROWS, iter_chunks
 from uptake.io.jsonable import read_json
 from uptake.io.tables import read_table
+from uptake.schema.flags import add_summaries
 from uptake.schema.kinds.base import LEARNING
+from uptake.schema.table import DEFAULT_POLICY, blank_rows
 
 if TYPE_CHECKING:
     from uptake.pipeline import Model
@@ -49,6 +52,7 @@ class Monitored:
     source: str
     rows_read: int
     refused: dict[str, int] = field(default_factory=dict)
+    flagged: dict[str, Any] = field(default_factory=dict)
     score_from: str = "model"
     seconds: float = 0.0
     reference: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -59,6 +63,7 @@ class Monitored:
             "source": self.source,
             "rows_read": self.rows_read,
             "refused_cells": self.refused,
+            "flagged": self.flagged or {"rows": 0, "cells": {}},
             "score_from": self.score_from,
             "seconds": self.seconds,
             **self.drift,
@@ -102,18 +107,21 @@ class _Run:
         self.model_dir, self.version, self.schema, self._model = model_dir, version, card.schema, None
         self.counter = Counter(reference)
         self.refused: dict[str, int] = {}
+        self.flagged: dict[str, Any] = {}
         self.rows = 0
         self.score_from = "model"
 
     def add(self, df: pd.DataFrame, row_offset: int) -> None:
         self.rows += len(df)
-        clean, errors = self.schema.validate(df, row_offset=row_offset, policy=LEARNING)
+        checked = self.schema.check(df, row_offset=row_offset, policy=DEFAULT_POLICY)
+        clean, errors = checked.clean, checked.errors
+        keep = ~blank_rows(df)
         if errors:
             for e in errors:
                 self.refused[e.column] = self.refused.get(e.column, 0) + 1
-            bad = sorted({e.row - row_offset for e in errors})
-            keep = np.ones(len(clean), dtype=bool)
-            keep[bad] = False
+            keep[sorted({e.row - row_offset for e in errors})] = False
+        self.flagged = add_summaries(self.flagged, checked.flags.take(keep).summary())
+        if not keep.all():
             clean, df = clean.iloc[keep], df.iloc[keep]
         if SCORE_COLUMN in df.columns:
             self.score_from = SCORE_COLUMN
@@ -180,6 +188,7 @@ def monitor(
         str(data or db),
         run.rows,
         run.refused,
+        run.flagged,
         run.score_from,
         round(time.perf_counter() - started, 3),
         run.counter.reference,

@@ -129,8 +129,9 @@ def compile_preprocessor(pre: Any, schema: Schema) -> tuple[list[str], list[str]
     return number_cols, category_cols, indexes, blocks
 
 
-def probe_rows(schema: Schema, margin: float, n: int = 64, seed: int = 0) -> list[dict[str, Any]]:
-    """Valid rows spread over the accepted ranges and categories, with some unknowns, for the start-up check."""
+def probe_rows(schema: Schema, margin: float, n: int = 64, seed: int = 0, unseen: bool = True) -> list[dict[str, Any]]:
+    """Valid rows spread over the training ranges widened by ``margin`` and the categories, with some unknowns
+    and some unseen categories (scored and flagged), for the start-up check."""
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
@@ -138,6 +139,8 @@ def probe_rows(schema: Schema, margin: float, n: int = 64, seed: int = 0) -> lis
         for c in schema.columns:
             if i % 7 == 3:
                 row[c.name] = None
+            elif c.kind == "categorical" and unseen and i % 11 == 5 and not c.open:
+                row[c.name] = 987_654 if c.dtype == "int" else "an unseen category"
             elif c.kind == "categorical":
                 cats = c.categories or ["?"]
                 v = cats[int(rng.integers(len(cats)))]
@@ -164,10 +167,11 @@ def compile_fast(pipeline: Any, tolerance: float = TOLERANCE) -> FastBackend | N
         return None
     codes = [schema.column(c).dtype == "int" for c in category_cols]
     backend = FastBackend(schema, number_cols, category_cols, indexes, codes, blocks, forward)
-    rows = probe_rows(schema, pipeline.policy.range_margin)
+    rows = probe_rows(schema, pipeline.policy.range_margin, unseen=not pipeline.policy.strict)
     try:
         fast = backend.raw_proba(rows)
-        ref = pipeline.raw_proba(pipeline.validate(pd.DataFrame(rows, columns=schema.feature_names)).clean)
+        frame = pd.DataFrame(rows, columns=schema.feature_names)
+        ref = pipeline.raw_proba(pipeline.validate(frame, blank=np.zeros(len(frame), dtype=bool)).clean)
     except Exception as exc:  # noqa: BLE001 - any failure here just means "use the reference path"
         log.warning("fast path off: check failed (%s)", exc)
         return None

@@ -12,6 +12,7 @@ loaded from disk (``uptake.pipeline.model.Model``).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,7 +24,18 @@ from uptake.errors import UptakeInputError
 from uptake.features import transform
 from uptake.pipeline.fast import compile_fast
 from uptake.schema import DEFAULT_POLICY, Policy, RowError, Schema
-from uptake.schema.table import check_not_empty, filled_counts
+from uptake.schema.flags import Flags
+from uptake.schema.table import blank_rows, check_not_empty, filled_counts
+from uptake.schema.values import row_numbers
+
+#: Columns uptake writes into scored files (predict, plan, --explain). An input holding any of them was
+#: scored before: its old values are dropped (and the user told), never left beside the new ones.
+OUTPUT_COLUMN = re.compile(r"^(probability|decision|rank|flags|expected_value|reason_\d+)$")
+
+
+def earlier_outputs(columns: Sequence[object]) -> list[str]:
+    """Input columns that an earlier scoring run wrote (:data:`OUTPUT_COLUMN`)."""
+    return [str(c) for c in columns if OUTPUT_COLUMN.match(str(c))]
 
 
 @dataclasses.dataclass
@@ -35,15 +47,29 @@ class Scored:
     index: pd.Index
     errors: list[RowError] = dataclasses.field(default_factory=list)
     invalid_rows: list[int] = dataclasses.field(default_factory=list)
+    #: the flags of the scored rows (in their order), and how many rows were blank (not customers)
+    flags: Flags | None = None
+    blank_rows: int = 0
+    #: the scored rows as the model read them (validated values: numbers parsed, categories as text)
+    clean: pd.DataFrame | None = None
+
+    def flag_texts(self) -> np.ndarray:
+        return self.flags.texts() if self.flags is not None else np.full(len(self.probability), "", dtype=object)
 
 
 @dataclasses.dataclass
 class Validated:
-    """Rows that passed validation (``clean``), and the cells and rows that did not."""
+    """Rows that passed validation (``clean``), and the cells and rows that did not.
+
+    ``flags``: the unusual cells of the rows in ``clean`` (scored and said so);
+    ``blank_rows``: rows whose every cell is empty (an export's leftovers), left out.
+    """
 
     clean: pd.DataFrame
     errors: list[RowError]
     invalid_rows: list[int]
+    flags: Flags = dataclasses.field(default_factory=lambda: Flags(0))
+    blank_rows: int = 0
 
 
 class ScoringPipeline:
@@ -89,18 +115,26 @@ class ScoringPipeline:
         skip_invalid: bool = False,
         row_offset: int | None = None,
         require_values: bool = False,
+        blank: np.ndarray | None = None,
     ) -> Validated:
         """Check raw rows against the schema with the pipeline's policy.
 
         Invalid rows make the whole call fail (naming the first bad cell) unless
-        ``skip_invalid``; then they are left out and listed. ``require_values``: the
-        rows are a file, in which a feature column without a single value is a
-        damaged export, not unknowns to impute.
+        ``skip_invalid``; then they are left out and listed. Unusual but valid cells are
+        flagged, and their rows scored. Rows whose every cell is empty are not
+        customers: they are left out and counted. ``require_values``: the rows are a
+        file, in which a feature column without a single value is a damaged export,
+        not unknowns to impute. ``blank``: which rows are blank, where the caller read more
+        columns than ``df`` holds (a streamed chunk); all ``False`` for request rows, which
+        are customers whatever they hold.
         """
         if require_values:
             self.schema.check_columns(df, source)
             check_not_empty(self.schema, filled_counts(self.schema, df), len(df), source)
-        clean, errors = self.schema.validate(df, source=source, row_offset=row_offset, policy=self.policy)
+        checked = self.schema.check(df, source=source, row_offset=row_offset, policy=self.policy)
+        clean, errors, flags = checked.clean, checked.errors, checked.flags
+        blank = blank_rows(df) if blank is None else np.asarray(blank, dtype=bool)
+        keep = ~blank
         invalid: list[int] = []
         if errors:
             if not skip_invalid:
@@ -110,13 +144,14 @@ class ScoringPipeline:
                     else ""
                 )
                 raise UptakeInputError(errors[0].message(source) + more)
-            offset = row_offset if row_offset is not None else int(df.attrs.get("row_offset", 1))
-            bad_pos = sorted({e.row - offset for e in errors})
-            invalid = [p + offset for p in bad_pos]
-            keep = np.ones(len(clean), dtype=bool)
+            rows = row_numbers(df, row_offset)
+            position = {int(r): i for i, r in enumerate(rows)}
+            bad_pos = sorted({position[e.row] for e in errors})
+            invalid = [int(rows[p]) for p in bad_pos]
             keep[bad_pos] = False
-            clean = clean.iloc[keep]
-        return Validated(clean, errors, invalid)
+        if not keep.all():
+            clean, flags = clean.iloc[keep], flags.take(keep)
+        return Validated(clean, errors, invalid, flags, int(blank.sum()))
 
     def features(self, clean: pd.DataFrame) -> np.ndarray:
         return transform(self.preprocessor, clean)
@@ -148,19 +183,22 @@ class ScoringPipeline:
         skip_invalid: bool = False,
         row_offset: int | None = None,
         require_values: bool = False,
+        blank: np.ndarray | None = None,
     ) -> Scored:
         """Validate and score raw rows (see :meth:`validate`)."""
-        v = self.validate(df, source, skip_invalid, row_offset, require_values)
+        v = self.validate(df, source, skip_invalid, row_offset, require_values, blank)
         p = self.proba(v.clean)
-        return Scored(p, self.decide(p), v.clean.index, v.errors, v.invalid_rows)
+        return Scored(p, self.decide(p), v.clean.index, v.errors, v.invalid_rows, v.flags, v.blank_rows, v.clean)
 
     @staticmethod
     def frame(df: pd.DataFrame, scored: Scored) -> pd.DataFrame:
-        """The input's valid rows plus probability, decision and rank (1 = most likely)."""
-        out = df.loc[scored.index].copy()
+        """The input's scored rows, every column as it came in (less an earlier run's outputs), plus
+        probability, decision, rank (1 = most likely) and flags (unusual cells, '' for none)."""
+        out = df.loc[scored.index].drop(columns=earlier_outputs(df.columns))
         out["probability"] = scored.probability
         out["decision"] = scored.decision.astype(np.int64)
         out["rank"] = rank_desc(scored.probability)
+        out["flags"] = scored.flag_texts()
         return out
 
     # ---- validated request rows (the web service) ----------------------------------------------
@@ -171,7 +209,8 @@ class ScoringPipeline:
         """Raw probabilities of request rows: the compiled backend when there is one, else the reference path."""
         if self.fast is not None:
             return self.fast.raw_proba(rows)
-        return self.raw_proba(self.validate(self.rows_frame(rows)).clean)
+        frame = self.rows_frame(rows)
+        return self.raw_proba(self.validate(frame, blank=np.zeros(len(frame), dtype=bool)).clean)
 
     def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and decisions for rows the request models already validated."""
@@ -184,4 +223,4 @@ class ScoringPipeline:
         return self.fast
 
 
-__all__ = ["Scored", "ScoringPipeline", "Validated"]
+__all__ = ["OUTPUT_COLUMN", "Scored", "ScoringPipeline", "Validated", "earlier_outputs"]

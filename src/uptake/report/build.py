@@ -21,8 +21,9 @@ from pathlib import Path
 
 from uptake.decide.money import check_money
 from uptake.io.outputs import check_output
-from uptake.io.tables import file_sha256, read_table
+from uptake.io.tables import file_sha256
 from uptake.pipeline import Model
+from uptake.pipeline.rows import score_table
 from uptake.report.model import (
     DEFAULT_ACCEPT_VALUE,
     DEFAULT_CONTACT_COST,
@@ -33,14 +34,15 @@ from uptake.report.model import (
 )
 from uptake.report.render import render, write_atomically
 from uptake.report.sections import BUILDERS, read_leaderboard
+from uptake.schema import DEFAULT_POLICY, Policy
 from uptake.schema.target import target_labels
 from uptake.train import DEFAULT_SPLIT, split_indices
 
 
 def load_evaluation(model: Model, data: Path, sheet: str | None = None) -> Evaluation:
-    df = read_table(data, sheet=sheet)
-    scored = model.score(df, source=data, skip_invalid=True, require_values=True)
-    valid = df.loc[scored.index]
+    table = score_table(model, data, sheet=sheet, skip_invalid=True)
+    scored = table.scored
+    valid = table.rows
     clean = model.validate(valid).clean
     y = target_labels(model.schema, valid, data, required=False)
     card = model.card
@@ -50,7 +52,9 @@ def load_evaluation(model: Model, data: Path, sheet: str | None = None) -> Evalu
         cfg = card.train_config
         parts = split_indices(y, int(cfg.get("seed", card.seed)), tuple(cfg.get("split") or DEFAULT_SPLIT))
         split = dict(zip(("train", "validation", "test"), parts))
-    return Evaluation(str(data), valid, clean, scored.probability, y, same, len(scored.invalid_rows), split)
+    ev = Evaluation(str(data), valid, clean, scored.probability, y, same, len(scored.invalid_rows), split)
+    ev.notes = table.notes(model.policy.strict)
+    return ev
 
 
 def build_report(
@@ -63,6 +67,7 @@ def build_report(
     sheet: str | None = None,
     shap: bool = False,
     groups: list[str] | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> ReportResult:
     """Build the report for a saved model and write it (and its figures) atomically.
 
@@ -78,7 +83,7 @@ def build_report(
     check_money(contact_cost, accept_value)
     board = read_leaderboard(Path(compare)) if compare is not None else None
     timer = Timer()
-    model = Model.load(model_dir)
+    model = Model.load(model_dir, policy=policy)
     timer.lap("load model")
     ev = load_evaluation(model, Path(data), sheet) if data is not None else None
     timer.lap("score data")

@@ -87,6 +87,8 @@ class Evaluation:
     is_training_file: bool
     skipped: int
     split: dict[str, np.ndarray] | None = None  # positions into df: train / validation / test
+    #: how the rows were read: sheet, blank rows, unusual values flagged (``ScoredTable.notes``)
+    notes: list[str] = field(default_factory=list)
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray | None, pd.DataFrame]:
         """Probabilities, labels and clean rows of a split part (or all rows for 'all')."""

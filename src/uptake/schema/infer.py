@@ -18,7 +18,7 @@ from uptake.errors import UptakeInputError, where
 from uptake.schema.column import Column
 from uptake.schema.kinds import KINDS, Inferred
 from uptake.schema.table import Schema
-from uptake.schema.values import is_missing, is_text, plain, to_number
+from uptake.schema.values import is_missing, is_text, plain, row_numbers, to_number
 
 #: Integer columns with this many distinct values or fewer (and at least three) are
 #: treated as codes, like the bank table's Education (1/2/3), not as quantities.
@@ -118,7 +118,7 @@ def mostly_numeric(raw: pd.Series) -> bool:
     present = ~is_missing(raw)
     if not present.any():
         return False
-    parsed = to_number(raw).notna().to_numpy()
+    parsed = to_number(raw, str(raw.attrs.get("decimal", "."))).notna().to_numpy()
     return parsed[present].mean() >= MOSTLY_NUMERIC
 
 
@@ -127,7 +127,9 @@ def infer_column(
 ) -> Column:
     missing = is_missing(raw)
     text = is_text(raw)
-    values = to_number(raw) if not text or mostly_numeric(raw) else None
+    decimal = str(raw.attrs.get("decimal", "."))
+    values = to_number(raw, decimal) if not text or mostly_numeric(raw) else None
+    rows = row_numbers(raw, None if "source" in raw.attrs else offset)
     if values is not None:
         arr = values.to_numpy(dtype=float, na_value=np.nan)
         if text and kind != "categorical":
@@ -136,14 +138,14 @@ def infer_column(
             if len(bad):
                 i = int(bad[0])
                 raise UptakeInputError(
-                    f"{where(file=source, column=name, row=i + offset, value=plain(raw.iloc[i]))}: "
+                    f"{where(file=source, column=name, row=int(rows[i]), value=plain(raw.iloc[i]))}: "
                     "text in a numeric column"
                 )
         inf = np.flatnonzero(np.isinf(arr))
         if len(inf):
             i = int(inf[0])
             raise UptakeInputError(
-                f"{where(file=source, column=name, row=i + offset, value=plain(raw.iloc[i]))}: not a finite number"
+                f"{where(file=source, column=name, row=int(rows[i]), value=plain(raw.iloc[i]))}: not a finite number"
             )
     if kind is None:
         kind = guess_kind(values)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from uptake.schema.table import Schema
+from uptake.schema.values import to_number
 
 
 @dataclass
@@ -21,6 +22,8 @@ class DataSummary:
     dropped: list[dict[str, str]]
     missing: dict[str, int]
     suspicious: list[str] = field(default_factory=list)
+    #: rows whose every cell was empty (an export's leftovers): left out
+    blank_rows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -30,6 +33,7 @@ class DataSummary:
             "dropped": self.dropped,
             "missing": self.missing,
             "suspicious": self.suspicious,
+            "blank_rows": self.blank_rows,
         }
 
 
@@ -44,7 +48,7 @@ def summarize(df: pd.DataFrame, schema: Schema, y: np.ndarray) -> DataSummary:
         if col.kind != "numeric" or col.min is None or col.min >= 0:
             continue
         if any(h in col.name.lower() for h in NON_NEGATIVE_HINTS):
-            vals = pd.to_numeric(df[col.name], errors="coerce")
+            vals = to_number(df[col.name], str(df.attrs.get("decimal", ".")))
             n_neg = int((vals < 0).sum())
             suspicious.append(f"{col.name}: {n_neg} negative values (min {col.min:g}); kept as they are")
     return DataSummary(

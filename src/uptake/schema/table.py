@@ -9,16 +9,18 @@ are never re-guessed downstream and every path refuses the same cells in the sam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from uptake.errors import UptakeInputError, where
 from uptake.schema.column import Column, RowError
+from uptake.schema.flags import Flags
 from uptake.schema.kinds import KINDS, MAX_CATEGORIES, Policy
-from uptake.schema.values import is_missing, plain
+from uptake.schema.values import is_missing, plain, row_numbers
 
 DEFAULT_POLICY = Policy()
 
@@ -46,6 +48,20 @@ class Schema:
 
     def by_kind(self, kind: str) -> list[str]:
         return [c.name for c in self.columns if c.kind == kind]
+
+    def flag_records(self, rows: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+        """The flags of validated request rows (one list per row): each kind's ``unusual_value``, the same
+        verdict and words :meth:`check` gives a file's cells, without building a frame (the API's hot path)."""
+        checks = [(c.name, c, KINDS[c.kind]) for c in self.columns]
+        out: list[list[str]] = []
+        for row in rows:
+            found = []
+            for name, col, kind in checks:
+                what = kind.unusual_value(col, row.get(name))
+                if what is not None:
+                    found.append(f"{name} {what}")
+            out.append(found)
+        return out
 
     # ---- JSON ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -94,31 +110,57 @@ class Schema:
         row_offset: int | None = None,
         policy: Policy = DEFAULT_POLICY,
     ) -> tuple[pd.DataFrame, list[RowError]]:
-        """Coerce raw rows to the trained types; return the clean feature frame and the bad cells.
+        """Coerce raw rows to the trained types; return the clean feature frame and the refused cells
+        (:meth:`check` also returns the flagged ones)."""
+        checked = self.check(df, source, row_offset, policy)
+        return checked.clean, checked.errors
+
+    def check(
+        self,
+        df: pd.DataFrame,
+        source: object | None = None,
+        row_offset: int | None = None,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> Checked:
+        """Coerce raw rows to the trained types: the clean feature frame, the refused cells and the flagged ones.
 
         Missing values are allowed (the preprocessor imputes them, as in training).
-        Each kind decides which cells are invalid (``uptake.schema.kinds``). Rows keep
-        their index so a caller can drop the invalid ones and still line results up
-        with the input.
+        Each kind decides which cells are refused and which are flagged
+        (``uptake.schema.kinds``), with the file's decimal mark (``df.attrs['decimal']``).
+        Rows keep their index so a caller can drop the refused ones and still line
+        results up with the input.
         """
         self.check_columns(df, source)
-        offset = row_offset if row_offset is not None else int(df.attrs.get("row_offset", 1))
+        rows = row_numbers(df, row_offset)
+        decimal = str(df.attrs.get("decimal", "."))
         errors: list[RowError] = []
+        flags = Flags(len(df))
         out: dict[str, pd.Series] = {}
         for col in self.columns:
             raw = df[col.name]
-            values, bad = KINDS[col.kind].validate(col, raw, policy)
+            values, bad, unusual = KINDS[col.kind].validate(col, raw, policy, decimal)
             seen: set[int] = set()
             for positions, reason in bad:
                 for i in positions:
                     if int(i) not in seen:  # one reason per cell: the first that applies
                         seen.add(int(i))
-                        errors.append(RowError(int(i) + offset, col.name, plain(raw.iloc[int(i)]), reason))
+                        errors.append(RowError(int(rows[int(i)]), col.name, plain(raw.iloc[int(i)]), reason))
+            for positions, what in unusual:
+                flags.add(col.name, what, positions)
             out[col.name] = values
         clean = pd.DataFrame(out, index=df.index)
         order = {n: j for j, n in enumerate(self.feature_names)}
         errors.sort(key=lambda e: (e.row, order[e.column]))
-        return clean, errors
+        return Checked(clean, errors, flags)
+
+
+@dataclass
+class Checked:
+    """Rows as the schema reads them: the clean frame, the refused cells, the flagged ones."""
+
+    clean: pd.DataFrame
+    errors: list[RowError]
+    flags: Flags
 
 
 def check_not_empty(schema: Schema, counts: Mapping[str, int], rows: int, source: object) -> None:
@@ -138,8 +180,19 @@ def check_not_empty(schema: Schema, counts: Mapping[str, int], rows: int, source
         )
 
 
+def blank_rows(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty: an export's leftovers (a line of separators, cells of one space),
+    not customers."""
+    blank = np.ones(len(df), dtype=bool)
+    for name in df.columns:
+        blank &= is_missing(df[name])
+        if not blank.any():
+            break
+    return blank
+
+
 def filled_counts(schema: Schema, df: pd.DataFrame) -> dict[str, int]:
     return {c.name: int((~is_missing(df[c.name])).sum()) for c in schema.columns if c.name in df.columns}
 
 
-__all__ = ["DEFAULT_POLICY", "Schema", "check_not_empty", "filled_counts"]
+__all__ = ["DEFAULT_POLICY", "Checked", "Schema", "blank_rows", "check_not_empty", "filled_counts"]

@@ -7,15 +7,18 @@ positive class's name (acceptors, frauds, ...) is what summaries speak of.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from uptake.errors import UptakeInputError, where
-from uptake.schema.values import is_missing, plain
+from uptake.schema.values import is_missing, plain, row_numbers
 
 DEFAULT_TARGET = "Personal Loan"
+#: A whole number written with a decimal point ('1.0', '1.', '-3.00'): the same label as the number.
+WHOLE_NUMBER_TEXT = re.compile(r"^-?(0|[1-9][0-9]*)\.0*$")
 TRUE_WORDS = {"1", "yes", "true", "y", "t", "1.0"}
 FALSE_WORDS = {"0", "no", "false", "n", "f", "0.0"}
 
@@ -33,7 +36,7 @@ def resolve_target(df: pd.DataFrame, target: str | None, source: object | None =
 
 
 def encode_target(
-    series: pd.Series, positive: str | None = None, source: object | None = None, row_offset: int = 2
+    series: pd.Series, positive: str | None = None, source: object | None = None, row_offset: int | None = None
 ) -> tuple[np.ndarray, str, str]:
     """Map the target to 1/0; return ``(y, positive_label, negative_label)``.
 
@@ -44,7 +47,12 @@ def encode_target(
     miss = is_missing(series)
     if miss.any():
         i = int(np.flatnonzero(miss)[0])
-        raise UptakeInputError(f"{where(file=source, column=name, row=i + row_offset)}: the target is missing")
+        if row_offset is None and "source" in series.attrs:  # a file's table: its own row numbers
+            rows = row_numbers(series)
+        else:
+            rows = row_numbers(series, row_offset if row_offset is not None else int(series.attrs.get("row_offset", 2)))
+        row = int(rows[i])
+        raise UptakeInputError(f"{where(file=source, column=name, row=row)}: the target is missing")
     text = series.map(label_text)
     labels = sorted(text.unique().tolist())
     if len(labels) < 2:
@@ -86,7 +94,10 @@ def label_text(v: Any) -> str:
         return str(int(v))
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
-    return str(v).strip()
+    text = str(v).strip()
+    if WHOLE_NUMBER_TEXT.match(text):  # '1.0' and '1' are one label, as 1.0 and 1 are ('01' stays '01')
+        return text.split(".")[0]
+    return text
 
 
 #: What the positive class is called for well-known targets; others say "positives" unless told.
@@ -121,7 +132,7 @@ def target_labels(
         if not required:
             return None
         raise UptakeInputError(f"{where(file=source, column=target)}: target column is missing; {why}")
-    y, _, _ = encode_target(df[target], schema.positive_label, source, int(df.attrs.get("row_offset", 1)))
+    y, _, _ = encode_target(df[target], schema.positive_label, source)
     return y
 
 

@@ -1,17 +1,54 @@
 """How raw cells are read: missing or not, as numbers, as category codes.
 
-One reading for every path (training, files, the API, streaming), so ``2``, ``2.0``,
-``" 2 "`` and a float 2.0 are the same code everywhere, and an empty cell is missing
-everywhere.
+One reading for every path (training, files, the API, streaming, every chunk size),
+so ``2``, ``2.0``, ``" 2 "`` and a float 2.0 are the same code everywhere, an empty
+cell is missing everywhere, and a number written as text has one verdict.
+
+Numbers written as text the way spreadsheets, R and locale-bound exports write them
+are read by :func:`to_number` with rules that never change a value's meaning silently:
+
+* the decimal mark is the file's: ``.``, unless the reader found a semicolon CSV that
+  writes its decimals with a comma (``uptake.io.tables.decimal_mark``);
+* a thousands separator is read only in groups of three (``1,234,567.5``; with a
+  decimal comma ``1.234.567,5``): ``1,23`` is not a number, and in a file whose
+  decimal mark is a comma neither is ``1.5``;
+* ``12%`` is 0.12 (what a spreadsheet stores behind it); ``$120``, ``120 €`` and
+  ``(120)`` (accounting's negative) are 120, 120 and -120;
+* ``TRUE``/``FALSE`` (any case) are 1 and 0, as spreadsheets and R write flags;
+* ``5e+05`` is 500,000; hexadecimal (``0x31``), underscores (``1_000``) and words are
+  not numbers.
+
+A missing cell is a null, a blank cell, or one of the texts pandas reads as missing
+(:data:`MISSING_TOKENS`); every reader keeps every other cell's text as written.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from uptake.io.cells import MISSING_TOKENS
+
+_CURRENCY = "$€£¥"
+_FORMATTED = {
+    ".": re.compile(
+        r"^(?P<neg>-)?["
+        + _CURRENCY
+        + r"]?\s*(?P<sign>[+-])?(?P<num>[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?|[0-9]+\.?[0-9]*|\.[0-9]+)"
+        r"(?P<exp>[eE][+-]?[0-9]+)?\s*(?P<pct>%)?\s*[" + _CURRENCY + r"]?$"
+    ),
+    ",": re.compile(
+        r"^(?P<neg>-)?["
+        + _CURRENCY
+        + r"]?\s*(?P<sign>[+-])?(?P<num>[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?|[0-9]+,?[0-9]*|,[0-9]+)"
+        r"(?P<exp>[eE][+-]?[0-9]+)?\s*(?P<pct>%)?\s*[" + _CURRENCY + r"]?$"
+    ),
+}
+_FLAGS = {"true": 1.0, "false": 0.0}
 
 
 def is_text(raw: pd.Series) -> bool:
@@ -19,21 +56,91 @@ def is_text(raw: pd.Series) -> bool:
 
 
 def is_missing(raw: pd.Series) -> np.ndarray:
-    """NaN/None/NA, and in text columns blank cells."""
+    """Nulls, and in text columns blank cells and the missing-value texts (:data:`MISSING_TOKENS`)."""
     miss = raw.isna().to_numpy()
     if is_text(raw):
-        miss = miss | raw.astype("string").str.strip().fillna("").eq("").to_numpy()
+        text = raw.astype("string").str.strip().fillna("")
+        miss = miss | text.isin(MISSING_TOKENS).to_numpy()
     return miss
 
 
-def to_number(raw: pd.Series) -> pd.Series:
-    """Cells as float64; text that is not a number becomes NaN (callers tell it from missing)."""
-    if pd.api.types.is_bool_dtype(raw):
+def parse_number(text: str, decimal: str = ".") -> float | None:
+    """One cell's text as a number under the rules of the module docstring; None when it is not one."""
+    t = text.strip()
+    flag = _FLAGS.get(t.lower())
+    if flag is not None:
+        return flag
+    negative = t.startswith("(") and t.endswith(")")
+    if negative:
+        t = t[1:-1].strip()
+    m = _FORMATTED[decimal].match(t)
+    if m is None:
+        return None
+    num = m.group("num")
+    num = num.replace(",", "") if decimal == "." else num.replace(".", "").replace(",", ".")
+    value = float(num + (m.group("exp") or ""))
+    if m.group("pct"):
+        value /= 100.0
+    if bool(m.group("neg")) != (m.group("sign") == "-") or negative:
+        value = -value
+    return value
+
+
+#: A number as pandas' own parser reads it (the fast path of :func:`to_number`), infinities included.
+_PLAIN_NUMBER = re.compile(r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity)$", re.IGNORECASE)
+
+
+def number_of(text: str, decimal: str = ".") -> float | None:
+    """One text cell as :func:`to_number` reads it: its number, NaN when it is missing, None when it is not a
+    number (the JSON API's text values take this path, so a cell has one verdict everywhere)."""
+    t = text.strip()
+    if t in MISSING_TOKENS:
+        return float("nan")
+    if decimal == "." and _PLAIN_NUMBER.match(t):
+        return float(t)
+    return parse_number(t, decimal)
+
+
+def to_number(raw: pd.Series, decimal: str = ".") -> pd.Series:
+    """Cells as float64 (see the module docstring); missing cells and text that is not a number are NaN
+    (callers tell the two apart with :func:`is_missing`).
+
+    Plain numbers go through pandas' C parser; only the cells it cannot read (formatted numbers, flags,
+    words) are parsed in Python, once per distinct text.
+    """
+    if pd.api.types.is_bool_dtype(raw) or pd.api.types.is_numeric_dtype(raw):
         return raw.astype(float)
-    if pd.api.types.is_numeric_dtype(raw):
-        return raw.astype(float)
-    text = raw.astype("string").str.strip()
-    return pd.to_numeric(text.replace("", pd.NA), errors="coerce").astype(float)
+    out = np.full(len(raw), np.nan)
+    if not len(raw):
+        return pd.Series(out, index=raw.index, dtype=float)
+    cells = raw.to_numpy(dtype=object)
+    number = np.fromiter((isinstance(v, (int, float, np.integer, np.floating)) for v in cells), bool, len(cells))
+    if number.any():  # Python numbers in an object column (Excel cells, JSON) are numbers already
+        out[number] = pd.to_numeric(pd.Series(cells[number]), errors="coerce").to_numpy(dtype=float)
+    rest = np.flatnonzero(~number)
+    if len(rest):
+        text = pd.Series(cells[rest], dtype="string").str.strip()
+        keep = (text.notna() & ~text.isin(MISSING_TOKENS)).to_numpy()
+        rest, text = rest[keep], text[keep]
+        if decimal == ".":
+            fast = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        else:  # a decimal comma: '1.000' is a thousand, so pandas may read only cells with neither mark
+            plain = ~text.str.contains(r"[.,]", regex=True).to_numpy()
+            fast = np.where(
+                plain, pd.to_numeric(text.where(plain), errors="coerce").to_numpy(dtype=float, na_value=np.nan), np.nan
+            )
+        out[rest] = fast
+        slow = np.isnan(fast)
+        if slow.any():
+            codes, uniques = pd.factorize(text[slow])
+            parsed = np.array([_parsed(u, decimal) for u in uniques], dtype=float)
+            out[rest[slow]] = parsed[codes]
+    return pd.Series(out, index=raw.index, dtype=float)
+
+
+def _parsed(text: str, decimal: str) -> float:
+    value = parse_number(text, decimal)
+    return np.nan if value is None else value
 
 
 def code_text(value: Any) -> str:
@@ -69,7 +176,7 @@ def category_factors(raw: pd.Series, codes: bool) -> tuple[np.ndarray, list[str]
         labels = [code_text(v) for v in uniques]
     else:
         text = raw.astype("string").str.strip()
-        text = text.where(text.fillna("") != "", None)
+        text = text.where(text.notna() & ~text.isin(MISSING_TOKENS), None)
         values, uniques = pd.factorize(text)
         labels = [code_text(v) if codes else str(v) for v in uniques]
     return np.asarray(values, dtype=np.int64), labels
@@ -90,6 +197,21 @@ def natural_key(v: str) -> tuple[int, float, str]:
         return (1, 0.0, v)
 
 
+def row_numbers(obj: pd.DataFrame | pd.Series, offset: int | None = None) -> np.ndarray:
+    """The row number a user sees for each row of ``obj``.
+
+    A table read from a file (``attrs['source']``) keeps its rows' original positions as
+    its index, even after blank rows are left out, so its numbers stay those of the
+    file; other frames number their rows by position. ``offset``: the number of the
+    first row (default ``attrs['row_offset']``).
+    """
+    explicit = offset is not None
+    start = int(offset if explicit else obj.attrs.get("row_offset", 1))
+    if not explicit and "source" in obj.attrs and pd.api.types.is_integer_dtype(obj.index):
+        return np.asarray(obj.index, dtype=np.int64) + start
+    return np.arange(len(obj), dtype=np.int64) + start
+
+
 def plain(v: Any) -> Any:
     """A cell as a plain Python value for messages and JSON (NaN is None)."""
     if isinstance(v, np.generic):
@@ -102,12 +224,16 @@ def plain(v: Any) -> Any:
 
 
 __all__ = [
+    "MISSING_TOKENS",
     "category_factors",
     "category_text",
     "code_text",
     "is_missing",
     "is_text",
     "natural_key",
+    "number_of",
+    "parse_number",
     "plain",
+    "row_numbers",
     "to_number",
 ]

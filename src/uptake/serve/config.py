@@ -29,6 +29,8 @@ class ServeConfig:
     max_file_rows: int = 1_000_000
     request_timeout_s: float = 60.0
     range_margin: float = DEFAULT_MARGIN
+    #: refuse unusual values (beyond the widened training range, unseen categories) instead of flagging them
+    strict: bool = False
     fast_path: bool = True
     run_migrations: bool = True
     session_hours: float = 12.0

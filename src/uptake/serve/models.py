@@ -54,6 +54,10 @@ class ServedModel:
     def score(self, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         return self.model.score_rows(rows)
 
+    def warnings(self, rows: list[dict[str, Any]]) -> list[list[str]]:
+        """Each validated row's unusual values, in the words files get (``Schema.flag_records``)."""
+        return self.model.schema.flag_records(rows)
+
     def explain(self, rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         """Top reasons per customer (``uptake.explain``), run on the compiled backend where there is one."""
         try:
@@ -91,7 +95,7 @@ class ServedModel:
 def load_models(config: ServeConfig) -> dict[str, ServedModel]:
     if not config.model_dirs:
         raise UptakeInputError("give at least one model directory")
-    policy = Policy(range_margin=config.range_margin)
+    policy = Policy(range_margin=config.range_margin, strict=config.strict)
     served: dict[str, ServedModel] = {}
     for d in config.model_dirs:
         model = Model.load(d, policy=policy)
@@ -101,7 +105,10 @@ def load_models(config: ServeConfig) -> dict[str, ServedModel]:
         if config.fast_path:
             model.compile_fast()
         served[key] = ServedModel(
-            key, model, build_request_models(model.schema, config.range_margin, config.max_rows), form_defaults(model)
+            key,
+            model,
+            build_request_models(model.schema, config.range_margin, config.max_rows, strict=config.strict),
+            form_defaults(model),
         )
     return served
 

@@ -1,15 +1,16 @@
 """Request models generated from a model's stored ``Schema``.
 
 The API's body type is not written by hand: each feature column becomes one field
-whose type, allowed range and category set come from the schema saved with the
-model, so the API, the web form and ``Model.score`` can never disagree about what
-a customer looks like. A wrong type, a missing field or an out-of-range value is a
-422 naming the field, decided by pydantic before any scoring code runs.
+whose type and category set come from the schema saved with the model, so the API,
+the web form and ``Model.score`` can never disagree about what a customer looks
+like. A wrong type, a missing field or a non-finite number is a 422 naming the
+field, decided by pydantic before any scoring code runs.
 
 Each column's kind (``uptake.schema.kinds``) makes its field with the same policy
-and the same words as file validation: ranges are the training data's, widened by
-``margin`` times the observed span (and never below zero for columns that were never
-negative), and categories are those seen in training. ``null`` is accepted for
+and the same words as file validation: a number beyond the training range or a
+category never seen in training is scored and flagged (the answer's ``warnings``),
+unless the server runs ``--strict``, which refuses it as files under ``--strict``
+are refused (ranges widened by ``margin`` times the observed span). ``null`` is accepted for
 every field and means "unknown"; it is imputed exactly as missing values were in
 training.
 """
@@ -66,12 +67,16 @@ class RequestModels:
 
 
 def build_request_models(
-    schema: Schema, margin: float = DEFAULT_MARGIN, max_rows: int = DEFAULT_MAX_ROWS, title: str = "Customer"
+    schema: Schema,
+    margin: float = DEFAULT_MARGIN,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    title: str = "Customer",
+    strict: bool = False,
 ) -> RequestModels:
     """Pydantic validators for one customer and for a list of at most ``max_rows`` of them."""
     annotations: dict[str, Any] = {}
     specs: list[FieldSpec] = []
-    policy = Policy(range_margin=margin)
+    policy = Policy(range_margin=margin, strict=strict)
     for col in schema.columns:
         annotations[col.name], spec = KINDS[col.kind].request_field(col, policy)
         specs.append(spec)
@@ -151,6 +156,10 @@ class Prediction(BaseModel):
     decision: int = Field(description="1 when the probability is at or above the model's threshold, else 0.")
     reasons: list[Reason] = Field(
         default_factory=list, description="Top reasons, strongest first, when asked for with reasons=true."
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Unusual values the score rests on, e.g. 'Income above the training range' (scored, not refused).",
     )
 
 

@@ -38,6 +38,8 @@ class UploadResult:
     skipped: int
     first_error: str | None = None
     customer_ids: list[str | None] | None = None
+    #: each scored row's unusual values ('' for none), in the order of ``inputs``
+    flags: list[str] | None = None
 
 
 #: How much larger than the upload itself a decompressed table may be (Parquet and Excel are compressed).
@@ -84,7 +86,12 @@ def check_expansion(path: Path, name: str, max_rows: int) -> None:
 
 
 def score_upload(
-    served: ServedModel, upload: UploadFile, skip_invalid: bool, output: str, max_rows: int
+    served: ServedModel,
+    upload: UploadFile,
+    skip_invalid: bool,
+    output: str,
+    max_rows: int,
+    sheet: str | None = None,
 ) -> UploadResult:
     """Read, validate with the service's policy, score, rank and write an uploaded table."""
     name = Path(upload.filename or "").name or "upload"
@@ -99,7 +106,7 @@ def score_upload(
             shutil.copyfileobj(upload.file, fh, 1 << 20)
         try:
             check_expansion(path, name, max_rows)
-            df = read_table(path)
+            df = read_table(path, sheet=sheet)
         except UptakeInputError as exc:
             raise UptakeInputError(str(exc).replace(str(path), name)) from None
         except Exception as exc:  # noqa: BLE001 - a reader failing on a client's bytes is the client's input error
@@ -112,7 +119,7 @@ def score_upload(
     model = served.model
     scored = model.score(df, source=name, skip_invalid=skip_invalid, require_values=True)
     frame = model.frame(df, scored)
-    inputs = frame[model.schema.feature_names]
+    inputs = scored.clean  # the audit log keeps what the model read: numbers as numbers, whatever the file
     rows = (
         (np.asarray(frame.index) + offset).tolist()
         if frame.index.dtype.kind in "iu"
@@ -129,7 +136,15 @@ def score_upload(
     ids_at = id_column(df.columns, model.schema.dropped)
     ids = None if ids_at is None else keys_of(frame[ids_at], name, ids_at)
     return UploadResult(
-        content, inputs, scored.probability, scored.decision, rows, len(scored.invalid_rows), first, ids
+        content,
+        inputs,
+        scored.probability,
+        scored.decision,
+        rows,
+        len(scored.invalid_rows),
+        first,
+        ids,
+        frame["flags"].tolist(),
     )
 
 

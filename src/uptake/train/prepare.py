@@ -12,6 +12,7 @@ from sklearn.model_selection import train_test_split
 from uptake.errors import UptakeInputError, where
 from uptake.schema import LEARNING, Schema, infer_schema
 from uptake.schema.summary import DataSummary, summarize
+from uptake.schema.table import blank_rows
 from uptake.schema.target import encode_target, resolve_target
 from uptake.train.options import DEFAULT_SPLIT, TrainConfig
 
@@ -32,10 +33,16 @@ class Prepared:
 def prepare(
     df: pd.DataFrame, config: TrainConfig, source: object | None = None, descriptions: dict[str, str] | None = None
 ) -> Prepared:
-    """Find the target, infer the schema, and validate every training row."""
+    """Find the target, infer the schema, and validate every training row.
+
+    Rows whose every cell is empty (an export's leftovers) are not customers: they are
+    left out and counted; the others keep the row numbers of the file in every message.
+    """
     target = resolve_target(df, config.target, source)
-    offset = int(df.attrs.get("row_offset", 1))
-    y, pos, neg = encode_target(df[target], config.positive, source, offset)
+    blank = blank_rows(df)
+    if blank.any():
+        df = df.loc[~blank]
+    y, pos, neg = encode_target(df[target], config.positive, source)
     schema = infer_schema(df, target, drop=config.drop, kinds=config.kinds, descriptions=descriptions, source=source)
     schema.positive_label, schema.negative_label = pos, neg
     clean, errors = schema.validate(df, source=source, policy=LEARNING)
@@ -47,7 +54,9 @@ def prepare(
             f"{where(file=source, column=target)}: only {minority} rows of the rarer class; "
             f"need at least {MIN_MINORITY} to split"
         )
-    return Prepared(schema, clean, y, summarize(df, schema, y))
+    summary = summarize(df, schema, y)
+    summary.blank_rows = int(blank.sum())
+    return Prepared(schema, clean, y, summary)
 
 
 def split_indices(y: np.ndarray, seed: int, split: Sequence[float] = DEFAULT_SPLIT) -> tuple[np.ndarray, ...]:

@@ -13,11 +13,19 @@ from uptake.decide.thresholds import Rule
 from uptake.errors import UptakeInputError, where
 from uptake.io.tables import file_sha256
 from uptake.pipeline import Model
+from uptake.pipeline.rows import score_table
+from uptake.schema import DEFAULT_POLICY, Policy
 from uptake.schema.target import encode_target
 
 
 def tune_model(
-    model: str | Path, df: pd.DataFrame, rule: Rule, source: object | None = None, out: str | Path | None = None
+    model: str | Path,
+    df: pd.DataFrame,
+    rule: Rule,
+    source: object | None = None,
+    out: str | Path | None = None,
+    skip_invalid: bool = False,
+    policy: Policy = DEFAULT_POLICY,
 ) -> dict[str, Any]:
     """Choose the threshold with ``rule`` on labelled rows and store it; return the new ``threshold_rule``.
 
@@ -25,13 +33,13 @@ def tune_model(
     ``out`` gets a copy of the model with the new threshold. Either way the change is a
     whole new version swapped in atomically, like a freshly trained model.
     """
-    m = Model.load(model)
+    m = Model.load(model, policy=policy)
     target = m.schema.target
     if target not in df.columns:
         raise UptakeInputError(f"{where(file=source, column=target)}: target column is missing; tuning needs labels")
-    y, _, _ = encode_target(df[target], m.schema.positive_label, source, int(df.attrs.get("row_offset", 1)))
-    scored = m.score(df, source=source, require_values=True)
-    choice = rule.choose(y, scored.probability, data=f"file '{source}'")
+    table = score_table(m, source, df=df, skip_invalid=skip_invalid)
+    y, _, _ = encode_target(table.rows[target], m.schema.positive_label, source)
+    choice = rule.choose(y, table.scored.probability, data=f"file '{source}'")
     sha = file_sha256(source) if source is not None and Path(str(source)).exists() else None
     entry = choice.to_dict(chosen_on=f"file '{source}'" if source is not None else "given rows")
     entry["data_sha256"] = sha
@@ -48,7 +56,10 @@ def tune_model(
     )
     dest = check_model_out(Path(out) if out is not None else m.path)
     write_card(dest, card, m.version_dir)
-    return RuleCard.model_validate(entry).entry()
+    stored = RuleCard.model_validate(entry).entry()
+    stored["rows"] = table.summary()  # not stored: what the caller tells the user about the rows
+    stored["notes"] = table.notes(policy.strict)
+    return stored
 
 
 __all__ = ["tune_model"]

@@ -28,6 +28,7 @@ from uptake.io.chunks import DEFAULT_CHUNK_ROWS, ParquetChunks, Unit, parquet_un
 from uptake.io.outputs import check_output
 from uptake.io.tables import check_input, first_line
 from uptake.pipeline import Model
+from uptake.schema.flags import add_summaries
 from uptake.schema.table import check_not_empty
 
 
@@ -90,7 +91,7 @@ def dask_predict(
                 check_not_empty(m.schema, state.filled, total, data)
                 p_all = store.array()
                 ranks = ExactRanks(p_all, scratch, run_rows) if rank else None
-                write_pass(m, ParquetChunks(data, chunk_rows), p_all, ranks, writer, progress, total)
+                write_pass(m, ParquetChunks(data, chunk_rows), p_all, ranks, writer, progress, total, data)
             finally:
                 store.close()
     finally:
@@ -107,6 +108,8 @@ def dask_predict(
         ranked=rank,
         seconds=time.perf_counter() - started,
         engine="dask",
+        flags=state.flags,
+        blank=state.blank,
     )
 
 
@@ -167,6 +170,8 @@ def _run_units(
             state.invalid += result["invalid"]
             state.errors.extend(result["errors"][: max(0, KEEP_ERRORS - len(state.errors))])
             add_counts(state.filled, result["filled"])
+            state.flags = add_summaries(state.flags, result.get("flags", {}))
+            state.blank += int(result.get("blank", 0))
             progress.advance(len(p))
             if on_unit_done is not None:
                 on_unit_done(done)

@@ -89,4 +89,6 @@ def score_unit(key: str, unit: Any, skip_invalid: bool, source: str) -> dict[str
         "errors": result.errors,
         "invalid": result.invalid,
         "filled": result.filled,
+        "flags": result.flags,
+        "blank": result.blank,
     }

@@ -52,6 +52,8 @@ def summary(ctx: Context) -> Section:
         )
     elif ctx.ev.skipped:
         s.notes.append(f"{ctx.ev.skipped:,} rows of {Path(ctx.ev.source).name} were invalid and left out.")
+    if ctx.ev is not None:
+        s.notes.extend(f"{line}." for line in ctx.ev.notes)
     return s
 
 

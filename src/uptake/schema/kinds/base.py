@@ -22,11 +22,13 @@ import pandas as pd
 if TYPE_CHECKING:
     from uptake.schema.column import Column
 
-#: Numbers up to this share of the training span beyond the training range are accepted.
+#: Under ``--strict``, numbers up to this share of the training span beyond the training range are accepted.
 DEFAULT_MARGIN = 0.25
 
 #: A numpy replay of one fitted scikit-learn step: (numbers, category codes) -> output block.
 Block = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: Cells of one kind of problem in a column: (row positions, what is wrong or unusual, in words).
+Cells = tuple[np.ndarray, str]
 
 
 class Unsupported(Exception):
@@ -35,17 +37,30 @@ class Unsupported(Exception):
 
 @dataclass(frozen=True)
 class Policy:
-    """What counts as a valid value: one policy for the CLI, file uploads, the JSON API and streaming.
+    """What is refused, and what is scored and flagged: one policy for the CLI, file uploads, the JSON API
+    and streaming.
 
-    ``range_margin``: numbers may lie this share of the training span outside the
-    training range (a model says little about customers far beyond what it saw).
-    ``check_range``/``check_categories`` are off only while training, where the
-    schema is being learnt from the very rows being validated.
+    A value that cannot be scored honestly is refused on every path: a wrong type, a
+    non-finite number, text in a column of number codes, a required column missing. A
+    value that is valid but unusual (a number beyond the training range, a category
+    never seen in training) is scored and flagged, in the same words on every path
+    (each kind's ``unusual``). ``strict`` refuses the unusual instead, as releases
+    before 0.2 did: numbers more than ``range_margin`` of the training span beyond the
+    training range and unseen categories (flagging what lies between). ``check_range``/
+    ``check_categories`` are off only while training, where the schema is being learnt
+    from the very rows being validated.
     """
 
     range_margin: float = DEFAULT_MARGIN
     check_range: bool = True
     check_categories: bool = True
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.range_margin, (int, float)) and math.isfinite(self.range_margin)):
+            raise ValueError(f"the range margin must be a finite number, not {self.range_margin!r}")
+        if self.range_margin < 0:
+            raise ValueError(f"the range margin must be 0 or more, not {self.range_margin:g}")
 
 
 #: Training validates rows against a schema inferred from them (or from a sample of them).
@@ -91,9 +106,20 @@ class Kind:
     def infer(self, seen: Inferred, source: object) -> Column:
         raise NotImplementedError
 
-    def validate(self, col: Column, raw: pd.Series, policy: Policy) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
-        """The cells in the validated frame's type, and (positions, reason) for each kind of bad cell."""
+    def validate(
+        self, col: Column, raw: pd.Series, policy: Policy, decimal: str = "."
+    ) -> tuple[pd.Series, list[Cells], list[Cells]]:
+        """The cells in the validated frame's type, the refused cells and the flagged ones, each as
+        (positions, words) per kind of problem. ``decimal``: the file's decimal mark."""
         raise NotImplementedError
+
+    def unusual(self, col: Column, values: pd.Series) -> list[Cells]:
+        """Valid but unusual values among validated ones ("above the training range"): scored and flagged."""
+        return []
+
+    def unusual_value(self, col: Column, value: Any) -> str | None:
+        """The same verdict and words as :meth:`unusual` for one validated value (the API's hot path)."""
+        return None
 
     def step(self, columns: Sequence[Column], numeric_encoding: str, categorical_encoding: str = "onehot") -> Any:
         """The unfitted scikit-learn transformer for these columns (encodings as the model family asks)."""
@@ -122,4 +148,4 @@ class Kind:
         return str(value)
 
 
-__all__ = ["DEFAULT_MARGIN", "LEARNING", "Block", "FieldSpec", "Inferred", "Kind", "Policy", "Unsupported"]
+__all__ = ["DEFAULT_MARGIN", "LEARNING", "Block", "Cells", "FieldSpec", "Inferred", "Kind", "Policy", "Unsupported"]

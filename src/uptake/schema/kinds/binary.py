@@ -14,9 +14,9 @@ from sklearn.impute import SimpleImputer
 
 from uptake.errors import UptakeInputError, where
 from uptake.schema.column import Column
-from uptake.schema.kinds.base import Block, FieldSpec, Inferred, Kind, Policy
+from uptake.schema.kinds.base import Block, Cells, FieldSpec, Inferred, Kind, Policy
 from uptake.schema.kinds.numeric import Numeric, number_errors, replay_numbers
-from uptake.schema.values import to_number
+from uptake.schema.values import number_of, to_number
 
 NOT_A_FLAG = "expected 0 or 1"
 
@@ -35,19 +35,28 @@ class Binary(Kind):
         col.kind, col.dtype, col.categories = "binary", "int", ["0", "1"]
         return col
 
-    def validate(self, col: Column, raw: pd.Series, policy: Policy) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
-        values = to_number(raw)
+    def validate(
+        self, col: Column, raw: pd.Series, policy: Policy, decimal: str = "."
+    ) -> tuple[pd.Series, list[Cells], list[Cells]]:
+        values = to_number(raw, decimal)
         errors = number_errors(raw, values)
         arr = values.to_numpy(dtype=float, na_value=np.nan)
         not_flag = np.isfinite(arr) & (arr != 0.0) & (arr != 1.0)
         errors.append((np.flatnonzero(not_flag), NOT_A_FLAG))
-        return values, errors
+        return values, errors, []
 
     @staticmethod
     def check(value: Any) -> Any:
         """One API value: 0, 1 (or JSON true/false, which are 1 and 0); anything else in the CLI's words."""
         if value is None:
             return None
+        if isinstance(value, str):  # text reads as a file's cell does: 'TRUE' is 1, 'NA' missing
+            number = number_of(value)
+            if number is None:
+                raise PydanticCustomError("not_a_number", "not a number")
+            if math.isnan(number):
+                return None
+            value = number
         if isinstance(value, bool):
             return int(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):

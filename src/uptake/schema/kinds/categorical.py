@@ -1,8 +1,9 @@
 """Categorical columns: codes such as Education 1/2/3 or Family 1-4, and text such as a region.
 
 Number codes compare as the numbers they are (``2``, ``2.0`` and ``" 2 "`` are one
-code). A value the model never saw is refused with the same words on every path,
-never turned into an all-zero one-hot row in silence. Only the most frequent
+code). A value the model never saw is scored as the rare categories are (no input of
+its own) and flagged "unseen in training" in the same words on every path, never in
+silence; ``--strict`` refuses it instead. Text in a column of number codes is refused. Only the most frequent
 ``MAX_CATEGORIES`` categories get an input of their own; the rarer ones seen in
 training (up to ``MAX_RARE``) are still valid and share the "none of these" input. A
 column with more distinct values than that is open: unseen values are accepted as
@@ -23,9 +24,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from uptake.schema.column import Column
-from uptake.schema.kinds.base import Block, FieldSpec, Inferred, Kind, Policy, Unsupported
+from uptake.schema.kinds.base import Block, Cells, FieldSpec, Inferred, Kind, Policy, Unsupported
 from uptake.schema.kinds.numeric import NOT_FINITE, steps_of
-from uptake.schema.values import category_text, code_text, is_missing, natural_key
+from uptake.schema.values import MISSING_TOKENS, category_text, code_text, is_missing, natural_key
 
 #: Categories with an input of their own (the most frequent ones).
 MAX_CATEGORIES = 50
@@ -37,6 +38,10 @@ CATEGORICAL_ENCODINGS = ("onehot", "ordinal")
 def _listing(col: Column, limit: int = 8) -> str:
     shown = col.categories[:limit]
     return ", ".join(shown) + (", ..." if len(col.categories) + len(col.rare) > limit else "")
+
+
+#: How an unseen category is flagged (scored as the rare categories are).
+UNSEEN = "unseen in training"
 
 
 def unknown_reason(col: Column) -> str:
@@ -88,27 +93,48 @@ class Categorical(Kind):
             description=seen.description,
         )
 
-    def validate(self, col: Column, raw: pd.Series, policy: Policy) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
+    def validate(
+        self, col: Column, raw: pd.Series, policy: Policy, decimal: str = "."
+    ) -> tuple[pd.Series, list[Cells], list[Cells]]:
         values = category_text(raw, codes=col.dtype == "int")
-        errors: list[tuple[np.ndarray, str]] = []
+        errors: list[Cells] = []
+        flags: list[Cells] = []
         if col.dtype == "int":
             errors.append((np.flatnonzero(_non_finite(raw)), NOT_FINITE))
         if policy.check_categories and not col.open:
-            known = set(col.categories) | set(col.rare)
             present = ~is_missing(raw)
-            unknown = present & ~values.isin(known).to_numpy()
+            unknown = present & ~values.isin(self._known(col)).to_numpy()
             if unknown.any():
                 positions = np.flatnonzero(unknown)
                 if col.dtype == "int":
                     texty = np.asarray([not is_number_text(str(v)) for v in values.iloc[positions]])
                     errors.append((positions[texty], text_in_codes_reason(col)))
                     positions = positions[~texty]
-                errors.append((positions, unknown_reason(col)))
-        return values, errors
+                if policy.strict:
+                    errors.append((positions, unknown_reason(col)))
+                else:
+                    flags.append((positions, UNSEEN))
+        return values, errors, flags
+
+    @staticmethod
+    def _known(col: Column) -> set[str]:
+        return set(col.categories) | set(col.rare)
+
+    def unusual(self, col: Column, values: pd.Series) -> list[Cells]:
+        if col.open:
+            return []
+        present = values.notna().to_numpy()
+        return [(np.flatnonzero(present & ~values.isin(self._known(col)).to_numpy()), UNSEEN)]
+
+    def unusual_value(self, col: Column, value: Any) -> str | None:
+        if value is None or col.open:
+            return None
+        text = code_text(value) if col.dtype == "int" else str(value).strip()
+        return None if text in col.categories or text in col.rare else UNSEEN
 
     def check(self, col: Column, value: Any, policy: Policy) -> Any:
         """One API value: the same rules and words as ``validate``; returns the category as it was given."""
-        if value is None:
+        if value is None or (isinstance(value, str) and value.strip() in MISSING_TOKENS):
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise PydanticCustomError("category_type", "expected one of the categories (a number or text)")
@@ -120,7 +146,8 @@ class Categorical(Kind):
         if policy.check_categories and not col.open and text not in col.categories and text not in col.rare:
             if col.dtype == "int" and not is_number_text(text):
                 raise PydanticCustomError("unknown_category", text_in_codes_reason(col))
-            raise PydanticCustomError("unknown_category", unknown_reason(col))
+            if policy.strict:
+                raise PydanticCustomError("unknown_category", unknown_reason(col))
         return value
 
     def step(self, columns: Sequence[Column], numeric_encoding: str, categorical_encoding: str = "onehot") -> Any:
@@ -231,7 +258,8 @@ class Categorical(Kind):
     def request_field(self, col: Column, policy: Policy) -> tuple[Any, FieldSpec]:
         values: list[Any] = [int(t) if col.dtype == "int" and t.lstrip("-").isdigit() else t for t in col.categories]
         spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, categories=values)
-        extra = {} if col.open or col.rare else {"enum": values}
+        # Unseen categories are scored and flagged unless the policy is strict: the list is an example then.
+        extra = {"enum": values} if policy.strict and not (col.open or col.rare) else {"examples": values[:20]}
         return Annotated[
             Any,
             BeforeValidator(lambda v: self.check(col, v, policy)),

@@ -16,8 +16,8 @@ from sklearn.preprocessing import StandardScaler
 
 from uptake.schema.column import Column
 from uptake.schema.encoders import Clip, PiecewiseLinear
-from uptake.schema.kinds.base import Block, FieldSpec, Inferred, Kind, Policy, Unsupported
-from uptake.schema.values import is_missing, to_number
+from uptake.schema.kinds.base import Block, Cells, FieldSpec, Inferred, Kind, Policy, Unsupported
+from uptake.schema.values import is_missing, number_of, to_number
 
 NUMERIC_ENCODINGS = ("standard", "ple", "ple-tree", "ple-tree+boost", "raw")
 
@@ -50,6 +50,8 @@ def range_reason(col: Column, policy: Policy) -> str:
 
 NOT_A_NUMBER = "not a number"
 NOT_FINITE = "not a finite number"
+ABOVE = "above the training range"
+BELOW = "below the training range"
 
 
 def replay_number_step(step: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -92,7 +94,7 @@ def replay_numbers(fitted: Any, positions: list[int]) -> Block:
     return block
 
 
-def number_errors(raw: pd.Series, values: pd.Series) -> list[tuple[np.ndarray, str]]:
+def number_errors(raw: pd.Series, values: pd.Series) -> list[Cells]:
     """Cells that are text but not a number, and cells that are infinite."""
     arr = values.to_numpy(dtype=float, na_value=np.nan)
     return [
@@ -119,16 +121,37 @@ class Numeric(Kind):
             description=seen.description,
         )
 
-    def validate(self, col: Column, raw: pd.Series, policy: Policy) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
-        values = to_number(raw)
+    def validate(
+        self, col: Column, raw: pd.Series, policy: Policy, decimal: str = "."
+    ) -> tuple[pd.Series, list[Cells], list[Cells]]:
+        values = to_number(raw, decimal)
         errors = number_errors(raw, values)
-        lo, hi = bounds(col, policy.range_margin)
-        if policy.check_range and lo is not None:
-            arr = values.to_numpy(dtype=float, na_value=np.nan)
-            with np.errstate(invalid="ignore"):
-                out = np.isfinite(arr) & ((arr < lo) | (arr > hi))
-            errors.append((np.flatnonzero(out), range_reason(col, policy)))
-        return values, errors
+        flags: list[Cells] = []
+        if policy.check_range and col.min is not None:
+            if policy.strict:
+                lo, hi = bounds(col, policy.range_margin)
+                arr = values.to_numpy(dtype=float, na_value=np.nan)
+                with np.errstate(invalid="ignore"):
+                    out = np.isfinite(arr) & ((arr < lo) | (arr > hi))
+                errors.append((np.flatnonzero(out), range_reason(col, policy)))
+            flags = self.unusual(col, values)
+        return values, errors, flags
+
+    def unusual(self, col: Column, values: pd.Series) -> list[Cells]:
+        if col.min is None or col.max is None:
+            return []
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            return [
+                (np.flatnonzero(np.isfinite(arr) & (arr > col.max)), ABOVE),
+                (np.flatnonzero(np.isfinite(arr) & (arr < col.min)), BELOW),
+            ]
+
+    def unusual_value(self, col: Column, value: Any) -> str | None:
+        if value is None or col.min is None or col.max is None:
+            return None
+        v = float(value)
+        return ABOVE if v > col.max else BELOW if v < col.min else None
 
     def check(
         self, col: Column, value: float, policy: Policy, limits: tuple[float | None, float | None] | None = None
@@ -137,7 +160,7 @@ class Numeric(Kind):
         if not math.isfinite(value):
             raise PydanticCustomError("not_finite", NOT_FINITE)
         lo, hi = limits if limits is not None else bounds(col, policy.range_margin)
-        if policy.check_range and lo is not None and not lo <= value <= hi:
+        if policy.strict and policy.check_range and lo is not None and not lo <= value <= hi:
             raise PydanticCustomError("out_of_range", range_reason(col, policy))
         return value
 
@@ -171,16 +194,17 @@ class Numeric(Kind):
     def request_field(self, col: Column, policy: Policy) -> tuple[Any, FieldSpec]:
         lo, hi = bounds(col, policy.range_margin)
         spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, lo, hi, col.min, col.max)
-        limits = {} if lo is None or not policy.check_range else {"minimum": lo, "maximum": hi}
-
-        def document(schema: dict[str, Any]) -> None:  # the limits belong to the number, not to null
-            for branch in schema.get("anyOf", [schema]):
-                if branch.get("type") == "number":
-                    branch.update(limits)
 
         def parse(value: Any) -> float | None:
             if value is None:
                 return None
+            if isinstance(value, str):  # a number written as text reads as a file's cell does
+                number = number_of(value)
+                if number is None:
+                    raise PydanticCustomError("not_a_number", NOT_A_NUMBER)
+                if math.isnan(number):
+                    return None
+                value = number
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise PydanticCustomError("not_a_number", NOT_A_NUMBER)
             return self.check(col, float(value), policy, (lo, hi))
@@ -188,7 +212,8 @@ class Numeric(Kind):
         return Annotated[
             float | None,
             BeforeValidator(parse),
-            Field(title=col.name, description=spec.description, json_schema_extra=document),
+            # No minimum/maximum in the published schema: /openapi.json is public, the training ranges are not.
+            Field(title=col.name, description=spec.description),
         ], spec
 
     def typical(self, col: Column, fitted_stat: Any = None) -> Any:

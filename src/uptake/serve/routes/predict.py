@@ -115,19 +115,33 @@ async def predict(request: Request) -> Response:
     else:
         p, decision = await in_thread(svc, served.score, rows)
     found = await in_thread(svc, served.explain, rows) if reasons else [[] for _ in rows]
+    warnings = served.warnings(rows)
     payload = {
         "request_id": rid,
         "model_version": served.key,
         "threshold": served.threshold,
         "predictions": [
-            {"probability": pi, "decision": di, "reasons": ri}
-            for pi, di, ri in zip(p.tolist(), decision.tolist(), found)
+            {"probability": pi, "decision": di, "reasons": ri, "warnings": wi}
+            for pi, di, ri, wi in zip(p.tolist(), decision.tolist(), found, warnings)
         ],
     }
     out = dumps(payload)
     latency = (time.perf_counter() - start) * 1000.0
     svc.audit.record(
-        Entry(time.time(), rid, source, served.key, served.threshold, latency, rows, p, decision, customer_ids=ids)
+        Entry(
+            time.time(),
+            rid,
+            source,
+            served.key,
+            served.threshold,
+            latency,
+            rows,
+            p,
+            decision,
+            customer_ids=ids,
+            flags=["; ".join(w) for w in warnings],
+            reasons=found if reasons else None,
+        )
     )
     request.scope[MODEL_KEY] = served.key
     svc.metrics.scored(served.key, source, p)
@@ -160,9 +174,16 @@ async def predict_file(
     output: Annotated[
         Literal["csv", "parquet"], Query(alias="format", description="Format of the returned file.")
     ] = "csv",
+    sheet: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Excel sheet to read (default: 'Data' if there is one, else the sheet the workbook opens on).",
+        ),
+    ] = None,
 ) -> Response:
     start = time.perf_counter()
-    result = await in_thread(svc, score_upload, served, file, skip_invalid, output, svc.config.max_file_rows)
+    result = await in_thread(svc, score_upload, served, file, skip_invalid, output, svc.config.max_file_rows, sheet)
     latency = (time.perf_counter() - start) * 1000.0
     svc.audit.record(
         Entry(
@@ -178,6 +199,7 @@ async def predict_file(
             rows=result.rows,
             customer_ids=result.customer_ids,
             batch_id=rid,
+            flags=result.flags,
         )
     )
     request.scope[MODEL_KEY] = served.key
@@ -190,6 +212,7 @@ async def predict_file(
         "X-Uptake-Rows": str(len(result.probability)),
         "X-Uptake-Positives": str(int(result.decision.sum())),
         "X-Uptake-Skipped": str(result.skipped),
+        "X-Uptake-Flagged": str(sum(1 for f in result.flags if f)),
         "X-Uptake-Model-Version": served.key,
         "X-Uptake-Threshold": repr(served.threshold),
     }
