@@ -107,7 +107,10 @@ def test_train_reports_the_data(trained) -> None:
     for _, res in trained.values():
         text = res.stdout
         assert "Rows: 5,000   positives: 480 (9.6%)" in text
-        assert "Dropped column 'ID': ID-like" in text and "Dropped column 'ZIP Code': ZIP/postal code" in text
+        assert (
+            "Dropped column 'ID': identifier: one distinct value per row" in text
+            and "Dropped column 'ZIP Code': ZIP/postal code" in text
+        )
         assert "Suspicious: Experience: 52 negative values" in text
         assert "Education (categorical)" in text and "Income (numeric)" in text and "Online (binary)" in text
         assert "Split (seed 0): train 3200, validation 800, test 1000" in text

@@ -232,7 +232,9 @@ def test_text_in_numeric_column_in_a_file(tmp_path: Path, bank_df: pd.DataFrame)
         )
         with pytest.raises(UptakeInputError) as info:
             prepare(read_table(path), TrainConfig(), path)
-        assert str(info.value) == f"file '{path}', column 'CCAvg', row 2, value '1.5k': text in a numeric column"
+        assert str(info.value).startswith(
+            f"file '{path}', column 'CCAvg', row 2, value '1.5k': text in a numeric column"
+        )
 
 
 def test_too_few_positives(bank_df: pd.DataFrame) -> None:

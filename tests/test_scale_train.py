@@ -138,5 +138,7 @@ def test_train_stream_honours_every_threshold_rule_and_calibration(fraud_parquet
     assert rule.rule == "min-recall" and rule.min_recall == 0.9 and rule.chosen_on == "validation"
     assert rule.expected.recall >= 0.9
     assert m.card.metrics.validation.recall >= 0.9
-    assert m.card.calibration is not None and m.card.calibration.method == "isotonic"
+    # 17 validation frauds: isotonic on so few would send most scores to 0 or 1, so a sigmoid is fitted, and said
+    assert m.card.calibration is not None and m.card.calibration.method == "sigmoid"
+    assert m.card.calibration.note.startswith("isotonic was asked for, but the validation split holds 17 rows")
     assert "recall at least 0.9" in stdout

@@ -39,7 +39,7 @@ def test_real_table_kinds(bank_schema: Schema) -> None:
 def test_id_and_zip_dropped_and_reported(bank_schema: Schema) -> None:
     dropped = {d["column"]: d["reason"] for d in bank_schema.dropped}
     assert set(dropped) == {"ID", "ZIP Code"}
-    assert "ID-like" in dropped["ID"]
+    assert dropped["ID"].startswith("identifier")
     assert "ZIP" in dropped["ZIP Code"]
     assert "ID" not in bank_schema.feature_names and "ZIP Code" not in bank_schema.feature_names
 
@@ -89,7 +89,10 @@ def test_text_in_numeric_column_names_file_column_row_value(bank_df: pd.DataFram
     with pytest.raises(UptakeInputError) as info:
         infer_schema(df, "Personal Loan", source="bank.csv")
     # Header is row 1 in CSV/Excel, so frame index 41 is row 43 as Excel shows it.
-    assert str(info.value) == "file 'bank.csv', column 'Income', row 43, value 'n/a?': text in a numeric column"
+    assert str(info.value) == (
+        "file 'bank.csv', column 'Income', row 43, value 'n/a?': text in a numeric column; mark such cells empty, "
+        "or --kind 'Income=categorical' to read the column as categories"
+    )
 
 
 def test_text_column_is_categorical_with_categories() -> None:

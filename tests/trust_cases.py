@@ -298,7 +298,7 @@ def trained_and_scores_like_csv(world: World, folder: Path, o: Outcome) -> None:
     r = run(world, ["predict", folder / "model", folder / "db.parquet", "--out", out])
     assert r.rc == 0, r.stderr
     assert len(pd.read_csv(out)) == 5000
-    assert "Dropped column 'Snapshot': dates are not features" in o.stdout
+    assert "Snapshot (date)" in o.stdout  # a date type becomes a date feature (day number, year, month, weekday)
 
 
 def _cases() -> list[Case]:

@@ -112,6 +112,8 @@ class Brier(_Part):
 
 class CalibrationCard(_Part):
     method: Literal["isotonic", "sigmoid"]
+    #: why the method differs from what was asked for (too few positives for isotonic)
+    note: str | None = None
     fitted_on: str = "validation"
     brier_validation: Brier | None = None
     brier_test: Brier | None = None
@@ -130,6 +132,9 @@ class SummaryCard(_Part):
     dropped: list[dict[str, str]] = Field(default_factory=list)
     missing: dict[str, int] = Field(default_factory=dict)
     suspicious: list[str] = Field(default_factory=list)
+    blank_rows: int = 0
+    duplicate_rows: int = 0
+    warnings: list[str] = Field(default_factory=list)
 
 
 class DataCard(_Part):

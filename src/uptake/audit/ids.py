@@ -1,7 +1,7 @@
 """Customer ids: one spelling for the audit log and the outcomes table, whoever supplies them.
 
 A served request may carry an ``id`` field; an uploaded table, an id column (the
-column the model dropped as ID-like, such as the bank table's ``ID``, or one named
+column the model dropped as an identifier, such as the bank table's ``ID``, or one named
 ``id`` / ``customer_id``); ``uptake outcomes import`` reads one with ``--id``.
 Each value becomes the same text key: integers (and integral floats, as a column
 with a gap reads or writes them: ``39.0``) as decimal digits, other text stripped and
@@ -73,10 +73,11 @@ def keys_of(values: pd.Series, source: object, column: str, row_offset: int = 1)
 
 
 def id_column(columns: Iterable[str], dropped: Iterable[dict[str, str]] = ()) -> str | None:
-    """The table's customer-id column: the one the model dropped as ID-like, else a conventional name."""
+    """The table's customer-id column: the one the model dropped as an identifier, else a conventional name."""
     present = list(columns)
     for d in dropped:
-        if d.get("reason", "").startswith("ID-like") and d.get("column") in present:
+        reason = d.get("reason", "")  # 'ID-like' in models saved before 0.2
+        if reason.startswith(("identifier", "ID-like")) and d.get("column") in present:
             return d["column"]
     lowered = {c.lower().strip(): c for c in present}
     for name in ID_NAMES:

@@ -156,7 +156,7 @@ def parse_kinds(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         name, sep, kind = item.partition("=")
         if not sep or not name.strip():
-            raise UptakeInputError(f"--kind {item!r}: write COLUMN=numeric|binary|categorical")
+            raise UptakeInputError(f"--kind {item!r}: write COLUMN=numeric|binary|categorical|date")
         out[name.strip()] = kind.strip()
     return out
 

@@ -22,10 +22,12 @@ from uptake.cli.common import (
     PositiveName,
     RichProgress,
     Seed,
+    Sheet,
     Target,
     Threshold,
     app,
     console,
+    err_console,
     metrics_table,
     parse_kinds,
 )
@@ -45,13 +47,20 @@ def train(
     target: Target = None,
     positive: Positive = None,
     positive_name: PositiveName = None,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: 'Data' if present, else the first).")] = None,
+    sheet: Sheet = None,
     drop: Annotated[
         list[str] | None,
-        typer.Option(help="Extra column to leave out (repeatable). ID-like and ZIP columns are dropped anyway."),
+        typer.Option(
+            help="Extra column to leave out (repeatable). Identifiers, names, ZIP codes and such are dropped anyway."
+        ),
+    ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(help="Keep a column a rule would drop (an identifier, a name, near-constant) (repeatable)."),
     ] = None,
     kind: Annotated[
-        list[str] | None, typer.Option(help="Override a column's kind: COLUMN=numeric|binary|categorical (repeatable).")
+        list[str] | None,
+        typer.Option(help="Override a column's kind: COLUMN=numeric|binary|categorical|date (repeatable)."),
     ] = None,
     model: Annotated[
         str,
@@ -134,6 +143,7 @@ def train(
         positive=positive,
         positive_name=positive_name,
         drop=tuple(drop or ()),
+        keep=tuple(keep or ()),
         kinds=parse_kinds(kind),
         model=model,
         preset=preset,
@@ -207,6 +217,8 @@ def _print_threshold_and_calibration(trained: Any, names: str) -> None:
             f"Calibration ({cal['method']}, fitted on validation): Brier score on the test split "
             f"{b['before']:.4f} before -> {b['after']:.4f} after"
         )
+        if cal.get("note"):
+            err_console.print(f"note: {cal['note']}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _progress_for(config: TrainConfig) -> Any:
@@ -225,6 +237,19 @@ def _print_summary(trained: Any) -> None:
     lines = [f"Rows: {s.rows:,}   positives: {s.positives:,} ({s.positive_share:.1%})"]
     for d in s.dropped:
         lines.append(f"Dropped column '{d['column']}': {d['reason']}")
+    if s.blank_rows:
+        lines.append(f"Left out {s.blank_rows:,} blank rows (every cell empty: not customers)")
+    if s.duplicate_rows:
+        grouped = trained.prepared.groups is not None
+        lines.append(
+            f"{s.duplicate_rows:,} rows repeat another row's features exactly"
+            + (
+                " (a join gone wrong?): identical rows kept on one side of every split, so no test row is also "
+                "a training row"
+                if grouped
+                else f" ({s.duplicate_rows / s.rows:.1%}: customers who answered alike): kept where the split puts them"
+            )
+        )
     for name, n in s.missing.items():
         lines.append(f"Missing values in '{name}': {n} (imputed: median for numbers, most frequent otherwise)")
     for text in s.suspicious:
@@ -240,6 +265,8 @@ def _print_summary(trained: Any) -> None:
     lines.append(f"Split (seed {trained.config.seed}): " + ", ".join(f"{k} {v}" for k, v in trained.split_rows.items()))
     for line in lines:
         console.print(line)
+    for text in s.warnings:
+        err_console.print(f"WARNING: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("train-stream")

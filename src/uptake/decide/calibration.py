@@ -29,6 +29,10 @@ from sklearn.linear_model import LogisticRegression
 from uptake.errors import UptakeInputError
 
 METHODS = ("isotonic", "sigmoid")
+#: Rows of each class in the validation split isotonic calibration needs; below it sigmoid is fitted instead
+#: (two numbers cannot chase a few positives), and below MIN_SIGMOID_EVENTS none at all.
+MIN_ISOTONIC_EVENTS = 30
+MIN_SIGMOID_EVENTS = 5
 FILE = "calibration.json"
 FORMAT = "uptake-calibration/1"
 _EPS = 1e-6
@@ -43,6 +47,8 @@ class Calibrator:
     knots_y: list[float] = field(default_factory=list)
     slope: float = 1.0
     intercept: float = 0.0
+    #: what was asked for, when it differs from ``method`` (not saved: the card records it)
+    note: str = ""
 
     def __call__(self, p: Any) -> np.ndarray:
         p = np.asarray(p, dtype=np.float64)
@@ -103,6 +109,20 @@ def fit_calibrator(method: str, y: Any, p: Any) -> Calibrator:
     p = np.asarray(p, dtype=np.float64).reshape(-1)
     if len(np.unique(y)) < 2:
         raise UptakeInputError("--calibrate: the validation split needs both outcomes to calibrate on")
+    events = int(min(y.sum(), len(y) - y.sum()))
+    if events < MIN_SIGMOID_EVENTS:
+        raise UptakeInputError(
+            f"--calibrate {method}: the validation split holds {events} rows of the rarer class; calibrating on "
+            f"fewer than {MIN_SIGMOID_EVENTS} would map scores to noise: train without --calibrate, or on more rows"
+        )
+    if method == "isotonic" and events < MIN_ISOTONIC_EVENTS:
+        cal = fit_calibrator("sigmoid", y, p)
+        cal.note = (
+            f"isotonic was asked for, but the validation split holds {events} rows of the rarer class (fewer than "
+            f"{MIN_ISOTONIC_EVENTS}): a step function fitted on so few sends most scores to exactly 0 or 1, so a "
+            "sigmoid (two numbers) was fitted instead"
+        )
+        return cal
     if method == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
         return Calibrator("isotonic", knots_x=iso.X_thresholds_.tolist(), knots_y=iso.y_thresholds_.tolist())

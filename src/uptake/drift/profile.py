@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from uptake.errors import UptakeInputError
-from uptake.schema import Schema
+from uptake.schema import KINDS, Schema
 from uptake.schema.values import category_factors, category_text
 
 FORMAT = "uptake-profile"
@@ -132,7 +132,7 @@ def build_reference(schema: Schema, clean: pd.DataFrame, scores: np.ndarray) -> 
     """The training split's profile: bins from its own quantiles and categories, then its counts."""
     columns: dict[str, Any] = {}
     for col in schema.columns:
-        if col.kind == "numeric":
+        if KINDS[col.kind].profiled_as == "numeric":  # numbers, and dates as day numbers
             v = pd.to_numeric(clean[col.name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
             finite = v[np.isfinite(v)]
             columns[col.name] = {

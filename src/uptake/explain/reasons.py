@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uptake.features import fitted_statistics, layout
+from uptake.features import layout, typical_values
 from uptake.pipeline import ScoringPipeline
 from uptake.schema import KINDS
 from uptake.schema.values import plain
@@ -38,8 +38,7 @@ EPS = 1e-12
 # ---- baselines -------------------------------------------------------------------------------
 def baseline(model: ScoringPipeline) -> dict[str, Any]:
     """The typical value of each raw feature (its kind's ``typical``, from the fitted imputers where present)."""
-    stats = fitted_statistics(model.preprocessor)
-    return {c.name: KINDS[c.kind].typical(c, stats.get(c.name)) for c in model.schema.columns}
+    return typical_values(model.preprocessor, model.schema)
 
 
 # ---- per-customer reasons ----------------------------------------------------------------------

@@ -7,7 +7,14 @@ by release 0.1.0 record them as ``uptake.features.Clip`` and ``uptake.features.P
 from __future__ import annotations
 
 from uptake.features.persist import load_preprocessor, save_preprocessor
-from uptake.features.preprocessor import build_preprocessor, check_fitted, fitted_statistics, layout, transform
+from uptake.features.preprocessor import (
+    build_preprocessor,
+    check_fitted,
+    fitted_statistics,
+    layout,
+    transform,
+    typical_values,
+)
 from uptake.schema.encoders import CLIP, Clip, PiecewiseLinear
 
 __all__ = [
@@ -21,4 +28,5 @@ __all__ = [
     "load_preprocessor",
     "save_preprocessor",
     "transform",
+    "typical_values",
 ]

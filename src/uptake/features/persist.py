@@ -14,12 +14,12 @@ import skops.io as sio
 from sklearn.compose import ColumnTransformer
 
 from uptake.errors import UptakeInputError
-from uptake.schema.encoders import Clip, PiecewiseLinear
+from uptake.schema.encoders import Clip, DateParts, PiecewiseLinear
 
 #: Types beyond skops' own trusted set (scikit-learn estimators, plain containers), by exact name.
 ALLOWED_TYPES = frozenset({"numpy.dtype"})
 #: uptake's own encoders, under their module and under the name release 0.1.0 saved them by.
-ENCODERS = {cls.__name__: cls for cls in (Clip, PiecewiseLinear)}
+ENCODERS = {cls.__name__: cls for cls in (Clip, PiecewiseLinear, DateParts)}
 ENCODER_MODULES = frozenset({Clip.__module__, "uptake.features"})
 
 

@@ -63,6 +63,13 @@ def fitted_statistics(pre: Any) -> dict[str, Any]:
     return out
 
 
+def typical_values(pre: Any, schema: Schema) -> dict[str, Any]:
+    """A typical customer: each column kind's typical value, from the fitted imputers where present (the
+    baseline of explanations and the web form's default)."""
+    stats = fitted_statistics(pre)
+    return {c.name: KINDS[c.kind].typical(c, stats.get(c.name)) for c in schema.columns}
+
+
 def check_fitted(pre: Any, schema: Schema, source: object) -> int:
     """The fitted preprocessor reads exactly the schema's columns; returns its output width."""
     if not isinstance(pre, ColumnTransformer) or not hasattr(pre, "transformers_"):
@@ -84,4 +91,4 @@ def check_fitted(pre: Any, schema: Schema, source: object) -> int:
     return width
 
 
-__all__ = ["build_preprocessor", "check_fitted", "fitted_statistics", "layout", "transform"]
+__all__ = ["build_preprocessor", "check_fitted", "fitted_statistics", "layout", "transform", "typical_values"]

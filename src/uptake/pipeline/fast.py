@@ -147,6 +147,8 @@ def probe_rows(schema: Schema, margin: float, n: int = 64, seed: int = 0, unseen
                 row[c.name] = int(v) if c.dtype == "int" and v.lstrip("-").isdigit() else v
             elif c.kind == "binary":
                 row[c.name] = int(rng.integers(2))
+            elif KINDS[c.kind].fast_input == "category":
+                row[c.name] = None
             else:
                 lo, hi = bounds(c, margin)
                 lo = 0.0 if lo is None else lo

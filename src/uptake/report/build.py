@@ -37,6 +37,7 @@ from uptake.report.sections import BUILDERS, read_leaderboard
 from uptake.schema import DEFAULT_POLICY, Policy
 from uptake.schema.target import target_labels
 from uptake.train import DEFAULT_SPLIT, split_indices
+from uptake.train.sanity import DUPLICATE_SHARE, duplicate_groups
 
 
 def load_evaluation(model: Model, data: Path, sheet: str | None = None) -> Evaluation:
@@ -50,7 +51,11 @@ def load_evaluation(model: Model, data: Path, sheet: str | None = None) -> Evalu
     split = None
     if same and y is not None and not scored.invalid_rows and len(y) == card.data.rows:
         cfg = card.train_config
-        parts = split_indices(y, int(cfg.get("seed", card.seed)), tuple(cfg.get("split") or DEFAULT_SPLIT))
+        groups, duplicates = duplicate_groups(clean)  # identical rows kept on one side as training kept them
+        grouped = duplicates and duplicates >= DUPLICATE_SHARE * len(clean)
+        parts = split_indices(
+            y, int(cfg.get("seed", card.seed)), tuple(cfg.get("split") or DEFAULT_SPLIT), groups if grouped else None
+        )
         split = dict(zip(("train", "validation", "test"), parts))
     ev = Evaluation(str(data), valid, clean, scored.probability, y, same, len(scored.invalid_rows), split)
     ev.notes = table.notes(model.policy.strict)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from uptake.errors import where
 
-KindName = Literal["numeric", "binary", "categorical"]
+KindName = Literal["numeric", "binary", "categorical", "date"]
 
 
 @dataclass
@@ -27,6 +27,8 @@ class Column:
     rare: list[str] = field(default_factory=list)
     #: More distinct values than could be remembered: unseen ones are accepted as rare.
     open: bool = False
+    #: Date columns: the one format the column's dates are written in (``uptake.schema.values.DATE_FORMATS``).
+    date_format: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,4 +1,4 @@
-"""The numeric kind's encoders: clipping after standardising, and piecewise-linear encoding.
+"""The numeric and date kinds' encoders: clipping after standardising, piecewise-linear encoding, date parts.
 
 They are scikit-learn transformers saved inside the model's preprocessor (skops,
 allow-listed by exact class, see ``uptake.features.persist``). Models saved by
@@ -34,6 +34,34 @@ class Clip(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(input_features, dtype=object)
+
+
+class DateParts(TransformerMixin, BaseEstimator):
+    """Day numbers (days since 1970-01-01) as four numbers: the day number, the year, the month and the day of
+    the week (0 = Monday). Plain numpy, so the fast path replays it as it is."""
+
+    PARTS = 4
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def transform(self, X):
+        days = np.asarray(X, dtype=np.float64)
+        missing = np.isnan(days)
+        whole = np.floor(np.where(missing, 0.0, days))
+        dates = whole.astype("int64").astype("datetime64[D]")
+        years = dates.astype("datetime64[Y]")
+        year = years.astype(np.int64) + 1970.0
+        month = (dates.astype("datetime64[M]") - years).astype(np.int64) + 1.0
+        weekday = np.mod(whole + 3, 7)  # 1970-01-01 was a Thursday
+        out = np.stack([days, year, month, weekday], axis=2)
+        out[np.broadcast_to(missing[:, :, None], out.shape)] = np.nan  # a missing date stays missing in every part
+        return out.reshape(days.shape[0], -1)
+
+    def get_feature_names_out(self, input_features=None):
+        names = list(input_features) if input_features is not None else [f"x{i}" for i in range(self.n_features_in_)]
+        return np.asarray([f"{n}_{p}" for n in names for p in ("day", "year", "month", "weekday")], dtype=object)
 
 
 class PiecewiseLinear(TransformerMixin, BaseEstimator):

@@ -24,6 +24,10 @@ class DataSummary:
     suspicious: list[str] = field(default_factory=list)
     #: rows whose every cell was empty (an export's leftovers): left out
     blank_rows: int = 0
+    #: rows whose features repeat an earlier row's (kept, on one side of every split)
+    duplicate_rows: int = 0
+    #: what the table may mean that a reader must know (``uptake.train.sanity``): target proxies, few positives
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +38,8 @@ class DataSummary:
             "missing": self.missing,
             "suspicious": self.suspicious,
             "blank_rows": self.blank_rows,
+            "duplicate_rows": self.duplicate_rows,
+            "warnings": self.warnings,
         }
 
 

@@ -143,6 +143,93 @@ def _parsed(text: str, decimal: str) -> float:
     return np.nan if value is None else value
 
 
+# ---- dates ---------------------------------------------------------------------------------------------
+#: Formats a date column may be written in, tried on the whole column: ISO (with or without a time), then
+#: the day-first and month-first spellings spreadsheets export. A column is read with one format.
+DATE_FORMATS = (
+    "ISO8601",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%Y/%m/%d",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+)
+#: Share of a text column's filled cells that must read as dates in one format for it to be a date column.
+DATE_SHARE = 0.9
+#: What :func:`date_format` says of a column whose cells read as dates both day-first and month-first.
+AMBIGUOUS = "ambiguous"
+_EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
+_DAY_NS = 86_400 * 10**9
+
+
+def date_format(raw: pd.Series, sample: int = 2000) -> str | None:
+    """The one format a text column's dates are written in, :data:`AMBIGUOUS`, or None (not dates).
+
+    Decided on the whole column (a sample of its distinct values), never cell by cell, so
+    ``03/04/2027`` and ``13/04/2027`` are read alike: a column whose every cell reads both
+    day-first and month-first (no day above 12) cannot be told, and is said to be so.
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return "datetime"
+    if not is_text(raw):
+        return None
+    text = raw.astype("string").str.strip()
+    text = text[text.notna() & ~text.isin(MISSING_TOKENS)].drop_duplicates()
+    if not len(text):
+        return None
+    if len(text) > sample:
+        text = text.sample(sample, random_state=0)
+    if pd.to_numeric(text, errors="coerce").notna().mean() > 0.5:  # numbers (years, ids) are not dates
+        return None
+    fits = []
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        share = float(parsed.notna().mean())
+        if share >= DATE_SHARE:
+            fits.append((share, fmt))
+    if not fits:
+        return None
+    best = max(share for share, _ in fits)
+    chosen = [fmt for share, fmt in fits if share == best]
+    day_first = {f for f in chosen if f.startswith("%d")}
+    month_first = {f for f in chosen if f.startswith("%m")}
+    if day_first and month_first and not [f for f in chosen if f not in day_first | month_first]:
+        return AMBIGUOUS
+    return chosen[0]
+
+
+def to_days(raw: pd.Series, fmt: str) -> pd.Series:
+    """Cells as days since 1970-01-01 (fractions for times of day), read with the column's format; NaN where
+    missing or not a date in that format (callers tell the two apart with :func:`is_missing`)."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        stamps = raw.dt.tz_convert(None) if getattr(raw.dt, "tz", None) is not None else raw
+    else:
+        cells = raw.astype("string").str.strip()
+        cells = cells.where(cells.notna() & ~cells.isin(MISSING_TOKENS))
+        when = "ISO8601" if fmt == "datetime" else fmt
+        stamps = pd.to_datetime(cells, format=when, errors="coerce", utc=True).dt.tz_convert(None)
+    ns = stamps.to_numpy(dtype="datetime64[ns]")
+    days = (ns - _EPOCH).astype("timedelta64[ns]").astype(np.float64) / _DAY_NS
+    days[np.isnat(ns)] = np.nan
+    return pd.Series(days, index=raw.index, dtype=float)
+
+
+def day_text(days: float | None) -> str | None:
+    """A day number as an ISO date (``2027-04-03``), for messages, forms and reasons."""
+    if days is None or (isinstance(days, float) and math.isnan(days)):
+        return None
+    stamp = _EPOCH + np.timedelta64(int(round(float(days) * 86_400)), "s")
+    text = str(stamp.astype("datetime64[s]"))
+    return text[:10] if text.endswith("T00:00:00") else text.replace("T", " ")
+
+
 def code_text(value: Any) -> str:
     """One value as the text of a category: numbers without a trailing ``.0`` (2, 2.0 and '2' are one)."""
     if isinstance(value, (bool, np.bool_)):
@@ -224,10 +311,14 @@ def plain(v: Any) -> Any:
 
 
 __all__ = [
+    "AMBIGUOUS",
+    "DATE_FORMATS",
     "MISSING_TOKENS",
     "category_factors",
     "category_text",
     "code_text",
+    "date_format",
+    "day_text",
     "is_missing",
     "is_text",
     "natural_key",
@@ -235,5 +326,6 @@ __all__ = [
     "parse_number",
     "plain",
     "row_numbers",
+    "to_days",
     "to_number",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 
 from uptake.errors import UptakeInputError
 from uptake.explain import reasons
-from uptake.features import fitted_statistics
+from uptake.features import typical_values
 from uptake.io.jsonable import jsonable
 from uptake.pipeline import Model
 from uptake.schema import KINDS, Policy
@@ -30,8 +30,8 @@ REASONS_K = 3
 
 def form_defaults(model: Model) -> dict[str, Any]:
     """A typical customer for the web form: each kind's typical value (numbers, flags as 0/1, categories)."""
-    stats = fitted_statistics(model.preprocessor)
-    return {c.name: KINDS[c.kind].typical(c, stats.get(c.name)) for c in model.schema.columns}
+    typical = typical_values(model.preprocessor, model.schema)
+    return {c.name: KINDS[c.kind].form_value(c, typical[c.name]) for c in model.schema.columns}
 
 
 @dataclass

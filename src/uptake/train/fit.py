@@ -25,8 +25,10 @@ from uptake.features import build_preprocessor, layout, transform
 from uptake.io.tables import file_sha256, read_descriptions, read_table
 from uptake.models import make_estimator
 from uptake.pipeline import ScoringPipeline
+from uptake.schema.target import positive_name
 from uptake.train.options import TrainConfig
 from uptake.train.prepare import Prepared, prepare, split_indices
+from uptake.train.sanity import few_positives, target_proxies
 
 
 @dataclass
@@ -83,7 +85,8 @@ def finish(
         pipeline = pipeline.with_(calibrator=calibrator)
         p_raw, p_val = p_val, pipeline.calibrate(p_val)
         calibration = {
-            "method": config.calibrate,
+            "method": calibrator.method,
+            "note": calibrator.note or None,
             "fitted_on": "validation",
             "brier_validation": {
                 "before": metrics(y_val, p_raw, 0.5)["brier"],
@@ -137,7 +140,9 @@ def train(
     config.check()
     if prepared is None:
         prepared = prepare(df, config, source, descriptions)
-    idx_train, idx_val, idx_test = split_indices(prepared.y, config.seed, config.split)
+    idx_train, idx_val, idx_test = split_indices(prepared.y, config.seed, config.split, prepared.groups)
+    proxies = target_proxies(prepared.schema, prepared.clean, prepared.y, idx_train, idx_val)
+    prepared.summary.warnings.extend(proxies)
     fitted = fit_split(prepared, idx_train, idx_val, config, callbacks)
     test_rows, y_test = prepared.clean.iloc[idx_test], prepared.y[idx_test]
     raw = fitted.pipeline.raw_proba(test_rows)
@@ -145,6 +150,9 @@ def train(
     if fitted.calibration is not None:
         fitted.calibration["brier_test"] = {"before": metrics(y_test, raw, 0.5)["brier"], "after": test["brier"]}
     rows = {"train": len(idx_train), "validation": len(idx_val), "test": len(idx_test)}
+    few = few_positives(test, positive_name(prepared.schema.target, config.positive_name))
+    if few:
+        prepared.summary.warnings.append(few)
     train_rows = prepared.clean.iloc[idx_train]
     profile = build_reference(prepared.schema, train_rows, fitted.pipeline.proba(train_rows))
     return Trained(

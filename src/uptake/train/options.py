@@ -22,6 +22,8 @@ class TrainConfig:
     positive: str | None = None
     positive_name: str | None = None
     drop: Sequence[str] = ()
+    #: columns a rule would drop (an identifier, a name, near-constant) kept as features
+    keep: Sequence[str] = ()
     kinds: dict[str, str] = field(default_factory=dict)
     model: str = "network"
     preset: str = "default"

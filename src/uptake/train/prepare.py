@@ -15,6 +15,7 @@ from uptake.schema.summary import DataSummary, summarize
 from uptake.schema.table import blank_rows
 from uptake.schema.target import encode_target, resolve_target
 from uptake.train.options import DEFAULT_SPLIT, TrainConfig
+from uptake.train.sanity import DUPLICATE_SHARE, duplicate_groups
 
 #: Rows of the rarer class needed to split a table three ways.
 MIN_MINORITY = 5
@@ -28,6 +29,8 @@ class Prepared:
     clean: pd.DataFrame
     y: np.ndarray
     summary: DataSummary
+    #: one group per distinct feature row: identical rows stay on one side of every split
+    groups: np.ndarray | None = None
 
 
 def prepare(
@@ -43,7 +46,9 @@ def prepare(
     if blank.any():
         df = df.loc[~blank]
     y, pos, neg = encode_target(df[target], config.positive, source)
-    schema = infer_schema(df, target, drop=config.drop, kinds=config.kinds, descriptions=descriptions, source=source)
+    schema = infer_schema(
+        df, target, drop=config.drop, kinds=config.kinds, descriptions=descriptions, source=source, keep=config.keep
+    )
     schema.positive_label, schema.negative_label = pos, neg
     clean, errors = schema.validate(df, source=source, policy=LEARNING)
     if errors:
@@ -56,11 +61,25 @@ def prepare(
         )
     summary = summarize(df, schema, y)
     summary.blank_rows = int(blank.sum())
-    return Prepared(schema, clean, y, summary)
+    groups, summary.duplicate_rows = duplicate_groups(clean)
+    grouped = summary.duplicate_rows >= DUPLICATE_SHARE * len(clean)
+    return Prepared(schema, clean, y, summary, groups if grouped and summary.duplicate_rows else None)
 
 
-def split_indices(y: np.ndarray, seed: int, split: Sequence[float] = DEFAULT_SPLIT) -> tuple[np.ndarray, ...]:
-    """Stratified train / validation / test indices, fixed by ``seed``."""
+def split_indices(
+    y: np.ndarray, seed: int, split: Sequence[float] = DEFAULT_SPLIT, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
+    """Stratified train / validation / test indices, fixed by ``seed``.
+
+    ``groups`` (identical rows share one, ``uptake.train.sanity.duplicate_groups``): the
+    distinct rows are split, each taking its duplicates with it, so no row is on both sides.
+    """
+    if groups is not None:
+        first = np.unique(groups, return_index=True)[1]
+        label = np.zeros(len(first), dtype=np.int64)
+        np.maximum.at(label, groups, np.asarray(y).astype(np.int64))  # a group is positive if any row is
+        parts = split_indices(label, seed, split)
+        return tuple(np.sort(np.flatnonzero(np.isin(groups, part))) for part in parts)
     train_f, val_f, test_f = split
     idx = np.arange(len(y))
     rest, test = train_test_split(idx, test_size=test_f, stratify=y, random_state=seed)

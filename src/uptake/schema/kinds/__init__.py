@@ -10,9 +10,10 @@ from __future__ import annotations
 from uptake.schema.kinds.base import DEFAULT_MARGIN, LEARNING, Block, FieldSpec, Inferred, Kind, Policy, Unsupported
 from uptake.schema.kinds.binary import Binary
 from uptake.schema.kinds.categorical import MAX_CATEGORIES, MAX_RARE, Categorical
+from uptake.schema.kinds.date import Date
 from uptake.schema.kinds.numeric import Numeric, bounds
 
-KINDS: dict[str, Kind] = {k.name: k for k in (Numeric(), Binary(), Categorical())}
+KINDS: dict[str, Kind] = {k.name: k for k in (Numeric(), Binary(), Categorical(), Date())}
 
 __all__ = [
     "DEFAULT_MARGIN",

@@ -92,6 +92,7 @@ class Inferred:
     text: bool  # the column arrived as text
     missing: int
     description: str
+    date_format: str | None = None  # a date column's format, decided on the whole column
 
 
 class Kind:
@@ -102,6 +103,9 @@ class Kind:
     categorical: ClassVar[bool] = False
     #: How the fast path receives this kind's request values: as numbers or as category indexes.
     fast_input: ClassVar[str] = "number"
+    #: How the drift profile counts this kind's validated values: in quantile bins (``numeric``) or per
+    #: category (``categorical``).
+    profiled_as: ClassVar[str] = "numeric"
 
     def infer(self, seen: Inferred, source: object) -> Column:
         raise NotImplementedError
@@ -140,6 +144,10 @@ class Kind:
     def typical(self, col: Column, fitted_stat: Any = None) -> Any:
         """A typical value: the baseline of explanations, the form's default."""
         raise NotImplementedError
+
+    def form_value(self, col: Column, value: Any) -> Any:
+        """A typical value as the web form shows it (a date as text; others as they are)."""
+        return value
 
     def format(self, col: Column, value: Any) -> str:
         """How a value reads in a sentence ('Income 180 raises the chance')."""

@@ -23,6 +23,7 @@ NOT_A_FLAG = "expected 0 or 1"
 
 class Binary(Kind):
     name = "binary"
+    profiled_as = "categorical"  # two categories
 
     def infer(self, seen: Inferred, source: object) -> Column:
         assert seen.values is not None

@@ -75,6 +75,7 @@ class Categorical(Kind):
     name = "categorical"
     categorical = True
     fast_input = "category"
+    profiled_as = "categorical"
 
     def infer(self, seen: Inferred, source: object) -> Column:
         codes = seen.values is not None and bool(np.all(np.equal(np.mod(seen.values.dropna().to_numpy(), 1), 0)))

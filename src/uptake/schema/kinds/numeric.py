@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from uptake.schema.column import Column
-from uptake.schema.encoders import Clip, PiecewiseLinear
+from uptake.schema.encoders import Clip, DateParts, PiecewiseLinear
 from uptake.schema.kinds.base import Block, Cells, FieldSpec, Inferred, Kind, Policy, Unsupported
 from uptake.schema.values import is_missing, number_of, to_number
 
@@ -69,7 +69,7 @@ def replay_number_step(step: Any) -> Callable[[np.ndarray], np.ndarray]:
     if type(step) is Clip:
         limit = float(step.limit)
         return lambda x: np.clip(x, -limit, limit)
-    if type(step) is PiecewiseLinear:
+    if type(step) in (PiecewiseLinear, DateParts):
         return step.transform  # already plain numpy on fitted arrays
     raise Unsupported(f"numeric step {type(step).__name__}")
 
@@ -193,7 +193,9 @@ class Numeric(Kind):
 
     def request_field(self, col: Column, policy: Policy) -> tuple[Any, FieldSpec]:
         lo, hi = bounds(col, policy.range_margin)
-        spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, lo, hi, col.min, col.max)
+        # The form refuses only what the server refuses: beyond the widened range under --strict, else nothing.
+        form_lo, form_hi = (lo, hi) if policy.strict else (None, None)
+        spec = FieldSpec(col.name, col.kind, col.dtype, col.description or col.name, form_lo, form_hi, col.min, col.max)
 
         def parse(value: Any) -> float | None:
             if value is None:

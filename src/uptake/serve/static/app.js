@@ -55,6 +55,8 @@
           continue;
         }
         customer[f.name] = v;
+      } else if (f.kind === "date") {
+        customer[f.name] = input.value === "" ? null : input.value;
       } else if (f.kind === "binary") {
         customer[f.name] = Number(input.value);
       } else {
@@ -122,6 +124,12 @@
       list.append(li);
     }
     $("reasons-empty").hidden = (prediction.reasons || []).length > 0;
+    // Unusual values are scored, and said so: the score rests on less evidence there.
+    const warnings = prediction.warnings || [];
+    $("warnings").hidden = warnings.length === 0;
+    $("warnings").textContent = warnings.length
+      ? "Unusual for this model (scored, with less evidence behind it): " + warnings.join("; ") + "."
+      : "";
     // On a phone the result sits below the form: bring it into view.
     if (window.matchMedia("(max-width: 820px)").matches) {
       $("result").scrollIntoView({ behavior: "smooth", block: "start" });
