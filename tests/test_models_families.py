@@ -195,3 +195,26 @@ def test_tampered_sidecar_is_refused(families, tmp_path: Path) -> None:
         Model.load(copy)  # the card's checksum catches it first
     with pytest.raises(UptakeInputError, match="not a uptake-lightgbm version 1 file"):
         LightGBMClassifier.load(copy / "estimator")  # and the family's own sidecar check behind it
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "catboost", "forest"])
+def test_small_tables_refit_on_validation_rows_and_keep_honest_validation_scores(name: str) -> None:
+    """Below REFIT_ROWS the served model trains on training + validation rows at the early-stopped size, while
+    the validation scores (threshold, calibration) stay those of the model that never saw them."""
+    from uptake.models import family
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2400, 5))
+    X[rng.random(X.shape) < 0.1] = np.nan  # missing values, seen natively
+    y = (np.nan_to_num(X[:, 0]) + rng.normal(size=2400) > 1.5).astype(int)
+    cls = family(name)
+    assert cls().numeric_encoding() == "native"
+    kept = cls(refit=False, seed=0).fit(X[:2000], y[:2000], X_val=X[2000:], y_val=y[2000:])
+    refit = cls(seed=0).fit(X[:2000], y[:2000], X_val=X[2000:], y_val=y[2000:])
+    assert kept.held_out_validation() is None and refit.hyperparameters()["refit"]["rows"] == 2400
+    held = refit.held_out_validation()  # from models that never trained on these rows
+    assert len(held) == 400 and np.corrcoef(held, kept.predict_proba(X[2000:])[:, 1])[0, 1] > 0.8
+    assert not np.allclose(held, refit.predict_proba(X[2000:])[:, 1])  # not the served model's in-sample ones
+    assert np.isfinite(refit.predict_proba(X)).all()
+    never = cls(refit=False, seed=0).fit(X[:2000], y[:2000])  # without validation rows there is nothing to add
+    assert never.held_out_validation() is None

@@ -145,7 +145,7 @@ def test_auto_grows_both_kinds_and_keeps_the_one_validation_ranks_better(tmp_pat
     rng = np.random.default_rng(3)
     X = rng.normal(size=(3000, 4))
     y = (X[:, 0] + X[:, 1] + rng.normal(scale=0.7, size=3000) > 1.5).astype(int)  # a smooth, oblique boundary
-    est = ForestClassifier(n_estimators=60).fit(X[:2000], y[:2000], X_val=X[2000:], y_val=y[2000:])
+    est = ForestClassifier(n_estimators=60, refit=False).fit(X[:2000], y[:2000], X_val=X[2000:], y_val=y[2000:])
     assert set(est.validation_scores_) == {"random-forest", "extra-trees"}
     winner = max(est.validation_scores_, key=est.validation_scores_.get)
     assert (

@@ -172,6 +172,8 @@ class ModelCard(_Part):
     data: DataCard
     train_config: dict[str, Any] = Field(default_factory=dict)
     fit_seconds: float = 0.0
+    #: A small table's served model refit on every labelled row after it was measured (rows, size, note).
+    final_refit: dict[str, Any] | None = None
     seed: int = 0
     versions: dict[str, str] = Field(default_factory=dict)
     #: Every other file of the model directory, by relative path, with its SHA-256 (format 2).

@@ -103,6 +103,16 @@ def train(
             ),
         ),
     ] = None,
+    final_refit: Annotated[
+        bool | None,
+        typer.Option(
+            "--final-refit/--measured-only",
+            help=(
+                "Tree families on a small table (< 50,000 training rows): serve the measured model refit on every "
+                "labelled row (default), or exactly the model the test figures measured."
+            ),
+        ),
+    ] = None,
     hidden: Annotated[str | None, typer.Option(help="Hidden layer widths, e.g. 256,256,256.")] = None,
     dropout: Annotated[float | None, typer.Option(min=0.0, max=0.99, help="Dropout after each hidden layer.")] = None,
     imbalance: Annotated[
@@ -153,6 +163,7 @@ def train(
         batch_size=batch_size,
         epochs=epochs,
         time_limit=time_limit,
+        final_refit=final_refit,
         refit_full=refit_full,
         imbalance=imbalance,
         class_weight_formula=class_weight_formula,
@@ -210,6 +221,14 @@ def _print_threshold_and_calibration(trained: Any, names: str) -> None:
     )
 
     console.print(describe_rule(trained.fitted.threshold_rule, trained.fitted.threshold, names))
+    if trained.final_refit:
+        f = trained.final_refit
+        console.print(
+            f"Served model: the measured one refit on all {f['rows']:,} labelled rows at its size "
+            f"({', '.join(f'{k} {v}' for k, v in f['size'].items())}); the test figures above are the "
+            "measured model's, which never saw the test rows",
+            soft_wrap=True,
+        )
     cal = trained.fitted.calibration
     if cal:
         b = cal.get("brier_test") or cal["brier_validation"]

@@ -13,11 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 
 from uptake.errors import UptakeInputError
 from uptake.schema import KINDS, Schema
 from uptake.schema.kinds.numeric import NUMERIC_ENCODINGS, steps_of
+
+#: Numeric encodings whose families see missing values themselves (no indicator inputs are added).
+MISSING_NATIVE = ("native",)
 
 
 def build_preprocessor(
@@ -31,6 +34,11 @@ def build_preprocessor(
         columns = [c for c in schema.columns if c.kind == name]
         if columns:
             parts.append((name, kind.step(columns, numeric_encoding, categorical_encoding), [c.name for c in columns]))
+    gaps = [c.name for c in schema.columns if c.kind == "numeric" and c.missing]
+    if gaps and numeric_encoding not in MISSING_NATIVE:
+        # A family that cannot see a missing value gets its imputed number and an input saying it was missing:
+        # a missing financial ratio is information, which the median alone would erase.
+        parts.append(("numeric-missing", MissingIndicator(features="all", error_on_new=False), gaps))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False)
 
 
@@ -74,8 +82,8 @@ def check_fitted(pre: Any, schema: Schema, source: object) -> int:
     """The fitted preprocessor reads exactly the schema's columns; returns its output width."""
     if not isinstance(pre, ColumnTransformer) or not hasattr(pre, "transformers_"):
         raise UptakeInputError(f"file '{source}': the preprocessor is not a fitted ColumnTransformer")
-    used = [str(c) for name, _, cols in pre.transformers_ if name != "remainder" for c in cols]
-    if sorted(used) != sorted(schema.feature_names):
+    used = sorted({str(c) for name, _, cols in pre.transformers_ if name != "remainder" for c in cols})
+    if used != sorted(schema.feature_names):
         raise UptakeInputError(
             f"file '{source}': the preprocessor reads columns {used} but the model card "
             f"names {schema.feature_names}; the model's parts do not belong together"

@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier as _CatBoost
 from catboost import CatBoostError, Pool
+from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from uptake.errors import UptakeInputError
-from uptake.models.base import Family
+from uptake.models.base import Family, refit_wanted
+from uptake.models.crossfit import cross_fitted
 
 #: Up to this many rows are handed to CatBoost as Python lists (one customer in serving), not as a DataFrame.
 FEW_ROWS = 16
@@ -45,6 +47,8 @@ class CatBoostClassifier(Family):
         depth, l2_leaf_reg: CatBoost's usual knobs.
         early_stopping_rounds: rounds without a better validation PR-AUC before stopping.
         imbalance: ``none`` keeps probabilities calibrated; ``class-weight`` balances the classes.
+        refit: with validation rows, train once more on training and validation rows together at the
+            early-stopped iterations; ``None`` does so below ``REFIT_ROWS`` training rows, ``False`` never.
         seed: fixes the random permutations, so the same data gives the same trees.
         n_jobs: threads (2 by default: this machine's cores, and compare's processes share them).
     """
@@ -65,6 +69,7 @@ class CatBoostClassifier(Family):
         "l2_leaf_reg": [Interval(Real, 0, None, closed="left")],
         "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
         "imbalance": [StrOptions(set(IMBALANCE))],
+        "refit": ["boolean", None],
         "seed": [Interval(Integral, 0, None, closed="left")],
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
     }
@@ -77,9 +82,11 @@ class CatBoostClassifier(Family):
         l2_leaf_reg: float = 3.0,
         early_stopping_rounds: int = 200,
         imbalance: str = "none",
+        refit: bool | None = None,
         seed: int = 0,
         n_jobs: int = 2,
     ) -> None:
+        self.refit = refit
         self.iterations = iterations
         self.learning_rate = learning_rate
         self.depth = depth
@@ -98,7 +105,8 @@ class CatBoostClassifier(Family):
         )
 
     def numeric_encoding(self) -> str:
-        return "raw"
+        """Numbers as they are: missing values stay missing (CatBoost sends them below every split)."""
+        return "native"
 
     def categorical_encoding(self) -> str:
         return "ordinal"
@@ -168,8 +176,32 @@ class CatBoostClassifier(Family):
                 "use_best_model": True,
             }
         self.model_.fit(self._pool(X, y), **kwargs)
+        self.validation_oof_ = None
+        self.refit_: dict[str, Any] | None = None
+        if X_val is not None and refit_wanted(self.refit, len(y)):  # a small table: uptake.models.crossfit
+            stopped = self.refit_params()["iterations"]
+
+            def fold_model() -> CatBoostClassifier:
+                model = clone(self).set_params(refit=False, learning_rate=self.learning_rate_)
+                model.categorical_inputs_ = list(getattr(self, "categorical_inputs_", []))
+                return model
+
+            X_all, y_all, rounds, self.validation_oof_ = cross_fitted(
+                fold_model, X, y, X_val, y_val, int(self.seed), "iterations"
+            )
+            # CatBoost's trees depend on how many it is asked to grow: grow as many as a stopped run does (its
+            # size and the patience), then keep the size (a fresh 32-tree model ranked the bank holdout at 0.87,
+            # 32 trees of a longer run at 0.98)
+            self.model_ = _CatBoost(**{**params, "iterations": rounds + int(self.early_stopping_rounds)})
+            self.model_.fit(self._pool(X_all, y_all))
+            self.model_.shrink(rounds)
+            self.refit_ = {"rows": len(X_all), "iterations": rounds, "one_split_iterations": stopped}
         self.mark_fitted(np.asarray(X).shape[1])
         return self
+
+    def held_out_validation(self) -> np.ndarray | None:
+        """The early-stopped model's validation scores, when the served model was refit on those rows too."""
+        return getattr(self, "validation_oof_", None)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         X = self.checked(X)
@@ -185,6 +217,22 @@ class CatBoostClassifier(Family):
         """The library's own predict on the compiled rows (CatBoost evaluates oblivious trees in C++)."""
         self.check_is_fitted()
         return lambda x: self.predict_proba(x)[:, 1]
+
+    def refit_on(self, X: Any, y: Any, scale: float = 1.0) -> CatBoostClassifier:
+        """As a stopped run grows its trees (its size and the patience), kept at this model's size."""
+        rounds = max(1, int(round(self.refit_params()["iterations"] * scale)))
+        model = clone(self).set_params(refit=False, learning_rate=self.learning_rate_)
+        model.set_params(iterations=rounds + int(self.early_stopping_rounds))
+        model.categorical_inputs_ = list(getattr(self, "categorical_inputs_", []))
+        model.fit(X, y)
+        model.model_.shrink(rounds)
+        return model
+
+    def hyperparameters(self) -> dict[str, Any]:
+        out = dict(self.get_params(deep=False))
+        if getattr(self, "refit_", None):
+            out["refit"] = self.refit_
+        return out
 
     def refit_params(self) -> dict[str, Any]:
         best = self.model_.get_best_iteration()

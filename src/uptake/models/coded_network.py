@@ -105,13 +105,30 @@ class CodedNetwork(Family):
         self.codes_ = [j for j, kind in enumerate(kinds) if kind == "categorical"]
         self.flags_ = [j for j, kind in enumerate(kinds) if kind not in ("numeric", "categorical")]
         self.categories_ = [np.unique(X[:, j]).tolist() for j in self.codes_]
-        self.bins_ = PiecewiseLinear(bins="tree").fit(X[:, self.numeric_], y) if self.numeric_ else None
+        # auto's shared inputs keep missing numbers missing (for the trees): the network imputes the median
+        # and gets an input saying so, for each number that was missing in its training rows
+        numbers = X[:, self.numeric_]
+        with np.errstate(all="ignore"):
+            medians = np.nanmedian(numbers, axis=0) if self.numeric_ else np.zeros(0)
+        self.medians_ = np.nan_to_num(medians, nan=0.0).tolist()
+        self.gaps_ = [j for j in self.numeric_ if np.isnan(X[:, j]).any()]
+        self.bins_ = PiecewiseLinear(bins="tree").fit(self._numbers(X), y) if self.numeric_ else None
+
+    def _numbers(self, X: np.ndarray) -> np.ndarray:
+        numbers = X[:, self.numeric_]
+        medians = getattr(self, "medians_", None)
+        if medians is None:  # saved before auto kept missing numbers: its inputs were imputed already
+            return numbers
+        return np.where(np.isnan(numbers), np.asarray(medians, dtype=np.float64), numbers)
 
     def _encode(self, X: np.ndarray) -> np.ndarray:
-        blocks = [] if self.bins_ is None else [self.bins_.transform(X[:, self.numeric_])]
+        blocks = [] if self.bins_ is None else [self.bins_.transform(self._numbers(X))]
         for j, cats in zip(self.codes_, self.categories_):
             blocks.append(X[:, [j]] == np.asarray(cats, dtype=np.float64)[None, :])  # an unseen code: all zeros
         blocks.append(X[:, self.flags_])
+        gaps = getattr(self, "gaps_", [])
+        if gaps:
+            blocks.append(np.isnan(X[:, gaps]))
         return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
 
     # ---- the estimator API -------------------------------------------------------------------------
@@ -185,6 +202,8 @@ class CodedNetwork(Family):
             "codes": self.codes_,
             "flags": self.flags_,
             "categories": self.categories_,
+            "medians": self.medians_,
+            "gaps": self.gaps_,
         }
 
     @classmethod
@@ -193,6 +212,13 @@ class CodedNetwork(Family):
         width = int(meta["n_features_in"])
         est.numeric_, est.codes_, est.flags_ = ([int(j) for j in meta[key]] for key in ("numeric", "codes", "flags"))
         est.categories_ = [[float(c) for c in cats] for cats in meta["categories"]]
+        medians = meta.get("medians")  # saved before auto kept missing numbers: none (its inputs were imputed)
+        est.medians_ = None if medians is None else [float(v) for v in medians]
+        est.gaps_ = [int(j) for j in meta.get("gaps", [])]
+        if (est.medians_ is not None and len(est.medians_) != len(est.numeric_)) or not set(est.gaps_) <= set(
+            est.numeric_
+        ):
+            raise UptakeInputError(f"file '{directory / cls.sidecar}': its medians or missing-value inputs are damaged")
         if sorted(est.numeric_ + est.codes_ + est.flags_) != list(range(width)) or len(est.categories_) != len(
             est.codes_
         ):

@@ -65,7 +65,8 @@ class EnsembleClassifier(Family):
         return NetworkClassifier(**(self.network or {}), callbacks=self.callbacks)
 
     def _gbm(self) -> LightGBMClassifier:
-        return LightGBMClassifier(**(self.gbm or {}))
+        # its validation scores weigh the blend: it must not also train on the validation rows
+        return LightGBMClassifier(**{"refit": False, **(self.gbm or {})})
 
     def check_params(self) -> None:
         if self.weight is not None and not (isinstance(self.weight, (int, float)) and 0.0 <= self.weight <= 1.0):

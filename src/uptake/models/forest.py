@@ -35,7 +35,7 @@ from sklearn.metrics import average_precision_score
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from uptake.errors import UptakeInputError
-from uptake.models.base import Family
+from uptake.models.base import Family, refit_wanted
 from uptake.models.flat_trees import FlatTrees
 
 MODEL_FILE = "forest.skops"
@@ -65,6 +65,9 @@ class ForestClassifier(Family):
         sampling: what each random-forest tree grows on: ``bootstrap`` (rows drawn uniformly),
             ``balanced`` (every positive and as many negatives) or ``auto`` (balanced in the rare-event
             regime, else bootstrap). Extra trees always use all rows (or a uniform sample of big tables).
+        refit: with validation rows, grow the chosen kind once more on training and validation rows
+            together (the validation rows' scores stay the first forest's); ``None`` does so below
+            ``REFIT_ROWS`` training rows, ``False`` never (auto's members).
         seed, n_jobs: randomness and threads.
     """
 
@@ -85,6 +88,7 @@ class ForestClassifier(Family):
         "criterion": [StrOptions({"gini", "entropy"})],
         "imbalance": [StrOptions({"none", "class-weight"})],
         "sampling": [StrOptions({"auto", "bootstrap", "balanced"})],
+        "refit": ["boolean", None],
         "seed": [Interval(Integral, 0, None, closed="left")],
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
     }
@@ -98,9 +102,11 @@ class ForestClassifier(Family):
         criterion: str = "gini",
         imbalance: str = "none",
         sampling: str = "auto",
+        refit: bool | None = None,
         seed: int = 0,
         n_jobs: int = 2,
     ) -> None:
+        self.refit = refit
         self.kind = kind
         self.n_estimators = n_estimators
         self.max_features = max_features
@@ -145,8 +151,31 @@ class ForestClassifier(Family):
         assert best is not None
         _, self.kind_, self.model_, self.odds_factor_ = best  # odds: the table's over those the trees were grown on
         self.flat_ = None  # the flat copy of the trees is built from these trees on first use
+        self.validation_oof_ = None
+        self.refit_: dict[str, Any] | None = None
+        if X_val is not None and refit_wanted(self.refit, len(y)):
+            X_val = np.asarray(X_val, dtype=np.float32)
+            self.validation_oof_ = self._proba(X_val)
+            X_all = np.vstack([X, X_val])
+            self.model_, self.odds_factor_ = self._grow(
+                self.kind_, X_all, np.concatenate([y, np.asarray(y_val).astype(int).reshape(-1)])
+            )
+            self.flat_ = None
+            self.refit_ = {"rows": len(X_all)}
         self.mark_fitted(X.shape[1])
         return self
+
+    def held_out_validation(self) -> np.ndarray | None:
+        """The first forest's validation scores, when the served one was grown on those rows too."""
+        return getattr(self, "validation_oof_", None)
+
+    def numeric_encoding(self) -> str:
+        """Numbers as they are: missing values stay missing (scikit-learn's trees learn where they go)."""
+        return "native"
+
+    def refit_params(self) -> dict[str, Any]:
+        """The kind chosen on validation: grown again without validation rows, it is not chosen again."""
+        return {"kind": self.kind_}
 
     def _grow(self, kind: str, X: np.ndarray, y: np.ndarray) -> tuple[Any, float]:
         """One forest of ``kind`` on ``X, y``, and the odds factor its scores are mapped back with."""
@@ -180,6 +209,8 @@ class ForestClassifier(Family):
             params["kind"] = self.kind_
             if getattr(self, "validation_scores_", None):
                 params["kind_validation_pr_auc"] = dict(self.validation_scores_)
+        if getattr(self, "refit_", None):
+            params["refit"] = self.refit_
         return params
 
     def _class_weight(self) -> str | None:

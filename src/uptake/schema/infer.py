@@ -9,7 +9,8 @@ rule would drop (its kind then guessed as for any other).
 
 1. **Empty**: no value in any row.
 2. **Mostly missing**: missing in more than :data:`MAX_MISSING_SHARE` of the rows.
-3. **ZIP/postal codes** (by name): a location proxy, and thousands of categories.
+3. **ZIP/postal codes** (by name, with more than :data:`MANY_TEXT_VALUES` distinct values): a
+   location proxy, and thousands of categories (a ``zip_code`` column of three areas is kept).
 4. **Identifiers**: integers or text with one distinct value per row; or almost so
    (at least :data:`NEAR_UNIQUE_SHARE` of the filled cells distinct, an identifier
    with a repeated value is still one) when the name says so (``id``, ``number``,
@@ -166,11 +167,11 @@ def decide(name: str, raw: pd.Series, forced: str | None = None, keep: bool = Fa
         return Decision(kind=forced)
     if n and 1 - filled / n > MAX_MISSING_SHARE:
         return Decision(f"mostly missing: empty in {1 - filled / n:.0%} of rows (more than {MAX_MISSING_SHARE:.0%})")
-    if ZIP_PATTERN.search(name):
-        return Decision("ZIP/postal code: a location proxy, and thousands of categories")
     values = raw[present]
     text = is_text(raw)
     distinct = int(values.nunique(dropna=True))
+    if ZIP_PATTERN.search(name) and distinct > MANY_TEXT_VALUES:  # 'zip_code' of three areas is a category
+        return Decision("ZIP/postal code: a location proxy, and thousands of categories")
     numbers = to_number(values, str(raw.attrs.get("decimal", ".")))
     mostly_numbers = bool(numbers.notna().mean() >= MOSTLY_NUMERIC)
     finite = numbers.to_numpy(dtype=float, na_value=np.nan)

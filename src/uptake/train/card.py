@@ -71,6 +71,7 @@ def build_card(trained: Trained) -> ModelCard:
             },
             "train_config": jsonable(asdict(cfg)),
             "fit_seconds": fitted.fit_seconds,
+            "final_refit": jsonable(trained.final_refit),
             "seed": cfg.seed,
             "versions": versions(),
         }

@@ -34,6 +34,8 @@ class TrainConfig:
     epochs: int | None = None
     time_limit: float | None = None
     refit_full: bool | None = None
+    #: serve a small table's measured model refit on every labelled row (``None``: by the family's rule)
+    final_refit: bool | None = None
     imbalance: str | None = None
     class_weight_formula: str | None = None
     initial_bias: bool | None = None

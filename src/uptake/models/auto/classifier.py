@@ -134,7 +134,9 @@ class AutoClassifier(Family):
         return [c for c in CANDIDATES if self.candidates is None or c[0] in self.candidates]
 
     def numeric_encoding(self) -> str:
-        return "raw"
+        """Numbers as they are, missing ones included: the tree members see them natively, the network
+        member imputes and flags them in its own encoding."""
+        return "native"
 
     def categorical_encoding(self) -> str:
         return "ordinal"
@@ -151,6 +153,8 @@ class AutoClassifier(Family):
             options.setdefault("seed", int(self.seed))
         if "imbalance" in defaults:
             options.setdefault("imbalance", self.imbalance)
+        if "refit" in defaults:  # a fold model's validation rows are another fold's: never trained on
+            options.setdefault("refit", False)
         member = cls(**options)
         if getattr(self, "layout_", None) is not None:
             member.set_layout(self.layout_)

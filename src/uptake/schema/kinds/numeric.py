@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -19,7 +19,7 @@ from uptake.schema.encoders import Clip, DateParts, PiecewiseLinear
 from uptake.schema.kinds.base import Block, Cells, FieldSpec, Inferred, Kind, Policy, Unsupported
 from uptake.schema.values import is_missing, number_of, to_number
 
-NUMERIC_ENCODINGS = ("standard", "ple", "ple-tree", "ple-tree+boost", "raw")
+NUMERIC_ENCODINGS = ("standard", "ple", "ple-tree", "ple-tree+boost", "raw", "native")
 
 
 def bounds(col: Column, margin: float) -> tuple[float | None, float | None]:
@@ -71,6 +71,10 @@ def replay_number_step(step: Any) -> Callable[[np.ndarray], np.ndarray]:
         return lambda x: np.clip(x, -limit, limit)
     if type(step) in (PiecewiseLinear, DateParts):
         return step.transform  # already plain numpy on fitted arrays
+    if isinstance(step, MissingIndicator):
+        if step.features != "all" or not (isinstance(step.missing_values, float) and math.isnan(step.missing_values)):
+            raise Unsupported("a missing-value indicator of some features or a custom marker")
+        return lambda x: np.isnan(x).astype(np.float64)
     raise Unsupported(f"numeric step {type(step).__name__}")
 
 
@@ -167,8 +171,11 @@ class Numeric(Kind):
     def step(self, columns: Sequence[Column], numeric_encoding: str, categorical_encoding: str = "onehot") -> Any:
         """``standard``: impute, standardise, clip (networks, linear models); ``ple``: piecewise-linear
         encoding on quantile bins, ``ple-tree`` on target-aware bins, ``ple-tree+boost`` on those and a
-        boosted model's (networks; ``PiecewiseLinear``); ``raw``: impute only (trees split on the values
-        themselves)."""
+        boosted model's (networks; ``PiecewiseLinear``); ``native``: the values as they are, missing ones
+        included (tree families learn where a missing value goes; nothing is clipped); ``raw``: impute the
+        median only (models saved before ``native``)."""
+        if numeric_encoding == "native":  # tree families: missing stays missing, nothing clipped
+            return Pipeline([("keep", "passthrough")])
         if numeric_encoding == "raw":
             return Pipeline([("impute", SimpleImputer(strategy="median"))])
         if numeric_encoding.startswith("ple"):
