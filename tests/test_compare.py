@@ -120,7 +120,7 @@ def test_fold_metrics_are_recomputable(bank_df) -> None:
 
     fit_idx, val_idx = _validation_split(y, train, 0.2, 3)
     fitted = fit_split(prepared, fit_idx, val_idx, TrainConfig(model="logreg", seed=3))
-    p = fitted.pipeline.proba(prepared.clean.iloc[np.sort(test)])
+    p = fitted.pipeline.proba_clean(prepared.clean.iloc[np.sort(test)])
     assert row["pr_auc"] == pytest.approx(average_precision_score(y[np.sort(test)], p))
 
 

@@ -24,7 +24,7 @@ def tree_model(
 def test_contributions_add_up_to_the_models_log_odds(tree_model: Model, bank_df: pd.DataFrame) -> None:
     clean = tree_model.validate(bank_df.head(300)).clean
     p, effects = exact_effects(tree_model, clean)
-    np.testing.assert_allclose(p, tree_model.raw_proba(clean), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(p, tree_model.raw_proba_clean(clean), rtol=1e-6, atol=1e-9)
     assert effects.shape == (300, len(tree_model.schema.feature_names))
     # each raw column's share is the sum of its inputs' shares; with the bias they are the log-odds
     contrib = tree_model.estimator.contributions(tree_model.features(clean))

@@ -112,7 +112,7 @@ def test_loads_scores_identically_and_serves_through_the_fast_path(auto_model, b
     trained, path = auto_model
     m = Model.load(path)
     np.testing.assert_allclose(
-        m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=0, atol=1e-12
+        m.score(bank_df).probability, trained.fitted.pipeline.proba_clean(trained.prepared.clean), rtol=0, atol=1e-12
     )
     assert m.compile_fast() is not None
     rows = json.loads(bank_df[m.schema.feature_names].head(200).to_json(orient="records"))

@@ -38,7 +38,7 @@ def test_saved_in_its_own_format_and_scores_identically(catboost_model, bank_df)
     assert (path / "estimator" / "model.cbm").read_bytes()[:4] != b"\x80\x04\x95"  # not a pickle
     m = Model.load(path)
     np.testing.assert_allclose(
-        m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=0, atol=1e-12
+        m.score(bank_df).probability, trained.fitted.pipeline.proba_clean(trained.prepared.clean), rtol=0, atol=1e-12
     )
     assert trained.test["pr_auc"] > 0.9
 

@@ -54,7 +54,7 @@ def test_saved_model_scores_exactly_like_the_fitted_one(families, bank_df, name:
     assert m.card.to_json()["model_type"] == name
     scored = m.score(bank_df)
     np.testing.assert_allclose(
-        scored.probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=1e-6, atol=1e-7
+        scored.probability, trained.fitted.pipeline.proba_clean(trained.prepared.clean), rtol=1e-6, atol=1e-7
     )
     assert m.threshold == pytest.approx(trained.fitted.threshold)
     assert np.array_equal(scored.decision, (scored.probability >= m.threshold).astype(np.int8))

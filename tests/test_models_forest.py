@@ -25,7 +25,7 @@ def test_scores_identically_after_loading_and_through_the_fast_path(forest_model
     trained, path = forest_model
     m = Model.load(path)
     np.testing.assert_allclose(
-        m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean), rtol=0, atol=1e-12
+        m.score(bank_df).probability, trained.fitted.pipeline.proba_clean(trained.prepared.clean), rtol=0, atol=1e-12
     )
     assert trained.test["pr_auc"] > 0.95
     assert m.compile_fast() is not None

@@ -193,8 +193,8 @@ def test_training_chooses_the_threshold_on_held_out_validation_scores(bank_df) -
     np.testing.assert_array_equal(bagged.p_validation, held)
     assert bagged.validation["pr_auc"] == pytest.approx(average_precision_score(prepared.y[idx_val], held))
     plain = fit_split(prepared, idx_train, idx_val, TrainConfig(model="logreg", seed=0))
-    np.testing.assert_allclose(plain.p_validation, plain.pipeline.proba(prepared.clean.iloc[idx_val]), atol=1e-9)
+    np.testing.assert_allclose(plain.p_validation, plain.pipeline.proba_clean(prepared.clean.iloc[idx_val]), atol=1e-9)
     # a small table's LightGBM trains on the validation rows too: its validation scores are cross-fitted
     small = fit_split(prepared, idx_train, idx_val, TrainConfig(model="lightgbm", seed=0))
     np.testing.assert_array_equal(small.p_validation, small.estimator.held_out_validation())
-    assert not np.allclose(small.p_validation, small.pipeline.proba(prepared.clean.iloc[idx_val]))
+    assert not np.allclose(small.p_validation, small.pipeline.proba_clean(prepared.clean.iloc[idx_val]))

@@ -223,9 +223,11 @@ def test_calibrated_model_stores_json_and_predict_applies_it(bank_df, tmp_path) 
     assert "brier_test" in cal and "class-weight" in meta["probability_note"]
     assert (path / "calibration.json").is_file()
     m = Model.load(path)
-    raw = m.raw_proba(trained.prepared.clean)
+    raw = m.raw_proba_clean(trained.prepared.clean)
     np.testing.assert_allclose(m.score(bank_df).probability, m.calibrator(raw))
-    np.testing.assert_allclose(m.score(bank_df).probability, trained.fitted.pipeline.proba(trained.prepared.clean))
+    np.testing.assert_allclose(
+        m.score(bank_df).probability, trained.fitted.pipeline.proba_clean(trained.prepared.clean)
+    )
 
 
 def test_uncalibrated_weighted_model_says_its_probabilities_are_inflated(bank_df) -> None:

@@ -43,11 +43,11 @@ class RawColumnClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        p = self.model.proba(X)
+        p = self.model.proba_clean(X)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return decide(self.model.proba(X), self.model.threshold).astype(int)
+        return decide(self.model.proba_clean(X), self.model.threshold).astype(int)
 
 
 @dataclass
@@ -114,7 +114,7 @@ def shap_importance(
         rows = encoded[rng.choice(len(encoded), min(n_rows, len(encoded)), replace=False)]
 
         def f(x: np.ndarray) -> np.ndarray:
-            return model.proba(_decode(x, names, codes, clean))
+            return model.proba_clean(_decode(x, names, codes, clean))
 
         explainer = shap.PermutationExplainer(f, shap.maskers.Independent(bg, max_samples=len(bg)), seed=seed)
         values = np.asarray(explainer(rows, silent=True).values)

@@ -72,7 +72,7 @@ def _raw(model: ScoringPipeline, clean: pd.DataFrame, fast: bool) -> np.ndarray:
     measured after it, most customers would have no reasons at all."""
     if fast and model.fast is not None:
         return model.fast.raw_proba(clean.to_dict("records"))
-    return model.raw_proba(clean)
+    return model.raw_proba_clean(clean)
 
 
 def exact_effects(model: ScoringPipeline, clean: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:

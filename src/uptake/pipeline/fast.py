@@ -173,7 +173,7 @@ def compile_fast(pipeline: Any, tolerance: float = TOLERANCE) -> FastBackend | N
     try:
         fast = backend.raw_proba(rows)
         frame = pd.DataFrame(rows, columns=schema.feature_names)
-        ref = pipeline.raw_proba(pipeline.validate(frame, blank=np.zeros(len(frame), dtype=bool)).clean)
+        ref = pipeline.raw_proba_clean(pipeline.validate(frame, blank=np.zeros(len(frame), dtype=bool)).clean)
     except Exception as exc:  # noqa: BLE001 - any failure here just means "use the reference path"
         log.warning("fast path off: check failed (%s)", exc)
         return None

@@ -159,8 +159,8 @@ class ScoringPipeline:
     def raw_from_features(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=np.float64)
 
-    def raw_proba(self, clean: pd.DataFrame) -> np.ndarray:
-        """The estimator's probabilities for validated rows, before calibration."""
+    def raw_proba_clean(self, clean: pd.DataFrame) -> np.ndarray:
+        """The estimator's probabilities for rows :meth:`validate` returned (``.clean``), before calibration."""
         if len(clean) == 0:
             return np.zeros(0)
         return self.raw_from_features(self.features(clean))
@@ -169,9 +169,25 @@ class ScoringPipeline:
         p = np.asarray(p_raw, dtype=np.float64)
         return self.calibrator(p) if self.calibrator is not None and len(p) else p
 
-    def proba(self, clean: pd.DataFrame) -> np.ndarray:
-        """Positive-class probabilities (calibrated when the model has a calibrator) for validated rows."""
-        return self.calibrate(self.raw_proba(clean))
+    def proba_clean(self, clean: pd.DataFrame) -> np.ndarray:
+        """Positive-class probabilities (calibrated when the model has one) of rows :meth:`validate` returned."""
+        return self.calibrate(self.raw_proba_clean(clean))
+
+    def proba(self, df: pd.DataFrame) -> np.ndarray:
+        """Positive-class probabilities of raw rows, one per row of ``df`` (a notebook's first call).
+
+        The rows are validated with the model's policy first, as every path validates them: integer
+        codes and text codes, extra and reordered columns read as ``uptake predict`` reads them; a row
+        that cannot be scored raises ``UptakeInputError`` naming it. Blank rows are scored (as customers
+        about whom nothing is known), so the answer lines up with ``df``.
+        """
+        v = self.validate(df, blank=np.zeros(len(df), dtype=bool))
+        return self.proba_clean(v.clean)
+
+    def raw_proba(self, df: pd.DataFrame) -> np.ndarray:
+        """:meth:`proba` before the calibrator (the same validation)."""
+        v = self.validate(df, blank=np.zeros(len(df), dtype=bool))
+        return self.raw_proba_clean(v.clean)
 
     def decide(self, p: Any) -> np.ndarray:
         return decide(p, self.threshold)
@@ -187,7 +203,7 @@ class ScoringPipeline:
     ) -> Scored:
         """Validate and score raw rows (see :meth:`validate`)."""
         v = self.validate(df, source, skip_invalid, row_offset, require_values, blank)
-        p = self.proba(v.clean)
+        p = self.proba_clean(v.clean)
         return Scored(p, self.decide(p), v.clean.index, v.errors, v.invalid_rows, v.flags, v.blank_rows, v.clean)
 
     @staticmethod
@@ -210,7 +226,7 @@ class ScoringPipeline:
         if self.fast is not None:
             return self.fast.raw_proba(rows)
         frame = self.rows_frame(rows)
-        return self.raw_proba(self.validate(frame, blank=np.zeros(len(frame), dtype=bool)).clean)
+        return self.raw_proba_clean(self.validate(frame, blank=np.zeros(len(frame), dtype=bool)).clean)
 
     def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and decisions for rows the request models already validated."""

@@ -149,7 +149,7 @@ def train(
     prepared.summary.warnings.extend(proxies)
     fitted = fit_split(prepared, idx_train, idx_val, config, callbacks)
     test_rows, y_test = prepared.clean.iloc[idx_test], prepared.y[idx_test]
-    raw = fitted.pipeline.raw_proba(test_rows)
+    raw = fitted.pipeline.raw_proba_clean(test_rows)
     test = metrics(y_test, fitted.pipeline.calibrate(raw), fitted.threshold)
     if fitted.calibration is not None:
         fitted.calibration["brier_test"] = {"before": metrics(y_test, raw, 0.5)["brier"], "after": test["brier"]}
@@ -162,7 +162,7 @@ def train(
     else:
         final = None
     train_rows = prepared.clean.iloc[idx_train]  # the reference: the served model's scores of the training split
-    profile = build_reference(prepared.schema, train_rows, fitted.pipeline.proba(train_rows))
+    profile = build_reference(prepared.schema, train_rows, fitted.pipeline.proba_clean(train_rows))
     return Trained(
         prepared,
         fitted,

@@ -259,7 +259,7 @@ def _score_rows(
     for chunk in iter_chunks(path, chunk_rows):
         sel = mask[chunk.start : chunk.start + chunk.table.num_rows]
         if sel.any():
-            ps.append(pipeline.raw_proba(features.clean(chunk.table.filter(pa.array(sel)), chunk.start + 1)))
+            ps.append(pipeline.raw_proba_clean(features.clean(chunk.table.filter(pa.array(sel)), chunk.start + 1)))
     return np.concatenate(ps), y[mask]
 
 

@@ -264,9 +264,9 @@ class _FoldContext:
         fitted = fit_split(self.prepared, self.fit_idx, self.val_idx, config)
         test_rows = clean.iloc[self.test_idx]
         pipeline = fitted.pipeline
-        pipeline.proba(test_rows)  # warm-up: the first call compiles the network's forward pass
+        pipeline.proba_clean(test_rows)  # warm-up: the first call compiles the network's forward pass
         start = time.perf_counter()
-        p_test = pipeline.proba(test_rows)
+        p_test = pipeline.proba_clean(test_rows)
         predict_us = (time.perf_counter() - start) / len(self.test_idx) * 1e6
         p_val = fitted.p_validation  # held out where the family trained on the validation rows too
         self.members[name] = _Member(fitted, p_val, p_test, predict_us)

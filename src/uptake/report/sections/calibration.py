@@ -33,7 +33,7 @@ def calibration(ctx: Context) -> Section:
     curves: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
     calibrated = ctx.card.calibration.method if ctx.card.calibration else None
     if calibrated and len(clean):
-        raw = ctx.model.raw_proba(clean)
+        raw = ctx.model.raw_proba_clean(clean)
         curves["before calibration"] = reliability(raw, y)
         curves[f"after {calibrated} calibration (the model's output)"] = reliability(p, y)
         s.paragraphs.append(
