@@ -52,6 +52,8 @@ def customer_key(value: Any) -> str | None:
             return None
         if len(text) > MAX_ID_LENGTH:
             raise ValueError(f"longer than {MAX_ID_LENGTH} characters")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):  # NUL and friends: no database keeps them alike
+            raise ValueError("a customer id holds a control character")
         decimal = DECIMAL_ID.match(text)
         if decimal:  # '39.0' is how a table with a gap writes integer ids; '39.5' is a mistake
             if decimal.group(2).strip("0"):

@@ -74,6 +74,11 @@ def iter_log(
                 yield _frame(part)
     except sa.exc.DBAPIError as exc:  # not a database, unreachable, no permission
         raise database_error(engine, exc, "read the audit database") from None
+    except (ValueError, TypeError) as exc:  # a row edited outside uptake: a time or JSON its readers cannot read
+        raise UptakeInputError(
+            f"--db {shown(url)!r}: a row of the audit log cannot be read (edited outside uptake?): "
+            f"{' '.join(str(exc).split())[:200]}"
+        ) from None
     finally:
         engine.dispose()
 

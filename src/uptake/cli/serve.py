@@ -12,7 +12,6 @@ import typer
 
 from uptake.audit.defaults import DEFAULT_DB
 from uptake.cli.common import RangeMargin, Strict, app, console, err_console
-from uptake.errors import UptakeInputError
 
 log_app = typer.Typer(help="The audit log of predictions made by `uptake serve`.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
@@ -62,6 +61,28 @@ def serve(
             )
         ),
     ] = None,
+    audit_journal: Annotated[
+        Path | None,
+        typer.Option(
+            help=(
+                "Folder where answered predictions are journalled before the answer leaves, and replayed into "
+                "--db at the next start after a crash (default: beside a SQLite --db, else ./uptake-audit-journal)."
+            )
+        ),
+    ] = None,
+    audit_fsync: Annotated[
+        bool,
+        typer.Option(help="Flush the journal to disk before every answer: answered rows survive a power loss too."),
+    ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=(
+                "Address of a reverse proxy whose X-Forwarded-For names the client (repeatable). Default: none, so "
+                "a client cannot dodge the wrong-key limit by naming another address."
+            )
+        ),
+    ] = None,
 ) -> None:
     """Serve the web page and the REST API for MODEL_DIR, recording every prediction in the audit log.
 
@@ -90,6 +111,8 @@ def serve(
         range_margin=range_margin,
         strict=strict,
         fast_path=fast_path,
+        audit_journal=str(audit_journal) if audit_journal else None,
+        audit_fsync=audit_fsync,
         allowed_hosts=allowed_hosts(host, allowed_host or []),
     )
     if host not in ("127.0.0.1", "localhost", "::1") and api_key is None:
@@ -107,6 +130,9 @@ def serve(
         timeout_graceful_shutdown=30,
         limit_concurrency=1024,
         server_header=False,
+        # uvicorn trusts X-Forwarded-For from any local client by default: only from the proxies named
+        proxy_headers=bool(trusted_proxy),
+        forwarded_allow_ips=",".join(trusted_proxy or []) or None,
     )
     if workers == 1:
         application = create_app(config)  # fails here, with exit code 2, on a bad model or database
@@ -177,19 +203,13 @@ def export(
     db: Annotated[str, typer.Option(help="Audit log database URL (as given to `uptake serve --db`).")] = DEFAULT_DB,
 ) -> None:
     """Export the audit log: time, model version, inputs, probability, decision, threshold, request id, latency."""
-    from uptake.audit.read import (  # imported when the command runs: `uptake --help` stays instant
-        parse_since,
-        read_log,
-    )
+    from uptake.audit.read import read_log  # imported when the command runs: `uptake --help` stays instant
+    from uptake.audit.window import existing_db, parse_since, parse_until
     from uptake.io.outputs import check_output
     from uptake.io.writer import write_frame
 
     check_output(out)
-    if db.startswith("sqlite:///") and not db.startswith("sqlite:///:memory:"):
-        path = Path(db[len("sqlite:///") :])
-        if not path.exists():
-            raise UptakeInputError(f"--db {db!r}: the file {str(path)!r} does not exist")
-    frame = read_log(db, parse_since(since), parse_since(until))
+    frame = read_log(existing_db(db), parse_since(since), parse_until(until))
     write_frame(frame, out)
     console.print(f"Exported {len(frame):,} predictions -> {out}")
 

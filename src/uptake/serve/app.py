@@ -46,7 +46,13 @@ HERE = Path(__file__).parent
 def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
     """Load the models, open the audit log, and wire the routes. Raises UptakeInputError on bad input."""
     models = load_models(config)
-    audit = audit or AuditLog(config.db_url, batch_rows=config.audit_batch_rows, run_migrations=config.run_migrations)
+    audit = audit or AuditLog(
+        config.db_url,
+        batch_rows=config.audit_batch_rows,
+        run_migrations=config.run_migrations,
+        journal=config.journal_dir(),
+        fsync=config.audit_fsync,
+    )
     svc = Service(
         models,
         next(iter(models)),

@@ -35,6 +35,19 @@ class ServeConfig:
     run_migrations: bool = True
     session_hours: float = 12.0
     audit_batch_rows: int = 2000
+    #: where answered rows are journalled before their answer leaves (None: beside a SQLite database, else
+    #: ./uptake-audit-journal; ``uptake.audit.journal``)
+    audit_journal: str | None = None
+    #: flush the journal to disk before every answer (survives a power loss too; costs a disk flush per answer)
+    audit_fsync: bool = False
+
+    def journal_dir(self) -> str:
+        if self.audit_journal:
+            return self.audit_journal
+        if self.db_url.startswith("sqlite:///") and not self.db_url.startswith("sqlite:///:memory:"):
+            return self.db_url[len("sqlite:///") :].split("?", 1)[0] + ".journal"
+        return "uptake-audit-journal"
+
     #: Host header values accepted; empty means the local names plus the bound host.
     allowed_hosts: list[str] = field(default_factory=list)
 

@@ -38,6 +38,15 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 disable_created_metrics()
 
 
+#: HTTP methods counted by name; any other (made up by a client) is counted as ``other``, so a client cannot
+#: grow /metrics by inventing methods.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
+def known_method(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
 class ScoreHistogram(Collector):
     """Score histograms per model, filled with numpy (``np.searchsorted``) per request."""
 
@@ -130,6 +139,7 @@ class Metrics:
         self.scores.add(model, p)
 
     def observe(self, endpoint: str, method: str, status: int, model: str, seconds: float) -> None:
+        """Count one request (``method`` one of :data:`METHODS` or ``other``: a label a client cannot grow)."""
         key = (endpoint, method, str(status), model)
         pair = self._children.get(key)
         if pair is None:  # labels() is a dict lookup plus a lock; cache the children per label set
@@ -172,7 +182,7 @@ class Timing:
                 path if path in self.metrics.endpoints else ("/static" if path.startswith("/static/") else "other")
             )
             self.metrics.observe(
-                endpoint, scope["method"], status, scope.get(MODEL_KEY, "-"), time.perf_counter() - start
+                endpoint, known_method(scope["method"]), status, scope.get(MODEL_KEY, "-"), time.perf_counter() - start
             )
 
 
