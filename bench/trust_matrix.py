@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import trust_cases as tc  # noqa: E402
+import trust_cases_provenance as tp  # noqa: E402
+
+#: both adversarial passes: the first (input shapes, signals, models) and the provenance one
+CASES = tc.CASES + tp.CASES
 
 TRAIN = """
 import sys
@@ -85,7 +89,7 @@ def run_tree(tree: Path, bank_csv: Path) -> dict[str, dict[str, object]]:
     results = {}
     with tempfile.TemporaryDirectory(prefix="uptake-trust-") as tmp:
         world = world_for(tree, bank_csv, Path(tmp))
-        for i, case in enumerate(tc.CASES):
+        for i, case in enumerate(CASES):
             if case.needs_root and os.geteuid() != 0:
                 results[case.name] = {"passed": False, "rc": None, "first": "(skipped: needs root)"}
                 continue
@@ -116,11 +120,11 @@ def main() -> None:
     results = {name: run_tree(tree, bank_csv) for name, tree in trees.items()}
     print("\n| case | class | " + " | ".join(trees) + " |")
     print("|---|---|" + "---|" * len(trees))
-    for case in tc.CASES:
+    for case in CASES:
         print(f"| {case.name} | {case.klass} | " + " | ".join(cell(results[t][case.name]) for t in trees) + " |")
     for t in trees:
         passed = sum(r["passed"] for r in results[t].values())
-        print(f"{t}: {passed} of {len(tc.CASES)} cases pass")
+        print(f"{t}: {passed} of {len(CASES)} cases pass")
     out = ROOT / "bench" / "results" / "trust_matrix.json"
     out.write_text(json.dumps({"trees": {k: str(v) for k, v in trees.items()}, "results": results}, indent=2))
     print(f"wrote {out}")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import trust_cases as tc
+import trust_cases_provenance as tp
 from uptake.train import TrainConfig, save, train_file
 
 
@@ -29,7 +30,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, bank_csv: Path) -> tc.World:
     return tc.World(bank_csv, paths["lightgbm"], paths["network"], paths["calibrated"], models)
 
 
-@pytest.mark.parametrize("case", tc.CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", tc.CASES + tp.CASES, ids=lambda c: c.name)
 def test_adversarial_case(case: tc.Case, world: tc.World, tmp_path: Path) -> None:
     if case.needs_root and os.geteuid() != 0:
         pytest.skip("needs root to mount a small or read-only tmpfs")

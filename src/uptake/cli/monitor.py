@@ -68,7 +68,11 @@ def monitor(
     ] = None,
 ) -> None:
     """Drift of every input column and of the score against the training reference (PSI bands, KS / chi-square)."""
-    from uptake.audit.window import parse_since  # imported when the command runs: `uptake --help` stays instant
+    from uptake.audit.window import (  # imported when the command runs: `uptake --help` stays instant
+        existing_db,
+        parse_since,
+        parse_until,
+    )
     from uptake.drift.compare import BANDS
     from uptake.io.outputs import check_output
     from uptake.monitor.run import monitor as run_monitor
@@ -81,6 +85,8 @@ def monitor(
         raise UptakeInputError("--outcomes joins the audit log's predictions to imported outcomes: give --db URL")
     if group and not outcomes:
         raise UptakeInputError("--group judges decisions against realised outcomes: give --db URL --outcomes")
+    if db is not None:
+        db = existing_db(db)
     if html is not None:
         check_output(html, inputs=[data], suffixes=(".html",))
     result = run_monitor(
@@ -88,7 +94,7 @@ def monitor(
         data,
         db=db,
         since=parse_since(since),
-        until=parse_since(until),
+        until=parse_until(until),
         reference=reference,
         model_version=model_version,
     )
@@ -98,7 +104,7 @@ def monitor(
         from uptake.monitor.run import realised_report  # only with --outcomes
 
         report["outcomes"] = realised_report(
-            model, str(db), parse_since(since), parse_since(until), model_version, contact_cost, accept_value
+            model, str(db), parse_since(since), parse_until(until), model_version, contact_cost, accept_value
         )
     if group:
         from uptake.monitor.fairness import fairness_log  # only with --group
@@ -107,7 +113,7 @@ def monitor(
         loaded = Model.load(model)
         positive = loaded.positive_name
         report["fairness"] = [
-            fairness_log(str(db), loaded, g, since=parse_since(since), until=parse_since(until)) for g in group
+            fairness_log(str(db), loaded, g, since=parse_since(since), until=parse_until(until)) for g in group
         ]
     if html is not None:
         from uptake.monitor.page import write_page  # matplotlib: only with --html
@@ -166,6 +172,8 @@ def _table(report: dict) -> None:
             f"from {report['score_from']}",
         )
     console.print(t)
+    for note in report.get("notes") or []:
+        console.print(f"Note: {note}", markup=False, soft_wrap=True)
     if report["refused_cells"]:
         console.print(
             "Cells of the wrong type (rows left out): "

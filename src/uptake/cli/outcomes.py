@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from uptake.audit.defaults import DEFAULT_DB
-from uptake.cli.common import app, console, err_console
+from uptake.cli.common import Sheet, app, console, err_console
 from uptake.errors import UptakeInputError
 
 outcomes_app = typer.Typer(
@@ -47,12 +47,19 @@ def import_(
         ),
     ] = None,
     positive: Annotated[
-        str | None, typer.Option(help="The outcome value that means accepted, when it is not 1/yes/true.")
+        str | None,
+        typer.Option(help="The outcome value that means accepted, when it is not 1/yes/true (case aside)."),
+    ] = None,
+    negative: Annotated[
+        str | None,
+        typer.Option(
+            help="With --positive: the value that means declined (default: a no word, or the only other value)."
+        ),
     ] = None,
     db: Annotated[
         str, typer.Option(help="Audit log database URL (the one `uptake serve --db` or `uptake predict --db` wrote).")
     ] = DEFAULT_DB,
-    sheet: Annotated[str | None, typer.Option(help="Excel sheet.")] = None,
+    sheet: Sheet = None,
     skip_problems: Annotated[
         bool,
         typer.Option(help="Import the clean rows even when some have problems (they are still counted and listed)."),
@@ -72,7 +79,15 @@ def import_(
     if rejects is not None:
         check_output(rejects, inputs=[file], suffixes=(".csv",))
     report = import_outcomes(
-        db, file, id_column, outcome, date_column=date, positive=positive, skip_problems=skip_problems, sheet=sheet
+        db,
+        file,
+        id_column,
+        outcome,
+        date_column=date,
+        positive=positive,
+        negative=negative,
+        skip_problems=skip_problems,
+        sheet=sheet,
     )
     if rejects is not None and report.problems:
         _write_rejects(rejects, report)
@@ -105,6 +120,15 @@ def import_(
                 highlight=False,
                 soft_wrap=True,
             )
+    if report.interrupted:  # stopped while committing: the import happened, and the user is told how to undo it
+        err_console.print(
+            f"interrupted after the import was committed ({report.imported:,} outcomes stored as "
+            f"{report.import_id}; `uptake outcomes undo {report.import_id}` removes them)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(128 + report.interrupted[0])
     if report.problems and not report.written:
         raise typer.Exit(UptakeInputError.exit_code)
 
@@ -119,4 +143,19 @@ def _write_rejects(path: Path, report: object) -> None:
     write_frame(pd.DataFrame(rows).astype({"id": "string", "value": "string"}), path)
 
 
-__all__ = ["import_"]
+@outcomes_app.command("undo")
+def undo(
+    import_id: Annotated[str, typer.Argument(help="The import's id, as `uptake outcomes import` printed it.")],
+    db: Annotated[str, typer.Option(help="Audit log database URL.")] = DEFAULT_DB,
+) -> None:
+    """Remove the outcomes one import stored (to import a corrected file instead)."""
+    from uptake.audit.outcomes import undo_import  # imported when the command runs: --help stays instant
+    from uptake.audit.window import existing_db
+
+    removed = undo_import(existing_db(db), import_id)
+    if not removed:
+        raise UptakeInputError(f"{import_id!r}: no outcomes were stored by that import (a mistyped id?)")
+    console.print(f"Removed {removed:,} outcomes of {import_id}", markup=False)
+
+
+__all__ = ["import_", "undo"]

@@ -61,6 +61,14 @@ class HeldSignals:
     def _hold(self, signum: int, _frame: Any) -> None:
         self.pending.append(signum)
 
+    def swallow(self) -> list[int]:
+        """Put the handlers back and return what arrived meanwhile, for the caller to act on (not raised)."""
+        previous, self.previous = self.previous, {}
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        pending, self.pending = self.pending, []
+        return list(dict.fromkeys(pending))
+
     def release(self) -> None:
         """Put the handlers back and deliver what arrived meanwhile (idempotent)."""
         previous, self.previous = self.previous, {}

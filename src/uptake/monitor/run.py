@@ -1,17 +1,21 @@
 """``uptake monitor``: profile new rows (a file, streamed, or the audit log, in chunks) and compare.
 
+Whose scores: a file's rows are scored by the model being monitored, whatever columns
+the file brings (a ``probability`` column may be another model's, or hold percentages:
+it is never taken for this model's score); the audit log's rows are this model's own
+predictions (its version's rows only, unless another version is named).
+
 New rows are validated with the model's schema and the policy every other path uses:
 values outside the training range and unseen categories are exactly what monitoring
 must see, so they are profiled and counted as flagged cells per column (the words of
 ``uptake.schema.flags``), not refused; cells that cannot be scored (the wrong type) are
-counted as refused cells per column and left out. The score is the model's probability: taken from a
-``probability`` column when the file is uptake's own scored output or the audit log,
-otherwise computed by the model on the rows it would accept.
+counted as refused cells per column and left out. The score is the model's probability:
+the logged one for the audit log, otherwise computed by the model on the rows it accepts.
 
 Only the model card (its schema) and the reference profile are read up front; the
 preprocessor and estimator are loaded the first time a chunk has rows to score, so
-monitoring scored output or the audit log never imports scikit-learn or the model's
-library (a second or two of start-up on a run that takes ten).
+monitoring the audit log never imports scikit-learn or the model's library (a second
+or two of start-up on a run that takes ten).
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ class Monitored:
     seconds: float = 0.0
     reference: dict[str, Any] = field(default_factory=dict, repr=False)
     now: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: what the user must know about whose rows and scores were compared
+    notes: list[str] = field(default_factory=list)
+    model_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +72,8 @@ class Monitored:
             "refused_cells": self.refused,
             "flagged": self.flagged or {"rows": 0, "cells": {}},
             "score_from": self.score_from,
+            "model_version": self.model_version,
+            "notes": self.notes,
             "seconds": self.seconds,
             **self.drift,
         }
@@ -99,7 +108,7 @@ def reference_of(path: Path, reference_file: Path | None, version: Path | None =
         keep[sorted({e.row - int(df.attrs.get("row_offset", 1)) for e in errors})] = False
         clean = clean.iloc[keep]
     scored = model.validate(df, source=reference_file, skip_invalid=True).clean
-    return build_reference(model.schema, clean, model.proba(scored) if len(scored) else np.zeros(0))
+    return build_reference(model.schema, clean, model.proba_clean(scored) if len(scored) else np.zeros(0))
 
 
 class _Run:
@@ -110,6 +119,8 @@ class _Run:
         self.flagged: dict[str, Any] = {}
         self.rows = 0
         self.score_from = "model"
+        self.logged = False  # rows from the audit log (their probability is this model's), not a file
+        self.ignored_score_column = False
 
     def add(self, df: pd.DataFrame, row_offset: int) -> None:
         self.rows += len(df)
@@ -123,13 +134,13 @@ class _Run:
         self.flagged = add_summaries(self.flagged, checked.flags.take(keep).summary())
         if not keep.all():
             clean, df = clean.iloc[keep], df.iloc[keep]
-        if SCORE_COLUMN in df.columns:
+        if self.logged and SCORE_COLUMN in df.columns:  # the audit log: this version's own logged scores
             self.score_from = SCORE_COLUMN
             scores = pd.to_numeric(df[SCORE_COLUMN], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         else:  # the rows the model's own policy accepts, as predict would score them
             self._model = self._model or _load(self.model_dir, self.version)
             accepted = self._model.validate(df, row_offset=row_offset, skip_invalid=True).clean
-            scores = self._model.proba(accepted) if len(accepted) else np.zeros(0)
+            scores = self._model.proba_clean(accepted) if len(accepted) else np.zeros(0)
         self.counter.add(clean, scores[np.isfinite(scores)])
 
 
@@ -139,14 +150,17 @@ def _file_frames(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, in
 
 
 def _log_frames(
-    url: str, since: datetime | None, until: datetime | None, version: str | None
+    url: str, since: datetime | None, until: datetime | None, version: str, others: dict[str, int]
 ) -> Iterator[tuple[pd.DataFrame, int]]:
+    """The audit log's rows of model ``version`` (counting the other versions' rows in ``others``)."""
     from uptake.audit.read import FIXED, iter_log  # SQLAlchemy: only with --db
 
     start = 1
     for frame in iter_log(url, since, until):
-        if version is not None:
-            frame = frame[frame["model_version"] == version]
+        mine = (frame["model_version"] == version).to_numpy()
+        for v, n in frame.loc[~mine, "model_version"].value_counts().items():
+            others[str(v)] = others.get(str(v), 0) + int(n)
+        frame = frame[mine]
         # the audit table's own columns are not inputs; its probability is the score
         inputs = frame[[c for c in frame.columns if c == SCORE_COLUMN or c not in FIXED]]
         inputs = inputs.rename(columns=lambda c: c.removeprefix("input."))
@@ -174,16 +188,39 @@ def monitor(
     card = read_card(version, model_dir)
     verify_parts(version, card, model_dir)  # the profile and the parts are the ones the card was saved with
     run = _Run(model_dir, version, card, reference_of(model_dir, Path(reference) if reference else None, version))
-    frames = (
-        _file_frames(Path(data), chunk_rows) if data is not None else _log_frames(str(db), since, until, model_version)
-    )
+    others: dict[str, int] = {}
+    if data is not None:
+        frames = _file_frames(Path(data), chunk_rows)
+    else:
+        run.logged = True
+        model_version = model_version or card.version  # this model's own rows, never another version's
+        frames = _log_frames(str(db), since, until, model_version, others)
     for df, offset in frames:
+        if not run.logged and SCORE_COLUMN in df.columns:
+            run.ignored_score_column = True
         run.add(df, offset)
     if run.rows == 0:
-        raise UptakeInputError(f"{data or db}: no rows to monitor" + (" in that time window" if db else ""))
+        elsewhere = f" ({sum(others.values()):,} rows of other versions: --model-version names one)" if others else ""
+        raise UptakeInputError(
+            f"{data or db}: no rows to monitor"
+            + (f" of model version {model_version} in that time window" if db else "")
+            + elsewhere
+        )
     now = run.counter.profile()
     drift = compare_profiles(run.counter.reference, now)
-    return Monitored(
+    notes = []
+    if run.ignored_score_column:
+        notes.append(
+            f"the file's '{SCORE_COLUMN}' column was not used: the scores are this model's own (version "
+            f"{card.version}), computed from the rows"
+        )
+    if others:
+        notes.append(
+            f"left out {sum(others.values()):,} logged rows of other model versions ("
+            + ", ".join(f"{v}: {n:,}" for v, n in sorted(others.items()))
+            + f"); monitored version {model_version}'s"
+        )
+    result = Monitored(
         drift,
         str(data or db),
         run.rows,
@@ -194,6 +231,9 @@ def monitor(
         run.counter.reference,
         now,
     )
+    result.notes = notes
+    result.model_version = card.version if data is not None else str(model_version)
+    return result
 
 
 def realised_report(

@@ -59,12 +59,13 @@ def build(svc: Service, window: str, group: str | None) -> dict[str, Any]:
         "fairness": None,
     }
     try:
-        result = monitor(served.model.path, db=url, since=since, model_version=served.key)
+        # the version this server serves (the folder may have been retrained in place since it loaded it)
+        result = monitor(served.model.version_dir, db=url, since=since, model_version=served.key)
         found["drift"] = drift_context(result.to_dict(), result.reference, result.now)
     except UptakeInputError as exc:
         found["drift_note"] = str(exc)
     try:
-        found["outcomes"] = realised_report(served.model.path, url, since)
+        found["outcomes"] = realised_report(served.model.version_dir, url, since, model_version=served.key)
         if group:
             found["fairness"] = [fairness_log(url, served.model, group, since=since)]
     except UptakeInputError as exc:
