@@ -223,10 +223,11 @@ def _print_threshold_and_calibration(trained: Any, names: str) -> None:
     console.print(describe_rule(trained.fitted.threshold_rule, trained.fitted.threshold, names))
     if trained.final_refit:
         f = trained.final_refit
+        size = ", ".join(f"{k} {v}" for k, v in f["size"].items())
         console.print(
-            f"Served model: the measured one refit on all {f['rows']:,} labelled rows at its size "
-            f"({', '.join(f'{k} {v}' for k, v in f['size'].items())}); the test figures above are the "
-            "measured model's, which never saw the test rows",
+            f"Served model: the measured one refit on all {f['rows']:,} labelled rows at its size"
+            + (f" ({size})" if size else "")
+            + "; the test figures above are the measured model's, which never saw the test rows",
             soft_wrap=True,
         )
     cal = trained.fitted.calibration

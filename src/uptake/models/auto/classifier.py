@@ -33,6 +33,7 @@ the codes with its ordered target statistics, LightGBM's as native categorical f
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,7 +51,7 @@ from uptake.models import FAMILIES, family
 from uptake.models.auto.bagging import Search, bag, member_family, refit, repeat
 from uptake.models.auto.candidates import CANDIDATES, MAX_REPEATS, in_order
 from uptake.models.auto.planner import Planner
-from uptake.models.base import Family, one_line
+from uptake.models.base import Family, one_line, refit_wanted
 from uptake.models.selection import LogitStacker, can_stack, greedy_weights
 
 #: Default search budget: the 5,000-row bank table trains in about a minute on 2 cores.
@@ -206,8 +207,11 @@ class AutoClassifier(Family):
             if self.stacker_ is not None and entry["name"] in oof:
                 entry["coefficient"] = round(self.stacker_.coefficients[entry["name"]], 6)
         self.members_ = {n: search.fitted[n] for n in self._ranked(self.weights_ if self.stacker_ is None else oof)}
+        self.refit_: dict[str, Any] | None = None
         if self.refit_full and k > 1:  # the holdout search's members never saw the validation rows: no time to refit
             refit(search, board, self.members_)
+            if refit_wanted(None, len(y)):  # a small table: its served members may learn from the test rows too
+                self.refit_ = {"rows": len(y)}
         self.families_ = {e["name"]: e["family"] for e in board}
         self.leaderboard_ = board
         self.folds_ = k
@@ -284,6 +288,17 @@ class AutoClassifier(Family):
             float(average_precision_score(y[scored], pred[scored])) if len(np.unique(y[scored])) > 1 else None
         )
         return entry
+
+    def refit_on(self, X: Any, y: Any, scale: float = 1.0) -> AutoClassifier:
+        """Each member refit on all rows (``refit_full``) trained once more on these rows at its size; the
+        combination (stacker or weights) and the fold models that serve as they are stay."""
+        new = copy.copy(self)
+        new.members_ = {}
+        for name, models in self.members_.items():
+            refitted = len(models) == 1 and member_family(self.families_[name]).refit_after_bagging
+            new.members_[name] = [models[0].refit_on(X, y, scale)] if refitted else models
+        new.refit_ = None
+        return new
 
     def _ranked(self, names: Mapping[str, Any]) -> list[str]:
         """The combined candidates, the most weighted first (the stacker's: the largest coefficient first)."""
