@@ -102,7 +102,8 @@ def test_contacts_from_budget_are_floor_of_budget_over_cost() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"budget": 101.0}, "pays for 101 calls"),
+        ({"budget": 101.0}, "pays for more calls than the list's 100 customers"),
+        ({"budget": 1e300}, "pays for more calls than the list's 100 customers"),
         ({"budget": 0.5}, "pays for no call"),
         ({"budget": -5.0}, "positive amount"),
         ({"budget": 10.0, "top": 0.1}, "not both"),
@@ -251,7 +252,7 @@ def test_plan_without_labels_reports_expected_figures(
         (["--contact-cost", "0", "--accept-value", "100"], "--contact-cost 0.0: must be a positive"),
         (["--contact-cost", "-2", "--accept-value", "100"], "--contact-cost -2.0: must be a positive"),
         (["--contact-cost", "5", "--accept-value", "0"], "--accept-value 0.0: must be a positive"),
-        (["--contact-cost", "5", "--accept-value", "100", "--budget", "1000000"], "but the list has only 5,000"),
+        (["--contact-cost", "5", "--accept-value", "100", "--budget", "1000000"], "than the list's 5,000 customers"),
         (["--contact-cost", "5", "--accept-value", "100", "--budget", "100", "--top", "10%"], "not both"),
         (["--contact-cost", "5", "--accept-value", "100", "--top", "0%"], "--top '0%'"),
         (["--contact-cost", "5", "--accept-value", "100", "--top", "120%"], "--top '120%'"),

@@ -50,15 +50,16 @@ def contacts_for(n: int, contact_cost: float, budget: float | None = None, top: 
     if budget is not None:
         if not math.isfinite(float(budget)) or budget <= 0:
             raise UptakeInputError(f"--budget {budget}: must be a positive amount of money")
-        k = int(math.floor(float(budget) / float(contact_cost) + 1e-9))
-        if k < 1:
+        calls = float(budget) / float(contact_cost)
+        if calls < 1 - 1e-9:
             raise UptakeInputError(f"--budget {budget:g}: pays for no call at {contact_cost:g} per contact")
-        if k > n:
+        if calls > n + 1e-9:
+            # said in the customers' terms: a budget that pays for 1e297 calls is a typo, not a number to print
             raise UptakeInputError(
-                f"--budget {budget:g}: pays for {k:,} calls at {contact_cost:g} each but the list has only "
-                f"{n:,} customers (calling all of them costs {n * contact_cost:g})"
+                f"--budget {budget:g}: pays for more calls than the list's {n:,} customers at {contact_cost:g} each "
+                f"(calling all of them costs {n * contact_cost:g})"
             )
-        return k
+        return int(math.floor(calls + 1e-9))
     if top is not None:
         return max(1, int(math.ceil(top * n - 1e-9)))
     raise UptakeInputError("give --budget or --top (or neither, to contact the most profitable share)")

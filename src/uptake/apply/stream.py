@@ -40,6 +40,7 @@ from uptake.io.chunks import DEFAULT_CHUNK_ROWS, count_rows, open_chunks
 from uptake.io.outputs import check_output
 from uptake.io.writer import AtomicWriter
 from uptake.pipeline import Model, ScoringPipeline
+from uptake.pipeline.scoring import earlier_outputs
 from uptake.schema.flags import add_summaries, describe
 from uptake.schema.table import check_not_empty
 
@@ -79,6 +80,8 @@ class ScoreSummary:
     flags: dict[str, Any] = field(default_factory=dict)
     #: rows whose every cell was empty: not customers, not scored
     blank: int = 0
+    #: input columns an earlier scoring run wrote, replaced in the output
+    replaced: list[str] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -87,6 +90,8 @@ class ScoreSummary:
     def notes(self, strict: bool = False) -> list[str]:
         """The lines ``uptake.pipeline.rows.ScoredTable.notes`` gives for a table read whole."""
         out = []
+        if self.replaced:
+            out.append("Replaced the columns of an earlier scoring run: " + ", ".join(self.replaced))
         if self.blank:
             out.append(f"Left out {self.blank:,} blank rows (every cell empty: not customers)")
         flagged = describe(self.flags, self.rows_scored, strict_hint=not strict) if self.flags else None
@@ -148,6 +153,7 @@ class PassSummary:
     filled: dict[str, int] = field(default_factory=dict)
     flags: dict[str, Any] = field(default_factory=dict)
     blank: int = 0
+    replaced: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -225,6 +231,7 @@ def stream_predict(
         seconds=time.perf_counter() - started,
         flags=state.flags,
         blank=state.blank,
+        replaced=state.replaced,
     )
 
 
@@ -244,6 +251,8 @@ def score_pass(
         if not skip_invalid:
             chunks.raise_bad_lines(upto=chunk.last_row)
         result = score_chunk(m, chunk, data, skip_invalid)
+        if not state.rows:
+            state.replaced = earlier_outputs(chunk.table.column_names)
         p = result.p
         state.rows += n
         state.invalid += result.invalid

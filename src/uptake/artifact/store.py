@@ -201,6 +201,11 @@ def resolve(path: str | os.PathLike[str]) -> Path:
         if not store_of(path).is_dir():
             break
         time.sleep(0.02)  # a 0.1.0 directory is being moved into its store this very moment
+    if path.is_symlink():
+        raise UptakeInputError(
+            f"file '{path}': a link to a model version that is not here ({os.readlink(path)!r}): its version store "
+            f"'{store_of(path).name}' was not copied with it; copy a model with `cp -rL` (following the link)"
+        )
     raise UptakeInputError(f"file '{path}': not an uptake model directory (no {METADATA})")
 
 

@@ -43,12 +43,18 @@ def fairness(
 ) -> None:
     """Per group: share called (selection rate), recall among acceptors (equal opportunity), precision, and each
     as a ratio to the best-treated group; groups below four-fifths (0.8) are flagged."""
-    from uptake.audit.window import parse_since  # imported when the command runs: `uptake --help` stays instant
+    from uptake.audit.window import (  # imported when the command runs: `uptake --help` stays instant
+        existing_db,
+        parse_since,
+        parse_until,
+    )
 
     if not group:
         raise UptakeInputError("--group: name at least one column to compare groups by (e.g. --group Family)")
     if (data is None) == (db is None):
         raise UptakeInputError("fairness: give a labelled DATA file or --db URL (one of them)")
+    if db is not None:
+        db = existing_db(db)
     if db is None and (since or until):
         raise UptakeInputError("--since and --until read the audit log: give --db URL")
     m = load_model(model, strict, range_margin)
@@ -64,7 +70,7 @@ def fairness(
     else:
         from uptake.monitor.fairness import fairness_log  # only the mode used is imported
 
-        tables = [fairness_log(db, m, g, since=parse_since(since), until=parse_since(until)) for g in group]
+        tables = [fairness_log(db, m, g, since=parse_since(since), until=parse_until(until)) for g in group]
         source = str(db)
     if as_json:
         typer.echo(json.dumps({"source": source, "model_version": m.version, "fairness": tables}, default=float))

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from uptake.errors import UptakeInputError, where
+from uptake.schema.values import is_missing, plain, row_numbers, to_number
 
 FOUR_FIFTHS = 0.8
 MIN_GROUP = 30
@@ -73,13 +74,15 @@ def _label(lo: float | None, hi: float | None) -> str:
 
 def group_labels(values: pd.Series, spec: GroupSpec, source: object | None = None) -> pd.Series:
     """Each row's group name (text), ranges in order; missing values are their own group."""
+    missing = is_missing(values)
     if spec.edges:
-        nums = pd.to_numeric(values, errors="coerce")
-        bad = nums.isna() & values.notna()
+        nums = to_number(values, str(values.attrs.get("decimal", ".")))
+        bad = nums.isna().to_numpy() & ~missing
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
+            i = int(np.flatnonzero(bad)[0])
+            row = int(row_numbers(values)[i])  # the row a user sees (the header is row 1 in CSV and Excel)
             raise UptakeInputError(
-                f"{where(file=source, column=spec.column, row=i + 1, value=values.iloc[i])}: "
+                f"{where(file=source, column=spec.column, row=row, value=plain(values.iloc[i]))}: "
                 "edges cut numbers; this value is not one"
             )
         bounds = [None, *spec.edges, None]
@@ -90,12 +93,8 @@ def group_labels(values: pd.Series, spec: GroupSpec, source: object | None = Non
         ).astype(object)
         return out.where(nums.notna(), MISSING)
     labels = values.map(
-        lambda v: (
-            MISSING
-            if v is None or (isinstance(v, float) and math.isnan(v))
-            else (str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v))
-        )
-    )
+        lambda v: str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip()
+    ).where(~missing, MISSING)
     distinct = labels.nunique()
     if distinct > MAX_GROUPS:
         raise UptakeInputError(

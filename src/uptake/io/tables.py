@@ -61,6 +61,19 @@ def check_input(path: Path) -> str:
         raise UptakeInputError(f"{where(file=path)}: no such file")
     kind = file_kind(path)
     if path.is_dir():
+        others = sorted(
+            p.name
+            for p in path.rglob("*")
+            if p.is_file()
+            and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
+            and p.suffix.lower() not in (".parquet", ".pq")
+        )
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise UptakeInputError(
+                f"{where(file=path)}: a folder is read as one Parquet dataset, and this one holds other files "
+                f"({shown}); give the files one at a time"
+            )
         return kind
     if not path.is_file():
         raise UptakeInputError(f"{where(file=path)}: is not a regular file")
@@ -73,6 +86,13 @@ def check_input(path: Path) -> str:
         raise UptakeInputError(f"{where(file=path)}: cannot read the file: {first_line(exc)}") from None
     actual = next((what for magic, what in _MAGIC.items() if head.startswith(magic)), None)
     expected = {"excel": _MAGIC[b"PK\x03\x04"], "parquet": _MAGIC[b"PAR1"]}.get(kind)
+    if kind == "csv" and head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UptakeInputError(f"{where(file=path)}: is UTF-16 text; save it as UTF-8 CSV")
+    if kind == "csv" and actual is None and b"\x00" not in head:
+        try:  # the header names every column on every path: it must be text
+            head.split(b"\n", 1)[0].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UptakeInputError(f"{where(file=path)}: its header is not UTF-8 text; save it as UTF-8 CSV") from None
     if kind == "csv" and (actual is not None or b"\x00" in head):
         raise UptakeInputError(
             f"{where(file=path)}: is {actual or 'a binary file'}, not CSV text; give it its proper suffix"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -30,6 +31,8 @@ def parse_shifts(items: Sequence[str], kind: str) -> dict[str, tuple[str, float]
             value = float(amount[1:] if op == "x" else amount)
         except ValueError:
             raise UptakeInputError(f"--shift {item!r}: {amount!r} is not a number") from None
+        if not math.isfinite(value):
+            raise UptakeInputError(f"--shift {item!r}: the amount must be a finite number")
         out[name] = (op, value)
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -64,6 +65,8 @@ class TrainConfig:
         self.rule()
         if self.calibrate is not None and self.calibrate not in METHODS:
             raise UptakeInputError(f"--calibrate {self.calibrate!r}: choose one of {', '.join(METHODS)}")
+        if self.time_limit is not None and not (math.isfinite(float(self.time_limit)) and self.time_limit > 0):
+            raise UptakeInputError(f"--time-limit {self.time_limit}: give a positive number of seconds")
 
 
 __all__ = ["DEFAULT_SPLIT", "TrainConfig"]

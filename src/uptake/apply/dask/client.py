@@ -123,9 +123,13 @@ def ship_model(client: Any, model: Path) -> str:
 
 def _connect(scheduler: str | None, n_workers: int, threads_per_worker: int) -> tuple[Any, Any]:
     if scheduler:
+        if "://" in scheduler and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise UptakeInputError(
+                f"--scheduler {scheduler}: give the scheduler's address, tcp://HOST:8786 (not its dashboard's URL)"
+            )
         try:
             return None, Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise UptakeInputError(f"--scheduler {scheduler}: cannot connect ({first_line(exc)})") from None
     cluster = LocalCluster(
         n_workers=n_workers,
