@@ -122,9 +122,12 @@ def run_peers(
         str(seconds),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-3000:])
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    found = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0:  # a peer that fails is reported as failed, the others kept
+        done = {p["peer"] for p in found}
+        error = (out.stderr.strip().splitlines() or ["failed"])[-1][:200]
+        found += [{"peer": p, "error": error} for p in peers.split(",") if p not in done]
+    return found
 
 
 def decisions(run: dict[str, Any]) -> str:
@@ -192,6 +195,9 @@ def print_table(report: dict[str, Any]) -> None:
                 f"{r['peak_rss_tree_mib']:,.0f} | {r['rows']:,} of {r['rows_read']:,} | {r['flagged']['rows']:,} |"
             )
         for p in t["peers"]:
+            if "error" in p:
+                print(f"| {table} | {p['peer']} | failed: {p['error']} | | | | | |")
+                continue
             print(
                 f"| {table} | {p['peer']} | {p['pr_auc']:.4f} | {p['roc_auc']:.4f} | {p['seconds']:.1f} | "
                 f"{p.get('peak_rss_mib', 0):,.0f} | | |"
