@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uptake.explain.reasons import exact_effects, log_odds, occlusion_effects, reasons
+from uptake.explain.reasons import exact_effects, groups_and_background, log_odds, reasons
+from uptake.explain.shapley import _as_frame, shapley_effects
+from uptake.features.groups import BACKGROUND_ROWS
 from uptake.pipeline import Model
 from uptake.train import TrainConfig, save, train
 
@@ -42,9 +44,31 @@ def test_exact_reasons_name_income_in_both_directions(tree_model: Model, bank_df
         assert all((r["effect"] > 0) == (direction == "raises") for r in found)
 
 
-def test_the_network_still_explains_by_occlusion(quick_model: Path, bank_df: pd.DataFrame) -> None:
+def test_the_network_is_explained_by_shapley_values_that_add_up(quick_model: Path, bank_df: pd.DataFrame) -> None:
     model = Model.load(quick_model)
-    clean = model.validate(bank_df.head(5)).clean
+    clean = model.validate(bank_df.head(40)).clean
     assert exact_effects(model, clean) is None
-    p, occluded = occlusion_effects(model, clean)
-    assert occluded.shape == (5, len(model.schema.feature_names)) and np.all((p > 0) & (p < 1))
+    groups, background = groups_and_background(model)
+    assert len(background) == BACKGROUND_ROWS
+    assert sorted(c for g in groups for c in g) == sorted(model.schema.feature_names)
+    z, effects = shapley_effects(model.raw_proba_clean, clean, groups, background)
+    np.testing.assert_allclose(z, log_odds(model.raw_proba_clean(clean)), atol=1e-9)
+    # efficiency: each customer's shares add up to their log-odds minus the background's average
+    base = log_odds(model.raw_proba_clean(_as_frame(background, clean))).mean()
+    np.testing.assert_allclose(effects.sum(axis=1), z - base, atol=1e-6)
+    # the reasons are these shares, strongest first
+    first = reasons(model, clean.head(5), k=1)
+    for i, rs in enumerate(first):
+        j = int(np.argmax(np.abs(effects[i])))
+        assert rs[0]["features"] == groups[j] and rs[0]["effect"] == pytest.approx(effects[i, j])
+
+
+def test_a_model_without_a_background_is_explained_against_the_typical_customer(
+    quick_model: Path, bank_df: pd.DataFrame
+) -> None:
+    model = Model.load(quick_model)
+    model.card = model.card.model_copy(update={"explanation": None})  # as saved before the card kept one
+    groups, background = groups_and_background(model)
+    assert groups == [[n] for n in model.schema.feature_names] and len(background) == 1
+    rs = reasons(model, model.validate(bank_df.head(20)).clean)
+    assert sum(len(r) for r in rs) > 20

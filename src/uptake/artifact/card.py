@@ -174,6 +174,10 @@ class ModelCard(_Part):
     fit_seconds: float = 0.0
     #: A small table's served model refit on every labelled row after it was measured (rows, size, note).
     final_refit: dict[str, Any] | None = None
+    #: The reasons' groups of correlated columns and background rows (``uptake.features.groups``).
+    explanation: dict[str, Any] | None = None
+    #: The rows the served model learnt from, as hashes in fingerprint.u64 (file, rows, bytes, which rows).
+    fingerprint: dict[str, Any] | None = None
     seed: int = 0
     versions: dict[str, str] = Field(default_factory=dict)
     #: Every other file of the model directory, by relative path, with its SHA-256 (format 2).

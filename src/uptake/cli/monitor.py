@@ -171,7 +171,20 @@ def _table(report: dict) -> None:
             "",
             f"from {report['score_from']}",
         )
+    c = report.get("call_rate")
+    if c is not None:
+        t.add_row(
+            "call rate",
+            f"[{COLOURS[c['band']]}]{c['band']}[/]",
+            "",
+            "z-test",
+            f"{c['p_value']:.3g}",
+            "",
+            f"{c['reference']:.1%} -> {c['now']:.1%}",
+        )
     console.print(t)
+    if c is not None:
+        console.print(f"{c['sentence']}.", markup=False, soft_wrap=True)
     for note in report.get("notes") or []:
         console.print(f"Note: {note}", markup=False, soft_wrap=True)
     if report["refused_cells"]:

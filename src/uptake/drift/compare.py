@@ -8,6 +8,14 @@ distribution for numbers and chi-square on the counts for categories, with its
 p-value; the change in the missing rate; the share outside the training range; the
 new categories by name. A p-value alone would flag a harmless 0.1% move on ten million
 rows, which is why the bands come from PSI and the p-value is reported beside it.
+
+The score has a band of its own and so has the **call rate**, the share of customers at
+or above the model's threshold: a move where decisions are made (the called customers'
+scores squeezed below the threshold) can leave the score's PSI near zero while the model
+would call nobody. The call rate is banded by its ratio to training's (:data:`CALL_WATCH`,
+:data:`CALL_ACT`) when a two-proportion test says the move is more than chance
+(p < :data:`CALL_P`), and told in a sentence a manager reads. The score's KS test runs on
+200 equal-share bins of the training scores (0.5% resolution) where the profile has them.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.special import chdtrc, kolmogorov  # scipy.special, not scipy.stats: a second less start-up
+from scipy.special import chdtrc, kolmogorov, ndtr  # scipy.special, not scipy.stats: a second less start-up
 
 from uptake.drift.profile import SCORE
 
@@ -25,6 +33,35 @@ WATCH, ACT = 0.1, 0.25
 BANDS = ("stable", "watch", "act")
 #: Share floor inside the PSI's logarithm (an empty bin on one side stays finite).
 EPS = 1e-4
+#: Call rate against training's: outside [1/CALL_WATCH, CALL_WATCH] is watch, outside [1/CALL_ACT, CALL_ACT] act.
+CALL_WATCH, CALL_ACT = 1.25, 1.5
+#: A call-rate move is banded only when a two-proportion z-test gives a p-value below this.
+CALL_P = 0.01
+#: For the score's PSI, its fine top bins are merged until each holds this share of the training
+#: scores (the threshold stays an edge): many thin bins would make PSI measure sample noise.
+PSI_MIN_SHARE = 0.05
+
+
+def psi_bins(counts: Any, edges: list[float], threshold: float | None) -> np.ndarray:
+    """A group number per score bin: neighbours merged to :data:`PSI_MIN_SHARE`, never across the threshold."""
+    c = np.asarray(counts, dtype=np.float64)
+    total = c.sum() or 1.0
+    keep = {i + 1 for i, e in enumerate(edges) if threshold is not None and e == threshold}  # bin starting above it
+    group, out, share = 0, [], 0.0
+    for i, n in enumerate(c):
+        if i in keep or (share >= PSI_MIN_SHARE and i):
+            group, share = group + (1 if out else 0), 0.0
+        out.append(group)
+        share += n / total
+    out_a = np.asarray(out)
+    last = out_a == out_a[-1]
+    if c[last].sum() / total < PSI_MIN_SHARE and out_a[-1] > 0 and (np.flatnonzero(last)[0] not in keep):
+        out_a[last] = out_a[-1] - 1  # a thin last group joins its neighbour
+    return out_a
+
+
+def _grouped(counts: Any, groups: np.ndarray) -> np.ndarray:
+    return np.bincount(groups, weights=np.asarray(counts, dtype=np.float64))
 
 
 def band(psi: float) -> str:
@@ -108,20 +145,26 @@ def compare_profiles(reference: Mapping[str, Any], now: Mapping[str, Any]) -> di
         for name, ref in reference["columns"].items()
     }
     score = None
+    calls = None
     if sum(now[SCORE]["counts"]):
         r, n = reference[SCORE], now[SCORE]
-        value = psi(r["counts"], n["counts"])
-        stat, p = binned_ks(r["counts"], n["counts"])
+        groups = psi_bins(r["counts"], list(r["edges"]), r.get("threshold"))
+        value = psi(_grouped(r["counts"], groups), _grouped(n["counts"], groups))
+        fine = "ks_counts" in r and "ks_counts" in n
+        stat, p = binned_ks(r["ks_counts"], n["ks_counts"]) if fine else binned_ks(r["counts"], n["counts"])
+        calls = call_rate(r, n)
         score = {
             "psi": value,
             "band": band(value),
             "test": "ks",
             "statistic": stat,
             "p_value": p,
+            "ks_on": f"{len(r['ks_edges']) + 1} equal-share bins of the training scores" if fine else "the PSI bins",
             "reference_shares": _shares(r["counts"]),
             "now_shares": _shares(n["counts"]),
         }
     bands = [c["band"] for c in columns.values()] + ([score["band"]] if score else [])
+    bands += [calls["band"]] if calls else []
     worst = max(bands, key=BANDS.index) if bands else "stable"
     return {
         "rows_reference": int(reference["rows"]),
@@ -129,6 +172,42 @@ def compare_profiles(reference: Mapping[str, Any], now: Mapping[str, Any]) -> di
         "worst": worst,
         "columns": columns,
         "score": score,
+        "call_rate": calls,
+    }
+
+
+def call_rate(ref: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The share of customers at or above the threshold, now against training, banded (None without one)."""
+    if ref.get("threshold") is None or "called" not in now:
+        return None
+    n_ref, n_now = float(sum(ref["counts"])), float(sum(now["counts"]))
+    if not n_ref or not n_now:
+        return None
+    a, b = ref["called"] / n_ref, now["called"] / n_now
+    pooled = (ref["called"] + now["called"]) / (n_ref + n_now)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n_ref + 1 / n_now))
+    p_value = float(2 * ndtr(-abs(b - a) / se)) if se > 0 else (1.0 if a == b else 0.0)
+    ratio = b / a if a else (np.inf if b else 1.0)
+    if p_value >= CALL_P or 1 / CALL_WATCH <= ratio <= CALL_WATCH:
+        level = "stable"
+    elif 1 / CALL_ACT <= ratio <= CALL_ACT:
+        level = "watch"
+    else:
+        level = "act"
+    sentence = (
+        f"At the threshold {ref['threshold']:.3g} the model would now call {b:.1%} of customers "
+        f"instead of {a:.1%} in training"
+    )
+    if level == "stable":
+        sentence += " (within the usual variation)" if p_value >= CALL_P else " (a small move)"
+    return {
+        "threshold": float(ref["threshold"]),
+        "reference": a,
+        "now": b,
+        "ratio": None if not np.isfinite(ratio) else float(ratio),
+        "p_value": p_value,
+        "band": level,
+        "sentence": sentence,
     }
 
 
@@ -137,4 +216,15 @@ def _shares(counts: Any) -> list[float]:
     return (c / c.sum()).tolist() if c.sum() else c.tolist()
 
 
-__all__ = ["ACT", "BANDS", "WATCH", "band", "binned_ks", "chi_square", "column_drift", "compare_profiles", "psi"]
+__all__ = [
+    "ACT",
+    "BANDS",
+    "WATCH",
+    "band",
+    "binned_ks",
+    "call_rate",
+    "chi_square",
+    "column_drift",
+    "compare_profiles",
+    "psi",
+]

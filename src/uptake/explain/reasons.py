@@ -1,18 +1,21 @@
 """Why the model scores a customer the way it does, in the raw columns an analyst knows.
 
 Per customer, the top reasons with direction. Where the family's library computes
-exact contributions to the log-odds (TreeSHAP: LightGBM's ``pred_contrib``,
-CatBoost's ``ShapValues``) those are used, summed over the inputs each raw column
-became (one-hot categories, piecewise-linear bins); they add up, with the bias, to
-the model's log-odds exactly. Other families are explained by occlusion: set one feature at a
-time to a typical value (its kind's typical value: the training median, or the most
-frequent category) and see how much the score moves. Moves are measured in
-log-odds, not probability: a customer at 0.0001 whose income halves the odds has a
-real reason too, which a probability difference of 0.00005 would hide. All rows x
-features go through the pipeline in one batch, so a single customer costs one small
-forward pass and a web request can afford it (on the compiled backend, when the
-pipeline has one). Probabilities come from the one scoring pipeline, before its
-calibrator (``ScoringPipeline.raw_proba``).
+exact contributions (TreeSHAP: LightGBM's ``pred_contrib``,
+CatBoost's ``ShapValues``; a logistic regression's coefficients) those are used,
+summed over the inputs each raw column became (one-hot categories, piecewise-linear
+bins); they add up, with the bias, to the model's log-odds exactly. The other
+families (networks, forests, ensembles, ``auto``) are explained by a Shapley estimate
+against a background of training customers (``uptake.explain.shapley``), never by
+moving one column while the others stay. Columns that move together in the training
+rows (``uptake.features.groups``, kept in the model card) are one reason ("Age and
+Experience"), on both routes. Moves are measured in log-odds, not probability: a
+customer at 0.0001 whose income halves the odds has a real reason too, which a
+probability difference of 0.00005 would hide. One customer costs one batch of about
+400 rows through the pipeline (on the compiled backend in the web service), which a
+web request can afford. Probabilities come from the one scoring pipeline, before its
+calibrator (``ScoringPipeline.raw_proba_clean``). Every path (``--explain``, the API's
+``reasons=true``, the page, the report) calls :func:`reasons`, so they agree.
 """
 
 from __future__ import annotations
@@ -22,17 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from uptake.explain.shapley import log_odds, shapley_effects
 from uptake.features import layout, typical_values
 from uptake.pipeline import ScoringPipeline
 from uptake.schema import KINDS
 from uptake.schema.values import plain
 
-#: Rows pushed through the model per batch in ``reasons`` (rows x features each).
-REASON_BATCH_ROWS = 4096
 #: Effects smaller than this (in log-odds; 0.01 is a 1% change in the odds) are not reasons.
 MIN_EFFECT = 0.01
-#: Probabilities are clipped this far from 0 and 1 before taking log-odds.
-EPS = 1e-12
 
 
 # ---- baselines -------------------------------------------------------------------------------
@@ -41,31 +41,24 @@ def baseline(model: ScoringPipeline) -> dict[str, Any]:
     return typical_values(model.preprocessor, model.schema)
 
 
-# ---- per-customer reasons ----------------------------------------------------------------------
-def occlusion_effects(model: ScoringPipeline, clean: pd.DataFrame, fast: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``(p, p_occluded)``: each row's probability, and per feature the probability with
-    that feature set to its baseline (shape rows x features). Before calibration, if any.
+def groups_and_background(model: ScoringPipeline) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    """The groups of columns explained together and the background rows, from the model card.
+
+    A model saved before its card kept them (or a pipeline with no card) is explained column by
+    column against one typical customer (:func:`baseline`).
     """
-    names = model.schema.feature_names
-    base = baseline(model)
-    n, f = len(clean), len(names)
-    p = np.zeros(n)
-    occluded_p = np.zeros((n, f))
-    for start in range(0, n, REASON_BATCH_ROWS):
-        part = clean.iloc[start : start + REASON_BATCH_ROWS]
-        m = len(part)
-        blocks = [part]
-        for name in names:
-            occluded = part.copy()
-            occluded[name] = pd.Series([base[name]] * m, index=part.index, dtype=part[name].dtype)
-            blocks.append(occluded)
-        probs = _raw(model, pd.concat(blocks, ignore_index=True), fast)
-        p_part = probs[:m]
-        p[start : start + m] = p_part
-        occluded_p[start : start + m] = probs[m:].reshape(f, m).T
-    return p, occluded_p
+    card = getattr(model, "card", None)
+    kept = getattr(card, "explanation", None)
+    names = list(model.schema.feature_names)
+    if kept and kept.get("groups") and kept.get("background"):
+        groups = [[c for c in g if c in names] for g in kept["groups"]]
+        groups = [g for g in groups if g]
+        if sorted(c for g in groups for c in g) == sorted(names):
+            return groups, list(kept["background"])
+    return [[n] for n in names], [baseline(model)]
 
 
+# ---- per-customer reasons ----------------------------------------------------------------------
 def _raw(model: ScoringPipeline, clean: pd.DataFrame, fast: bool) -> np.ndarray:
     """Probabilities before the calibrator: calibration is monotone, so it never changes a reason's
     direction, but an isotonic calibrator maps whole ranges of scores to one value (often exactly 0):
@@ -95,11 +88,6 @@ def exact_effects(model: ScoringPipeline, clean: pd.DataFrame) -> tuple[np.ndarr
     return 1.0 / (1.0 + np.exp(-z)), effects
 
 
-def log_odds(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1.0 - EPS)
-    return np.log(p) - np.log1p(-p)
-
-
 def format_value(col: Any, value: Any) -> str:
     """How a raw value reads in a sentence: 180, 1.7, 'graduate' codes as they are."""
     return KINDS[col.kind].format(col, value)
@@ -123,32 +111,38 @@ def reasons(
             {"feature": "Income", "value": 180.0, "effect": 2.9, "probability_change": 0.41,
              "direction": "raises", "text": "Income 180 raises the chance"}
 
-        ``effect`` is the change in log-odds caused by the customer's own value: for
-        tree families its exact TreeSHAP contribution (against the average customer),
-        for the others the move against a typical value of that feature (its training
-        median or most frequent category): +0.69 doubles the odds. ``probability_change`` is the same move in
-        probability. ``direction`` is ``raises`` or ``lowers``. Effects below 0.01
-        are left out, so a customer who looks typical in every respect (or a value
-        equal to the typical one) may get fewer than ``k`` reasons.
+        ``effect`` is the column's (or group's) share of the customer's log-odds against
+        the average customer: for tree families and logistic regression its exact
+        contribution, for the others its Shapley value against the model's background
+        rows: +0.69 doubles the odds. ``probability_change`` is the score minus the score
+        without that share. ``direction`` is ``raises`` or ``lowers``. A group of columns
+        that move together is one reason: ``feature`` reads "Age and Experience",
+        ``features`` lists the columns and ``value`` maps each to its value (a single
+        column's reason has ``features == [feature]`` and its plain value). Effects below
+        0.01 are left out, so a customer who looks typical in every respect may get
+        fewer than ``k`` reasons.
     """
     if k < 1:
         raise ValueError("k must be at least 1")
     if len(clean_df) == 0:
         return []
-    names = model.schema.feature_names
-    cols = [model.schema.column(n) for n in names]
+    groups, background = groups_and_background(model)
     exact = exact_effects(model, clean_df)
     if exact is not None:
-        p, effects = exact
-        occluded = 1.0 / (1.0 + np.exp(-(log_odds(p)[:, None] - effects)))  # the score without that column's share
+        p, per_column = exact
+        index = {n: j for j, n in enumerate(model.schema.feature_names)}
+        effects = np.column_stack([per_column[:, [index[c] for c in g]].sum(axis=1) for g in groups])
+        z = log_odds(p)
     else:
-        p, occluded = occlusion_effects(model, clean_df, fast)
-        effects = log_odds(p)[:, None] - log_odds(occluded)
+        z, effects = shapley_effects(lambda rows: _raw(model, rows, fast), clean_df, groups, background)
+        p = 1.0 / (1.0 + np.exp(-z))
+    occluded = 1.0 / (1.0 + np.exp(-(z[:, None] - effects)))  # the score without that group's share
     if model.calibrator is not None:  # report probability moves on the scale the user sees
         p, occluded = model.calibrate(p), model.calibrate(occluded.ravel()).reshape(occluded.shape)
     dprob = p[:, None] - occluded
     top = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :k]
-    values = clean_df[names].to_numpy(dtype=object)
+    cols = {n: model.schema.column(n) for n in model.schema.feature_names}
+    values = {n: clean_df[n].to_numpy(dtype=object) for n in cols}
     out: list[list[dict[str, Any]]] = []
     for i in range(len(clean_df)):
         row: list[dict[str, Any]] = []
@@ -156,16 +150,20 @@ def reasons(
             e = float(effects[i, j])
             if abs(e) < MIN_EFFECT:
                 continue
+            group = groups[j]
+            shown = {c: plain(values[c][i]) for c in group}
             direction = "raises" if e > 0 else "lowers"
-            value = plain(values[i, j])
+            said = " and ".join(f"{c} {format_value(cols[c], shown[c])}" for c in group)
+            verb = direction if len(group) == 1 else direction[:-1]  # "Age 45 and Experience 20 raise"
             row.append(
                 {
-                    "feature": names[j],
-                    "value": value,
+                    "feature": " and ".join(group),
+                    "features": list(group),
+                    "value": shown[group[0]] if len(group) == 1 else shown,
                     "effect": e,
                     "probability_change": float(dprob[i, j]),
                     "direction": direction,
-                    "text": f"{names[j]} {format_value(cols[j], value)} {direction} the chance",
+                    "text": f"{said} {verb} the chance",
                 }
             )
         out.append(row)
@@ -195,8 +193,8 @@ __all__ = [
     "baseline",
     "exact_effects",
     "format_value",
+    "groups_and_background",
     "log_odds",
-    "occlusion_effects",
     "reason_columns",
     "reasons",
 ]

@@ -86,6 +86,19 @@ def drift_rows(
                 "extra": "",
             }
         )
+        c = report.get("call_rate")
+        if c is not None:
+            rows.append(
+                {
+                    "name": "call rate",
+                    "band": c["band"],
+                    "psi": None,
+                    "test": "z-test",
+                    "p_value": c["p_value"],
+                    "missing": "",
+                    "extra": c["sentence"],
+                }
+            )
         labels = _labels({"kind": "numeric", "edges": reference["score"]["edges"]})
         figures.append(
             {
@@ -137,6 +150,7 @@ def drift_context(report: dict[str, Any], reference: dict[str, Any], now: dict[s
         "worst": report["worst"],
         "rows_now": f"{report['rows_now']:,}",
         "rows_reference": f"{report['rows_reference']:,}",
+        "call_sentence": (report.get("call_rate") or {}).get("sentence"),
     }
 
 

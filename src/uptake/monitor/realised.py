@@ -155,7 +155,10 @@ def group_figures(
 def verdict(version: str, whole: dict[str, Any], promised: dict[str, float | None] | None) -> str:
     """One sentence: is this version performing as its card promised?"""
     if promised is None:
-        return f"Model {version}: no model card given for this version, so nothing to compare with."
+        return (
+            f"Model {version}: logged by another model than the one monitored here, whose card is the only "
+            "promise compared with; monitor that version's own model to judge it."
+        )
     if whole["customers"] < MIN_OUTCOMES or not whole["accepted"]:
         return (
             f"Model {version}: only {whole['customers']} customers with outcomes ({whole['accepted']} accepted); "

@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from uptake.artifact import ModelCard, read_card, resolve, verify_parts
+from uptake.decide.decision import decide
 from uptake.drift.compare import compare_profiles
-from uptake.drift.profile import PROFILE, Counter, build_reference, check_profile
+from uptake.drift.profile import PROFILE, SCORE, Counter, build_reference, check_profile
 from uptake.errors import UptakeInputError
 from uptake.io.chunks import DEFAULT_CHUNK_ROWS, iter_chunks
 from uptake.io.jsonable import read_json
@@ -108,7 +109,8 @@ def reference_of(path: Path, reference_file: Path | None, version: Path | None =
         keep[sorted({e.row - int(df.attrs.get("row_offset", 1)) for e in errors})] = False
         clean = clean.iloc[keep]
     scored = model.validate(df, source=reference_file, skip_invalid=True).clean
-    return build_reference(model.schema, clean, model.proba_clean(scored) if len(scored) else np.zeros(0))
+    scores = model.proba_clean(scored) if len(scored) else np.zeros(0)
+    return build_reference(model.schema, clean, scores, model.threshold, model.decide(scores))
 
 
 class _Run:
@@ -141,7 +143,9 @@ class _Run:
             self._model = self._model or _load(self.model_dir, self.version)
             accepted = self._model.validate(df, row_offset=row_offset, skip_invalid=True).clean
             scores = self._model.proba_clean(accepted) if len(accepted) else np.zeros(0)
-        self.counter.add(clean, scores[np.isfinite(scores)])
+        scores = scores[np.isfinite(scores)]
+        cut = self.counter.reference[SCORE].get("threshold")  # the call rate at the reference's threshold
+        self.counter.add(clean, scores, decide(scores, cut) if cut is not None else None)
 
 
 def _file_frames(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, int]]:
@@ -214,6 +218,12 @@ def monitor(
             f"the file's '{SCORE_COLUMN}' column was not used: the scores are this model's own (version "
             f"{card.version}), computed from the rows"
         )
+    kept = run.counter.reference.get("score", {}).get("threshold")
+    if kept is not None and abs(float(kept) - float(card.threshold)) > 1e-12:
+        notes.append(
+            f"the call rate is measured at the threshold the reference was built with ({kept:.4g}); the model's "
+            f"threshold is now {card.threshold:.4g}"
+        )
     if others:
         notes.append(
             f"left out {sum(others.values()):,} logged rows of other model versions ("
@@ -244,6 +254,7 @@ def realised_report(
     model_version: str | None = None,
     contact_cost: float | None = None,
     accept_value: float | None = None,
+    served_as: str | None = None,
 ) -> dict[str, Any]:
     """``monitor --outcomes``: realised figures per version and week; the given model's card is the promise."""
     from uptake.audit.db import shown  # SQLAlchemy and sklearn's metrics behind realised: only with --outcomes
@@ -262,14 +273,9 @@ def realised_report(
             + ": import them with `uptake outcomes import FILE --id COLUMN --outcome COLUMN`"
         )
     test = model.card.metrics.test
-    promised = {
-        model.version: {
-            "precision": test.precision,
-            "recall": test.recall,
-            "pr_auc": test.pr_auc,
-            "threshold": test.threshold,
-        }
-    }
+    figures = {"precision": test.precision, "recall": test.recall, "pr_auc": test.pr_auc, "threshold": test.threshold}
+    # the card is the promise of the model given, under its own version and the name the service logs it by
+    promised = {str(v): figures for v in (model.version, served_as) if v}
     return realised(frame, promised, contact_cost, accept_value)
 
 

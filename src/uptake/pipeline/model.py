@@ -21,6 +21,7 @@ from uptake.decide.calibration import load_calibrator
 from uptake.errors import UptakeInputError
 from uptake.features import check_fitted, load_preprocessor
 from uptake.models import load_estimator
+from uptake.pipeline import fingerprint
 from uptake.pipeline.scoring import ScoringPipeline
 from uptake.schema import DEFAULT_POLICY, Policy
 
@@ -45,6 +46,7 @@ class Model(ScoringPipeline):
         self.path = Path(path)
         self.version_dir = Path(version_dir or path)
         self.card = card
+        self.fingerprint = fingerprint.load(self.version_dir)  # None for a model saved without one
 
     @classmethod
     def load(cls, path: str | Path, policy: Policy = DEFAULT_POLICY) -> Model:

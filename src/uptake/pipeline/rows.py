@@ -4,7 +4,8 @@
 ``predict`` (whole-file) read a table and score it through the model's pipeline here,
 so they skip, flag and report rows alike: which sheet was read, merged cells filled,
 blank rows left out, columns of an earlier scoring run replaced, invalid rows skipped
-(with ``--skip-invalid``) and unusual rows flagged. The streamed path
+(with ``--skip-invalid``), unusual rows flagged, and rows the model learnt from counted
+(``uptake.pipeline.fingerprint``: figures on them are in-sample). The streamed path
 (``uptake.apply.stream``) reports the same counts in its summary.
 """
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from uptake.errors import UptakeInputError, where
 from uptake.io.tables import read_table
+from uptake.pipeline.fingerprint import in_sample_note, seen
 from uptake.pipeline.scoring import Scored, ScoringPipeline, earlier_outputs
 from uptake.schema.flags import describe
 
@@ -29,6 +31,8 @@ class ScoredTable:
     df: pd.DataFrame
     scored: Scored
     source: Path | str | None = None
+    #: how many scored rows the model learnt from (``uptake.pipeline.fingerprint``); None: it keeps no fingerprint
+    rows_seen: int | None = None
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -45,6 +49,8 @@ class ScoredTable:
             "flagged": self.scored.flags.summary() if self.scored.flags is not None else {"rows": 0, "cells": {}},
             "earlier_output_columns": earlier_outputs(self.df.columns),
         }
+        if self.rows_seen is not None:
+            out["in_sample_rows"] = self.rows_seen
         if "sheet" in self.df.attrs:
             out["sheet"] = self.df.attrs["sheet"]
             out["merged_cells"] = int(self.df.attrs.get("merged_cells", 0))
@@ -69,6 +75,9 @@ class ScoredTable:
         flagged = describe(s["flagged"], s["rows_scored"], strict_hint=not strict)
         if flagged:
             out.append(flagged)
+        seen_note = in_sample_note(self.rows_seen, s["rows_scored"])
+        if seen_note:
+            out.append(seen_note)
         return out
 
 
@@ -88,7 +97,8 @@ def score_table(
             f"{where(file=path)}: every one of its {len(scored.invalid_rows):,} rows is invalid "
             f"({scored.errors[0].message(path)}); nothing to score"
         )
-    return ScoredTable(df, scored, path)
+    rows_seen = seen(model.fingerprint, model.schema, scored.clean) if scored.clean is not None else None
+    return ScoredTable(df, scored, path, rows_seen)
 
 
 __all__ = ["ScoredTable", "score_table"]

@@ -75,6 +75,9 @@ class Validated:
 class ScoringPipeline:
     """Schema, preprocessor, estimator, calibrator and threshold: every stage of applying a model."""
 
+    #: Hashes of the rows the model learnt from (``uptake.pipeline.fingerprint``); a loaded model's, else None.
+    fingerprint: np.ndarray | None = None
+
     def __init__(
         self,
         schema: Schema,

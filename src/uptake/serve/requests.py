@@ -141,10 +141,12 @@ def error_message(details: list[dict[str, Any]]) -> str:
 class Reason(BaseModel):
     """One reason behind a customer's score (``uptake.explain.reasons``)."""
 
-    feature: str
-    value: Any = None
+    feature: str = Field(description="The column, or the columns that move together ('Age and Experience').")
+    features: list[str] = Field(default_factory=list, description="The columns of this reason.")
+    value: Any = Field(None, description="The customer's value; for a group, one value per column.")
     effect: float = Field(
-        description="Change in log-odds from this value against a typical one; positive raises the chance."
+        description="This column's (or group's) share of the log-odds against the average customer; "
+        "positive raises the chance."
     )
     probability_change: float | None = Field(None, description="The same move in probability.")
     direction: str = Field("", description="'raises' or 'lowers'.")

@@ -15,6 +15,7 @@ from uptake.decide.calibration import probability_note, save_calibrator
 from uptake.drift.profile import PROFILE
 from uptake.features import save_preprocessor
 from uptake.io.jsonable import jsonable, write_json
+from uptake.pipeline import fingerprint
 from uptake.schema.target import positive_name
 from uptake.train.fit import Trained
 
@@ -72,6 +73,12 @@ def build_card(trained: Trained) -> ModelCard:
             "train_config": jsonable(asdict(cfg)),
             "fit_seconds": fitted.fit_seconds,
             "final_refit": jsonable(trained.final_refit),
+            "explanation": jsonable(trained.explanation),
+            "fingerprint": (
+                fingerprint.card_entry(trained.fingerprint, trained.fingerprint_of)
+                if trained.fingerprint is not None
+                else None
+            ),
             "seed": cfg.seed,
             "versions": versions(),
         }
@@ -89,6 +96,8 @@ def save(trained: Trained, out: str | Path) -> Path:
             save_calibrator(fitted.calibrator, tmp)
         if trained.profile is not None:
             write_json(tmp / PROFILE, trained.profile)
+        if trained.fingerprint is not None:
+            fingerprint.save(trained.fingerprint, tmp / fingerprint.FINGERPRINT)
 
     history = fitted.estimator.training_history()
     return save_model(Path(out), build_card(trained), jsonable(history), parts)

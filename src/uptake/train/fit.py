@@ -23,10 +23,11 @@ from uptake.decide.calibration import fit_calibrator
 from uptake.decide.metrics import metrics
 from uptake.drift.profile import build_reference
 from uptake.features import build_preprocessor, layout, transform
+from uptake.features.groups import explanation
 from uptake.io.tables import file_sha256, read_descriptions, read_table
 from uptake.models import make_estimator
 from uptake.models.base import scaled
-from uptake.pipeline import ScoringPipeline
+from uptake.pipeline import ScoringPipeline, fingerprint
 from uptake.schema.target import positive_name
 from uptake.train.options import TrainConfig
 from uptake.train.prepare import Prepared, prepare, split_indices
@@ -76,6 +77,11 @@ class Trained:
     profile: dict[str, Any] | None = None
     #: A small table's served model: the measured one refit on every labelled row (``final_refit``), or None.
     final_refit: dict[str, Any] | None = None
+    #: What the reasons are measured against (``uptake.features.groups.explanation``), kept in the card.
+    explanation: dict[str, Any] | None = None
+    #: Hashes of the rows the served model learnt from (``uptake.pipeline.fingerprint``), and which rows.
+    fingerprint: np.ndarray | None = None
+    fingerprint_of: str = ""
 
 
 def finish(
@@ -162,7 +168,10 @@ def train(
     else:
         final = None
     train_rows = prepared.clean.iloc[idx_train]  # the reference: the served model's scores of the training split
-    profile = build_reference(prepared.schema, train_rows, fitted.pipeline.proba_clean(train_rows))
+    p_train = fitted.pipeline.proba_clean(train_rows)
+    profile = build_reference(
+        prepared.schema, train_rows, p_train, fitted.pipeline.threshold, fitted.pipeline.decide(p_train)
+    )
     return Trained(
         prepared,
         fitted,
@@ -173,7 +182,18 @@ def train(
         file_sha256(source) if source else None,
         profile,
         final,
+        explanation(prepared.schema, train_rows, config.seed),
+        *_learnt(prepared, idx_train, idx_val, final is not None),
     )
+
+
+def _learnt(prepared: Prepared, idx_train: np.ndarray, idx_val: np.ndarray, refit: bool) -> tuple[np.ndarray, str]:
+    """The fingerprint of the rows the served model learnt from: training and validation rows, or every
+    labelled row when a small table's served model was refit on all of them."""
+    if refit:
+        return fingerprint.build(prepared.schema, prepared.clean), "every labelled row (refit on all of them)"
+    rows = prepared.clean.iloc[np.sort(np.concatenate([idx_train, idx_val]))]
+    return fingerprint.build(prepared.schema, rows), "the training and validation rows"
 
 
 def final_refit(prepared: Prepared, fitted: Fitted) -> tuple[Fitted, dict[str, Any] | None]:

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from uptake.decide.metrics import metrics
 from uptake.errors import UptakeInputError, where
 from uptake.features import build_preprocessor, layout, transform
+from uptake.features.groups import explanation
 from uptake.imbalance.batches import StreamedBalancedBatches
 from uptake.io.chunks import iter_chunks, parquet_files
 from uptake.io.tables import file_sha256
@@ -247,7 +248,17 @@ def train_stream(
             suspicious=summary.suspicious,
         ),
     )
-    trained = Trained(full, fitted, config, test, split_rows, str(path), file_sha256(path))
+    # the reasons' groups and background from the rows the schema was read from (a sample of the file)
+    trained = Trained(
+        full,
+        fitted,
+        config,
+        test,
+        split_rows,
+        str(path),
+        file_sha256(path),
+        explanation=explanation(prepared.schema, prepared.clean, config.seed),
+    )
     return StreamTrained(trained, len(y), int(y.sum()), split_rows)
 
 

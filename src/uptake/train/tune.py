@@ -13,6 +13,7 @@ from uptake.decide.thresholds import Rule
 from uptake.errors import UptakeInputError, where
 from uptake.io.tables import file_sha256
 from uptake.pipeline import Model
+from uptake.pipeline.fingerprint import in_sample_note
 from uptake.pipeline.rows import score_table
 from uptake.schema import DEFAULT_POLICY, Policy
 from uptake.schema.target import encode_target
@@ -43,8 +44,11 @@ def tune_model(
     sha = file_sha256(source) if source is not None and Path(str(source)).exists() else None
     entry = choice.to_dict(chosen_on=f"file '{source}'" if source is not None else "given rows")
     entry["data_sha256"] = sha
-    if sha is not None and sha == m.card.data.sha256:
-        entry["warning"] = "tuned on the training file: the expected figures are optimistic"
+    seen_note = in_sample_note(table.rows_seen, len(table.scored.probability))
+    if seen_note:  # the rows themselves, whatever the file's format or order (the hash caught one file only)
+        entry["warning"] = f"{seen_note}; a threshold chosen on them is optimistic"
+    elif sha is not None and sha == m.card.data.sha256:
+        entry["warning"] = "tuned on the training file: the figures are optimistic"
     previous = {"threshold": m.threshold, **m.card.threshold_rule.entry()}
     previous.pop("expected", None)
     card = m.card.model_copy(

@@ -65,7 +65,9 @@ def build(svc: Service, window: str, group: str | None) -> dict[str, Any]:
     except UptakeInputError as exc:
         found["drift_note"] = str(exc)
     try:
-        found["outcomes"] = realised_report(served.model.version_dir, url, since, model_version=served.key)
+        found["outcomes"] = realised_report(
+            served.model.version_dir, url, since, model_version=served.key, served_as=served.key
+        )
         if group:
             found["fairness"] = [fairness_log(url, served.model, group, since=since)]
     except UptakeInputError as exc:
