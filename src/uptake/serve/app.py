@@ -27,7 +27,6 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from swagger_ui_bundle import swagger_ui_path
 
 import uptake
 from uptake.audit.sessions import RevokedSessions
@@ -39,6 +38,7 @@ from uptake.serve.metrics import Metrics, Timing
 from uptake.serve.middleware import BodyLimit
 from uptake.serve.models import load_models
 from uptake.serve.routes import docs, meta, monitor, page, predict
+from uptake.serve.routes.docs import SWAGGER_UI
 
 HERE = Path(__file__).parent
 
@@ -78,7 +78,7 @@ def create_app(config: ServeConfig, audit: AuditLog | None = None) -> FastAPI:
     )
     app.state.service = svc
     app.state.models, app.state.champion, app.state.audit, app.state.config = models, svc.champion, audit, config
-    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+    app.mount("/static/swagger", StaticFiles(directory=str(SWAGGER_UI)), name="swagger")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     routers = (predict.router, meta.router, page.router, monitor.router, docs.router)
     for router in routers:
