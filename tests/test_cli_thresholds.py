@@ -49,7 +49,7 @@ def test_train_lightgbm_with_profit_rule_stores_rule_and_expected_figures(
         ["train", bank_csv, "--model", "lightgbm", "--out", out, "--contact-cost", 5, "--accept-value", 100], capsys
     )
     assert code == 0, err
-    assert "maximum expected profit" in stdout and "expected profit" in stdout
+    assert "maximum profit" in stdout and "profit on these rows' outcomes" in stdout and "expected profit" not in stdout
     meta = json.loads((out / "metadata.json").read_text())
     rule = meta["threshold_rule"]
     assert rule["rule"] == "max-profit" and rule["contact_cost"] == 5 and rule["accept_value"] == 100

@@ -42,22 +42,20 @@ LearningRate = Annotated[float | None, typer.Option(min=0.0, help="Override the 
 Seed = Annotated[int, typer.Option(help="Fixes the splits, the weights and so the metrics.")]
 
 # ---- options shared by every command that chooses a threshold (one name, one help each) ---------
-Threshold = Annotated[
-    float | None, typer.Option(help="Fix the decision threshold instead of choosing max-F1 on validation.")
-]
+# The rows a rule is chosen on: train's validation split, or the file given to tune-threshold.
+ON = "on the rows it is chosen on (train: the validation split; tune-threshold: the file given)"
+Threshold = Annotated[float | None, typer.Option(help=f"Fix the decision threshold instead of choosing max-F1 {ON}.")]
 MinRecall = Annotated[
     float | None,
-    typer.Option(
-        help="Choose the highest threshold that finds at least this share of positives on validation, e.g. 0.9."
-    ),
+    typer.Option(help=f"Choose the highest threshold that finds at least this share of positives {ON}, e.g. 0.9."),
 ]
 MinPrecision = Annotated[
     float | None,
-    typer.Option(help="Choose the lowest threshold whose calls are at least this share positives on validation."),
+    typer.Option(help=f"Choose the lowest threshold whose calls are at least this share positives {ON}."),
 ]
 ContactCost = Annotated[
     float | None,
-    typer.Option(help="Money per call; with --accept-value, choose the threshold of maximum expected profit."),
+    typer.Option(help=f"Money per call; with --accept-value, choose the threshold of maximum profit {ON}."),
 ]
 AcceptValue = Annotated[float | None, typer.Option(help="Money per accepted offer (used with --contact-cost).")]
 Calibrate = Annotated[

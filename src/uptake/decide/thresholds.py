@@ -211,8 +211,8 @@ class MaxProfit(Rule):
 
     def wording(self) -> str:
         if self.has_money:
-            return f"maximum expected profit (call {self.contact_cost:g}, accepted offer {self.accept_value:g})"
-        return "maximum expected profit"
+            return f"maximum profit (call {self.contact_cost:g}, accepted offer {self.accept_value:g})"
+        return "maximum profit"
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,10 @@ def describe(entry: dict[str, Any], threshold: float, positives: str = "acceptor
             f"{e['positives']:,} {positives} (recall {e['recall']:.1%}, precision {e['precision']:.1%})"
         )
         if "profit" in e:
-            text += f", expected profit {e['profit']:,.2f} (calling everyone: {e['profit_if_calling_everyone']:,.2f})"
+            text += (
+                f", profit on these rows' outcomes {e['profit']:,.2f} "
+                f"(calling everyone: {e['profit_if_calling_everyone']:,.2f})"
+            )
     return text
 
 
