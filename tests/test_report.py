@@ -175,7 +175,12 @@ def test_report_words_the_numbers_for_a_manager(full_report: Path) -> None:
     assert campaign.count("<tr>") == 11  # header + ten deciles
     calibration = section_text(html, "calibration")
     assert "class-weight" in calibration and "Brier" in calibration
-    assert "isotonic" in calibration
+    assert "isotonic" in calibration and "Measured on the validation split" in calibration
+    # advice only where it helps, with the numbers either way
+    assert ("No calibrator is recommended" in calibration) != ("lowers the Brier score by" in calibration)
+    assert "ten bins of equal width" in calibration
+    summary = section_text(html, "summary")
+    assert "trained on 3,200 of 5,000 labelled customers, tuned on 800 more" in summary
     card = section_text(html, "model-card")
     for field in ("data fingerprint (SHA-256)", "imbalance strategy", "threshold rule", "software", "created"):
         assert field in card
@@ -354,3 +359,19 @@ def test_the_fairness_section_compares_the_groups_asked_for(full_report: Path) -
     for label in ("under 35", "35-45", "45-55", "55 and over"):
         assert f"<td>{label}</td>" in section
     assert "four-fifths" in section
+
+
+def test_a_calibrator_is_advised_only_when_it_lowers_the_validation_brier() -> None:
+    import numpy as np
+
+    from uptake.report.sections.calibration import MIN_GAIN, crossfitted
+
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 0.3, 4000)
+    y = (rng.random(4000) < truth).astype(int)
+    honest = crossfitted("sigmoid", y, truth)
+    inflated = crossfitted("sigmoid", y, np.sqrt(truth))  # probabilities pushed up, as class weights do
+    brier = lambda p: float(np.mean((p - y) ** 2))
+    assert brier(honest) > (1 - MIN_GAIN) * brier(truth)  # nothing to gain: no advice
+    assert brier(inflated) < (1 - MIN_GAIN) * brier(np.sqrt(truth))  # a real gain: advised
+    assert crossfitted("sigmoid", y[:30], truth[:30]) is None  # too few acceptors in half of 30 rows: no advice

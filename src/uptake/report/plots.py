@@ -109,12 +109,39 @@ def mean_by_outcome(values: np.ndarray, y: np.ndarray, name: str, unit: str = ""
 LEARNING_PANELS = (("loss", "Loss"), ("pr_auc", "PR-AUC"), ("precision", "Precision"), ("recall", "Recall"))
 
 
+#: From this many members on, the learning curves show the median and the range instead of one line each.
+MEMBERS_AS_BAND = 4
+
+
+def _padded(histories: Sequence[dict[str, Sequence[float]]], key: str) -> np.ndarray | None:
+    series = [np.asarray(h[key], dtype=np.float64) for h in histories if key in h]
+    if not series:
+        return None
+    out = np.full((len(series), max(len(s) for s in series)), np.nan)
+    for i, s in enumerate(series):
+        out[i, : len(s)] = s
+    return out
+
+
 def learning_curves(histories: Sequence[dict[str, Sequence[float]]]) -> bytes:
-    """Train (solid) and validation (dashed) per epoch, one colour per ensemble member."""
+    """Train (solid) and validation (dashed) per epoch: one colour per member, or, from
+    :data:`MEMBERS_AS_BAND` members on, the median across members with their range shaded (each
+    member stops at its own epoch: the median at an epoch is over the members still training)."""
     fig = _figure(9.0, 6.0)
     axes = fig.subplots(2, 2).ravel()
+    banded = len(histories) >= MEMBERS_AS_BAND
     for ax, (key, title) in zip(axes, LEARNING_PANELS):
-        for i, h in enumerate(histories):
+        for name, style, colour in ((key, "-", PALETTE[0]), (f"val_{key}", "--", PALETTE[1])):
+            m = _padded(histories, name) if banded else None
+            if m is None:
+                continue
+            epochs = np.arange(1, m.shape[1] + 1)
+            part = "train" if name == key else "validation"
+            ax.plot(epochs, np.nanmedian(m, axis=0), color=colour, linestyle=style, label=f"{part}: median of {len(m)}")
+            ax.fill_between(
+                epochs, np.nanmin(m, axis=0), np.nanmax(m, axis=0), color=colour, alpha=0.18, label=f"{part}: range"
+            )
+        for i, h in enumerate(histories if not banded else ()):
             colour = PALETTE[i % len(PALETTE)]
             member = f"member {i + 1} " if len(histories) > 1 else ""
             if key in h:

@@ -17,10 +17,24 @@ def summary(ctx: Context) -> Section:
     s = new_section("summary")
     card = ctx.card
     test = card.metrics.test
+    split = card.data.split_rows or {}
+    if card.final_refit:
+        trained = (
+            f"It was measured after training on {split.get('train', 0) + split.get('validation', 0):,} of "
+            f"{card.data.rows:,} labelled customers ({split.get('test', 0):,} held out for the test figures), "
+            f"then refit on all {card.data.rows:,}"
+        )
+    elif split:
+        trained = (
+            f"It was trained on {split.get('train', 0):,} of {card.data.rows:,} labelled customers, tuned on "
+            f"{split.get('validation', 0):,} more, and {split.get('test', 0):,} were held out for the test figures"
+        )
+    else:
+        trained = f"It was trained on {card.data.rows:,} labelled customers"
     s.paragraphs.append(
         f"This model ranks customers by their chance of being {ctx.positives} ('{ctx.target_name}' = "
-        f"{ctx.model.schema.positive_label}). It was trained on {card.data.rows:,} customers, "
-        f"of whom {card.data.positives:,} were {ctx.positives}."
+        f"{ctx.model.schema.positive_label}). {trained}; {card.data.positives:,} of the {card.data.rows:,} "
+        f"were {ctx.positives}."
     )
     if ctx.labelled:
         p, y, _ = ctx.ev.part(ctx.ev.eval_name)
