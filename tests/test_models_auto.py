@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -49,6 +50,26 @@ def test_leaderboard_records_every_candidate_and_weights_sum_to_one(auto_model) 
     assert trained.test["pr_auc"] > 0.95
     card = Model.load(path).card
     assert card.model_type == "auto" and card.hyperparameters["leaderboard"] == board
+
+
+def test_the_card_and_report_describe_the_combination_that_is_served(auto_model, tmp_path) -> None:
+    from uptake.report.build import build_report
+
+    _, path = auto_model
+    card = Model.load(path).card
+    hyper = card.hyperparameters
+    meta = json.loads((path / "estimator" / "auto.json").read_text())
+    assert hyper["combiner"] == "stacker" and "weights" not in hyper  # greedy weights are not served: not shown
+    assert {m["name"] for m in hyper["members"]} == set(meta["member_folds"])
+    assert all(m["coefficient"] == meta["stacker"]["coefficients"][m["name"]] for m in hyper["members"])
+    for family in {m["family"] for m in hyper["members"]}:  # every library whose files are inside is named
+        library = {"catboost": "catboost", "lightgbm": "lightgbm", "forest": "scikit-learn"}.get(family)
+        assert library is None or library in card.versions, (family, card.versions)
+    page = build_report(path, tmp_path / "auto.html").path.read_text(encoding="utf-8")  # the card's own story
+    page = html.unescape(page)
+    assert "logistic stacker on" in page and "auto's search" in page
+    for m in hyper["members"]:
+        assert f"{m['name']} ({m['family']}) {m['coefficient']:+.3f}" in page
 
 
 def test_greedy_selection_ignores_noise_and_mixes_independent_models() -> None:

@@ -222,6 +222,10 @@ class Family(ClassifierMixin, BaseEstimator):
     def hyperparameters(self) -> dict[str, Any]:
         return self.get_params(deep=False)
 
+    def libraries(self) -> list[str]:
+        """The libraries whose files a saved model of this estimator holds (a combination: its members')."""
+        return [self.library] if self.library else []
+
     def imbalance_info(self) -> dict[str, Any]:
         """The imbalance strategy as the model card records it."""
         return {"strategy": getattr(self, "imbalance", "none"), "class_weight_formula": None, "initial_bias": None}

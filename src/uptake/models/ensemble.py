@@ -111,6 +111,9 @@ class EnsembleClassifier(Family):
     def hyperparameters(self) -> dict[str, Any]:
         return {"network": self.network, "gbm": self.gbm, "weight": self.weight}
 
+    def libraries(self) -> list[str]:
+        return ["keras", "lightgbm"]
+
     def imbalance_info(self) -> dict[str, Any]:
         return self.network_.imbalance_info() if hasattr(self, "network_") else self._network().imbalance_info()
 

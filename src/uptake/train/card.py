@@ -23,13 +23,15 @@ from uptake.train.fit import Trained
 RECORDED = ("keras", "jax", "scikit-learn", "numpy", "pandas", "lightgbm")
 
 
-def versions() -> dict[str, str]:
+def versions(libraries: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
+    """uptake's, Python's and the recorded libraries' versions, plus every library whose files the model
+    holds (``Family.libraries``: CatBoost inside an ``auto`` model is named)."""
     out = {
         "uptake": uptake.__version__,
         "python": platform.python_version(),
         "keras_backend": os.environ.get("KERAS_BACKEND", "jax"),
     }
-    for name in RECORDED:
+    for name in dict.fromkeys([*RECORDED, *libraries]):
         try:
             out[name] = dist.version(name)
         except dist.PackageNotFoundError:
@@ -80,7 +82,7 @@ def build_card(trained: Trained) -> ModelCard:
                 else None
             ),
             "seed": cfg.seed,
-            "versions": versions(),
+            "versions": versions(est.libraries()),
         }
     )
 

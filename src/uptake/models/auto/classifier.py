@@ -50,6 +50,7 @@ from uptake.errors import UptakeInputError
 from uptake.models import FAMILIES, family
 from uptake.models.auto.bagging import Search, bag, member_family, refit, repeat
 from uptake.models.auto.candidates import CANDIDATES, MAX_REPEATS, in_order
+from uptake.models.auto.card import served
 from uptake.models.auto.planner import Planner
 from uptake.models.base import Family, one_line, refit_wanted
 from uptake.models.selection import LogitStacker, can_stack, greedy_weights
@@ -322,18 +323,10 @@ class AutoClassifier(Family):
         return lambda x: self.predict_proba(x)[:, 1]
 
     def hyperparameters(self) -> dict[str, Any]:
-        out = dict(self.get_params(deep=False))
-        if hasattr(self, "leaderboard_"):
-            stacker = getattr(self, "stacker_", None)
-            out.update(
-                folds=self.folds_,
-                combiner="greedy" if stacker is None else "stacker",
-                weights=self.weights_,
-                stacker=None if stacker is None else stacker.to_json(),
-                leaderboard=self.leaderboard_,
-                search_seconds=self.search_seconds_,
-            )
-        return out
+        return {**self.get_params(deep=False), **(served(self) if hasattr(self, "leaderboard_") else {})}
+
+    def libraries(self) -> list[str]:
+        return sorted({lib for n in self.members_ if (lib := member_family(self.families_[n]).library)})
 
     def imbalance_info(self) -> dict[str, Any]:
         return {"strategy": self.imbalance, "class_weight_formula": None, "initial_bias": None}

@@ -46,7 +46,28 @@ def model_card(ctx: Context) -> Section:
     return s
 
 
+def _combination(hyper: dict[str, Any]) -> str:
+    """``auto``: the combiner actually served and every member in it, then what was skipped."""
+    members = hyper["members"]
+    if hyper.get("combiner") == "stacker":
+        parts = [f"{m['name']} ({m['family']}) {m['coefficient']:+.3f}" for m in members]
+        text = f"logistic stacker on {len(members)} members' log-odds ({hyper.get('folds')} folds): " + ", ".join(parts)
+        if any((m.get("coefficient") or 0) < 0 for m in members):
+            text += (
+                "; a negative coefficient discounts a member once the others are known (members agree "
+                "closely, and the stacker weighs their differences), it does not mean the member ranks backwards"
+            )
+    else:
+        parts = [f"{m['name']} ({m['family']}) weight {m['weight']:.3f}" for m in members if m.get("weight")]
+        text = f"weighted mean of {len(parts)} members' probabilities (greedy selection): " + ", ".join(parts)
+    if hyper.get("skipped"):
+        text += ". Not in the model: " + "; ".join(hyper["skipped"])
+    return text
+
+
 def _architecture(hyper: dict[str, Any]) -> str:
+    if "members" in hyper:
+        return _combination(hyper)
     if "hidden" in hyper:
         members = hyper.get("n_models", 1)
         return (

@@ -68,8 +68,16 @@ def importance(ctx: Context) -> Section:
 
 def comparison(ctx: Context) -> Section:
     s = new_section("comparison")
+    search = ctx.card.hyperparameters.get("leaderboard") if ctx.card.model_type == "auto" else None
+    if search:
+        s.tables.append(search_table(search, ctx.card.hyperparameters.get("combiner")))
+        s.paragraphs.append(
+            "The candidates `auto` tried, each bagged on the same folds and scored on rows its fold models never "
+            "saw (out-of-fold PR-AUC); the served model combines the trained ones as the model card says."
+        )
     if not ctx.board:
-        s.notes.append("No comparison given. Run `uptake compare DATA --out DIR` and pass --compare DIR.")
+        if not search:
+            s.notes.append("No comparison given. Run `uptake compare DATA --out DIR` and pass --compare DIR.")
         return s
     rows = ctx.board
     metric = (
@@ -136,6 +144,27 @@ def _cell(v: Any) -> str:
     if isinstance(v, float):
         return "n/a" if math.isnan(v) else f"{v:.3f}"
     return str(v)
+
+
+def search_table(board: list[dict[str, Any]], combiner: str | None) -> TableBlock:
+    """``auto``'s leaderboard: every candidate, its out-of-fold PR-AUC, its part in the served model, or why not."""
+    rows = []
+    for e in sorted(board, key=lambda e: -(e.get("oof_pr_auc") or -1.0)):
+        part = e.get("coefficient") if combiner == "stacker" else e.get("weight")
+        rows.append(
+            [
+                e["name"],
+                e["family"],
+                _cell(e.get("oof_pr_auc")),
+                "-" if part is None else f"{part:+.3f}",
+                _cell(e.get("fit_seconds")),
+                e["status"],
+            ]
+        )
+    head = "coefficient" if combiner == "stacker" else "weight"
+    return TableBlock(
+        ["candidate", "family", "out-of-fold PR-AUC", head, "fit seconds", "status"], rows, "auto's search"
+    )
 
 
 def read_leaderboard(directory: Path) -> list[dict[str, Any]]:
