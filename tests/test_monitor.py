@@ -139,7 +139,7 @@ def test_the_audit_log_is_monitored_in_chunks(model_dir: Path, tmp_path: Path, c
     m = Model.load(model_dir)
     url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
     log = AuditLog(url, batch_rows=500)
-    df = shifted(make_loan(4000, seed=5), {"CCAvg": ("x", 1.6)})
+    df = shifted(make_loan(4000, seed=5), {"CCAvg": ("x", 2.0)})
     df = df.loc[m.validate(df, skip_invalid=True).clean.index].head(3000)  # served rows passed validation
     p = m.score(df).probability
     rows = df[m.schema.feature_names].to_dict("records")
