@@ -2,7 +2,8 @@
 
 Answers "did this release make serving slower?" on a noisy 2-core machine, where one
 run of ``bench/serve_load.py`` per version differs by more than the change being
-measured. Trains the tests' quick model once, then for each round starts the server
+measured. Trains the tests' quick model once (with the earlier version's code,
+whose models the later one loads), then for each round starts the server
 of each version (its ``src`` first on ``PYTHONPATH``; the order alternates between
 rounds) and measures, with the helpers of ``bench/serve_load.py``:
 
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,6 +69,17 @@ def measure(src: Path, model: Path, tmp: Path, tag: str, duration: float) -> dic
     }
 
 
+def train_with(src: Path, out: Path) -> Path:
+    """The quick model trained by the earlier version's code: newer code loads older models, not the reverse."""
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); import serve_load as sl; "
+        "sl.train_model(Path(sys.argv[2]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(src.resolve())}
+    subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parent), str(out)], check=True, env=env)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", type=Path, required=True, help="src directory of the earlier version")
@@ -77,7 +90,7 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory(prefix="uptake-serve-ab-") as name:
         tmp = Path(name)
-        model = sl.train_model(tmp / "model")
+        model = train_with(a.before, tmp / "model")
         for r in range(a.rounds):
             order = [("before", a.before), ("after", a.after)]
             for version, src in order if r % 2 == 0 else order[::-1]:

@@ -79,14 +79,20 @@ def train_model(out: Path) -> Path:
     return save(trained, out)
 
 
+def read_csv_numbers(path: Path) -> Any:
+    """The table with numbers as numbers (uptake's own reader keeps cells as written, text included)."""
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
 def real_bodies(model_dir: Path) -> list[bytes]:
     """200 real customers from the bank table, as JSON bodies."""
     import uptake  # noqa: F401
-    from uptake.io.tables import read_table
     from uptake.pipeline import Model
 
     features = Model.load(model_dir).schema.feature_names
-    df = read_table(data_dir() / "Bank_Personal_Loan_Modelling.csv")
+    df = read_csv_numbers(data_dir() / "Bank_Personal_Loan_Modelling.csv")  # JSON numbers, as a client sends
     rows = json.loads(df[features].sample(200, random_state=0).to_json(orient="records"))
     return [json.dumps(r).encode() for r in rows]
 
@@ -147,11 +153,10 @@ def one_client(port: int, bodies: list[bytes], duration: float) -> dict[str, Any
 
 def lua_script(tmp: Path, model_dir: Path) -> Path:
     import uptake  # noqa: F401
-    from uptake.io.tables import read_table
     from uptake.pipeline import Model
 
     features = Model.load(model_dir).schema.feature_names
-    df = read_table(data_dir() / "Bank_Personal_Loan_Modelling.csv")
+    df = read_csv_numbers(data_dir() / "Bank_Personal_Loan_Modelling.csv")  # JSON numbers, as a client sends
     rows = json.loads(df[features].sample(200, random_state=0).to_json(orient="records"))
     bodies = "{" + ",".join(_lua_string(json.dumps(r)) for r in rows) + "}"
     path = tmp / "post.lua"
