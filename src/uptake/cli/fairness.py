@@ -38,11 +38,22 @@ def fairness(
     range_margin: RangeMargin = 0.25,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     fail_on_flag: Annotated[
-        bool, typer.Option(help="Exit 3 when any group is below four-fifths of the best-treated one.")
+        bool, typer.Option(help="Exit 3 when a group is below four-fifths of the best-treated one (--fail-metric).")
     ] = False,
+    fail_metric: Annotated[
+        str,
+        typer.Option(
+            help="Which flags --fail-on-flag acts on: selection-rate, equal-opportunity, or any (both).",
+        ),
+    ] = "any",
 ) -> None:
     """Per group: share called (selection rate), recall among acceptors (equal opportunity), precision, and each
-    as a ratio to the best-treated group; groups below four-fifths (0.8) are flagged."""
+    as a ratio to the best-treated group, with 95% bootstrap intervals; groups below four-fifths (0.8) are flagged."""
+    from uptake.decide.fairness import FLAG_METRICS  # imported when the command runs: `uptake --help` stays instant
+
+    if fail_metric != "any" and fail_metric not in FLAG_METRICS:
+        raise UptakeInputError(f"--fail-metric {fail_metric!r}: choose selection-rate, equal-opportunity or any")
+    wanted = FLAG_METRICS.get(fail_metric)
     from uptake.audit.window import (  # imported when the command runs: `uptake --help` stays instant
         existing_db,
         parse_since,
@@ -78,18 +89,21 @@ def fairness(
         say_notes(notes)
         for t in tables:
             show(t, m.positive_name)
-    if fail_on_flag and any(t["flagged"] for t in tables):
+    if fail_on_flag and any(
+        r["flags"] and (wanted is None or wanted in r["flags"]) for t in tables for r in t["groups"]
+    ):
         raise typer.Exit(FLAG_EXIT)
 
 
 def show(t: dict[str, Any], positive_name: str) -> None:
     from rich.table import Table  # imported when the command runs
 
-    def pct(v: float | None) -> str:
-        return "-" if v is None else f"{v:.1%}"
+    def pct(v: float | None, ci: Any = None) -> str:
+        return "-" if v is None else f"{v:.1%}" + (f" ({ci[0]:.1%}-{ci[1]:.1%})" if ci else "")
 
-    def ratio(v: float | None) -> str:
-        return "-" if v is None else (f"[red]{v:.2f}[/]" if v < 0.8 else f"{v:.2f}")
+    def ratio(v: float | None, ci: Any = None) -> str:
+        text = "-" if v is None else (f"[red]{v:.2f}[/]" if v < 0.8 else f"{v:.2f}")
+        return text + (f" ({ci[0]:.2f}-{ci[1]:.2f})" if v is not None and ci else "")
 
     table = Table(title=f"Fairness by {t['group']} ({t['customers']:,} customers; {t['rule']} rule)")
     for head in (
@@ -110,19 +124,23 @@ def show(t: dict[str, Any], positive_name: str) -> None:
             r["group"],
             f"{r['customers']:,}",
             f"{r['acceptors']:,} ({pct(r['base_rate'])})",
-            pct(r["selection_rate"]),
-            ratio(r["selection_rate_ratio"]),
-            pct(r["recall"]),
-            ratio(r["recall_ratio"]),
+            pct(r["selection_rate"], r.get("intervals", {}).get("selection_rate")),
+            ratio(r["selection_rate_ratio"], r.get("intervals", {}).get("selection_rate_ratio")),
+            pct(r["recall"], r.get("intervals", {}).get("recall")),
+            ratio(r["recall_ratio"], r.get("intervals", {}).get("recall_ratio")),
             pct(r["precision"]),
             ratio(r["precision_ratio"]),
-            "too few" if r["small"] else ", ".join(r["flags"]) or "-",
+            "too few to judge"
+            if r["small"]
+            else ", ".join(f + (" (uncertain)" if f in r.get("uncertain", []) else "") for f in r["flags"]) or "-",
         )
     console.print(table)
     console.print(t["summary"], markup=False, highlight=False)
     console.print(
         f"'called' is the share of the group called, '{positive_name}' its count and share; a lower "
-        "selection rate can follow a lower share of acceptors, which equal opportunity (recall) separates.",
+        "selection rate can follow a lower share of acceptors, which equal opportunity (recall) separates. "
+        f"In brackets: {t.get('intervals', '95% intervals')}; a flag marked uncertain has an interval that "
+        "reaches four-fifths.",
         markup=False,
         highlight=False,
         style="dim",

@@ -6,6 +6,12 @@ best-treated group. The four-fifths rule flags a group whose selection rate, or
 recall, is below 80% of the best group's. Groups too small to say anything (fewer
 than ``MIN_GROUP`` customers or ``MIN_POSITIVES`` acceptors) are shown, not flagged.
 
+Every rate and ratio has a 95% interval from a stratified bootstrap (``BOOTSTRAP``
+resamples, seeded): each group's customers are resampled within the group, which is a
+multinomial draw over its four cells (called or not, acceptor or not), so it costs the
+same for ten rows or ten million. A flag whose ratio interval reaches four-fifths is
+marked uncertain: the group may be treated alike and the data too few to tell.
+
 A group column is taken as it is (``Family``, ``Education``) or cut into ranges at
 given edges (``Age:25,35,45,55,65``: under 25, 25-35, ..., 65 and over). A number
 column with many values and no edges is refused: its groups would be meaningless.
@@ -29,6 +35,45 @@ MIN_POSITIVES = 5
 #: Most distinct values a group column may have without edges.
 MAX_GROUPS = 20
 MISSING = "missing"
+#: Bootstrap resamples for the intervals, and the interval's quantiles.
+BOOTSTRAP = 1000
+QUANTILES = (0.025, 0.975)
+#: The gate's metrics (``uptake fairness --fail-on-flag --fail-metric``), by flag name.
+FLAG_METRICS = {"selection-rate": "selection rate", "equal-opportunity": "equal opportunity"}
+
+
+def intervals(
+    y: np.ndarray, decision: np.ndarray, groups: np.ndarray, order: list[Any], judged: list[Any], seed: int = 0
+) -> dict[Any, dict[str, tuple[float, float] | None]]:
+    """95% intervals of each group's selection rate and recall, and of their ratios to the best judged group."""
+    rng = np.random.default_rng(seed)
+    rates: dict[Any, dict[str, np.ndarray]] = {}
+    for g in order:
+        mask = groups == g
+        yy, dd = y[mask], decision[mask]
+        cells = np.array([((yy == 1) & (dd == 1)).sum(), ((yy == 0) & (dd == 1)).sum(), ((yy == 1) & (dd == 0)).sum()])
+        n = int(mask.sum())
+        draws = rng.multinomial(n, np.append(cells, n - cells.sum()) / n, size=BOOTSTRAP) if n else np.zeros((1, 4))
+        tp, fp, fn = draws[:, 0], draws[:, 1], draws[:, 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates[g] = {"selection_rate": (tp + fp) / max(n, 1), "recall": tp / (tp + fn)}
+    out: dict[Any, dict[str, tuple[float, float] | None]] = {}
+    for k in ("selection_rate", "recall"):
+        best = np.nanmax(np.vstack([rates[g][k] for g in judged]), axis=0) if judged else None
+        for g in order:
+            ci = out.setdefault(g, {})
+            ci[k] = _band(rates[g][k])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ci[f"{k}_ratio"] = _band(rates[g][k] / best) if best is not None and g in judged else None
+    return out
+
+
+def _band(values: np.ndarray) -> tuple[float, float] | None:
+    v = values[np.isfinite(values)]
+    if len(v) < len(values) // 2:
+        return None  # mostly undefined (no acceptors drawn): no interval to give
+    lo, hi = np.quantile(v, QUANTILES)
+    return float(lo), float(hi)
 
 
 @dataclass(frozen=True)
@@ -104,8 +149,10 @@ def group_labels(values: pd.Series, spec: GroupSpec, source: object | None = Non
     return labels
 
 
-def fairness_table(y: np.ndarray, decision: np.ndarray, groups: pd.Series, spec: GroupSpec) -> dict[str, Any]:
-    """Per-group figures and ratios to the best-treated group, with the four-fifths flags."""
+def fairness_table(
+    y: np.ndarray, decision: np.ndarray, groups: pd.Series, spec: GroupSpec, seed: int = 0
+) -> dict[str, Any]:
+    """Per-group figures and ratios to the best-treated group, with intervals and the four-fifths flags."""
     from fairlearn.metrics import MetricFrame, count, selection_rate  # 2 s of imports: only when fairness is asked
     from sklearn.metrics import precision_score, recall_score
 
@@ -130,6 +177,7 @@ def fairness_table(y: np.ndarray, decision: np.ndarray, groups: pd.Series, spec:
         k: max((by.loc[g, k] for g in judged if not np.isnan(by.loc[g, k])), default=np.nan)
         for k in ("selection_rate", "recall", "precision")
     }
+    cis = intervals(y, decision, groups.to_numpy(), order, judged, seed)
     rows = []
     for g in order:
         small = g not in judged
@@ -154,6 +202,13 @@ def fairness_table(y: np.ndarray, decision: np.ndarray, groups: pd.Series, spec:
                 if row[f"{k}_ratio"] is not None and row[f"{k}_ratio"] < FOUR_FIFTHS
             ]
         )
+        row["intervals"] = cis[g]
+        # a flag whose ratio interval reaches four-fifths: the data are too few to be sure
+        row["uncertain"] = [
+            name
+            for k, name in (("selection_rate", "selection rate"), ("recall", "equal opportunity"))
+            if name in row["flags"] and (cis[g][f"{k}_ratio"] is None or cis[g][f"{k}_ratio"][1] >= FOUR_FIFTHS)
+        ]
         rows.append(row)
     flagged = [r["group"] for r in rows if r["flags"]]
     overall = frame.overall
@@ -162,6 +217,7 @@ def fairness_table(y: np.ndarray, decision: np.ndarray, groups: pd.Series, spec:
         "column": spec.column,
         "customers": len(y),
         "rule": f"four-fifths ({FOUR_FIFTHS:g})",
+        "intervals": f"95%, stratified bootstrap of {BOOTSTRAP} resamples",
         "overall": {
             "selection_rate": float(overall["selection_rate"]),
             "recall": None if np.isnan(overall["recall"]) else float(overall["recall"]),
@@ -197,8 +253,21 @@ def _summary(spec: GroupSpec, rows: list[dict[str, Any]], flagged: list[str]) ->
     for r in rows:
         for flag in r["flags"]:
             k = "selection_rate" if flag == "selection rate" else "recall"
-            parts.append(f"{r['group']} ({flag} {r[f'{k}_ratio']:.2f} of the best)")
+            ci = r["intervals"][f"{k}_ratio"]
+            band = f", 95% interval {ci[0]:.2f}-{ci[1]:.2f}" if ci else ""
+            unsure = ": too uncertain to be sure" if flag in r["uncertain"] else ""
+            parts.append(f"{r['group']} ({flag} {r[f'{k}_ratio']:.2f} of the best{band}{unsure})")
     return f"By {spec.text}: below four-fifths: " + "; ".join(parts) + note + "."
 
 
-__all__ = ["FOUR_FIFTHS", "GroupSpec", "fairness_table", "group_labels", "num", "parse_group"]
+__all__ = [
+    "BOOTSTRAP",
+    "FLAG_METRICS",
+    "FOUR_FIFTHS",
+    "GroupSpec",
+    "fairness_table",
+    "group_labels",
+    "intervals",
+    "num",
+    "parse_group",
+]
