@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -359,6 +360,9 @@ def test_the_fairness_section_compares_the_groups_asked_for(full_report: Path) -
     for label in ("under 35", "35-45", "45-55", "55 and over"):
         assert f"<td>{label}</td>" in section
     assert "four-fifths" in section
+    # the same intervals as `uptake fairness`: every judged rate with its 95% interval in brackets
+    assert "95%, stratified bootstrap of 1000 resamples" in section
+    assert re.search(r"<td[^>]*>\d+\.\d%\s\(\d+\.\d%-\d+\.\d%\)</td>", section)
 
 
 def test_a_calibrator_is_advised_only_when_it_lowers_the_validation_brier() -> None:

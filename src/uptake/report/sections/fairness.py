@@ -43,12 +43,14 @@ def fairness(ctx: Context) -> Section:
                 r["group"],
                 f"{r['customers']:,}",
                 f"{r['acceptors']:,} ({_pct(r['base_rate'])})",
-                _pct(r["selection_rate"]),
-                _ratio(r["selection_rate_ratio"]),
-                _pct(r["recall"]),
-                _ratio(r["recall_ratio"]),
+                _pct(r["selection_rate"]) + _band(r["intervals"].get("selection_rate"), True),
+                _ratio(r["selection_rate_ratio"]) + _band(r["intervals"].get("selection_rate_ratio")),
+                _pct(r["recall"]) + _band(r["intervals"].get("recall"), True),
+                _ratio(r["recall_ratio"]) + _band(r["intervals"].get("recall_ratio")),
                 _pct(r["precision"]),
-                "too few to judge" if r["small"] else ", ".join(r["flags"]) or "-",
+                "too few to judge"
+                if r["small"]
+                else ", ".join(f + (" (uncertain)" if f in r["uncertain"] else "") for f in r["flags"]) or "-",
             ]
             for r in t["groups"]
         ]
@@ -56,11 +58,18 @@ def fairness(ctx: Context) -> Section:
             TableBlock(
                 ["group", "customers", ctx.positives, "called", "ratio", "recall", "ratio", "precision", "flag"],
                 rows,
-                f"By {t['group']} ({ctx.ev.eval_label})",
+                f"By {t['group']} ({ctx.ev.eval_label}); in brackets {t['intervals']}",
             )
         )
         s.paragraphs.append(t["summary"])
     return s
+
+
+def _band(ci: tuple[float, float] | None, percent: bool = False) -> str:
+    """A 95% interval in brackets, '' where there is none."""
+    if not ci:
+        return ""
+    return f" ({ci[0]:.1%}-{ci[1]:.1%})" if percent else f" ({ci[0]:.2f}-{ci[1]:.2f})"
 
 
 __all__ = ["fairness"]
