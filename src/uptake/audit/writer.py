@@ -70,23 +70,29 @@ class Entry:
             return self.inputs.to_json(orient="records", date_format="iso")
         return dumps([dict(r) for r in self.inputs])  # sanitised only where a value needs it
 
-    def journal_body(self) -> bytes:
-        """The entry as one line of JSON, for the write-ahead journal (``uptake.audit.journal``)."""
-        n = len(self.probability)
-        head = {
-            "created": self.created,
+    def _fixed(self) -> dict[str, Any]:
+        """What every row of the entry shares (the journal's head and each audit row)."""
+        return {
             "request_id": self.request_id,
             "source": self.source,
             "model_version": self.model_version,
             "threshold": self.threshold,
             "latency_ms": self.latency_ms,
             "batch_id": self.batch_id,
+        }
+
+    def journal_body(self) -> bytes:
+        """The entry as one line of JSON, for the write-ahead journal (``uptake.audit.journal``)."""
+        n = len(self.probability)
+        head = {
+            "created": self.created,
+            **self._fixed(),
             "rows": list(self.rows) if self.rows is not None else None,
             "probability": self.probability.tolist(),
             "decision": np.asarray(self.decision).tolist(),
             "customer_ids": list(self.customer_ids) if self.customer_ids is not None else [None] * n,
             "flags": list(self.flags) if self.flags is not None else None,
-            "reasons": jsonable(list(self.reasons)) if self.reasons is not None else None,
+            "reasons": list(self.reasons) if self.reasons is not None else None,  # dumps sanitises if need be
         }
         return (dumps(head)[:-1] + ',"inputs":' + self._inputs_json() + "}").encode()
 
@@ -121,15 +127,7 @@ class Entry:
         ids = self.customer_ids if self.customer_ids is not None else [None] * len(self.probability)
         flags = self.flags if self.flags is not None else [None] * len(self.probability)
         shown = self.reasons if self.reasons is not None else [None] * len(self.probability)
-        fixed = {
-            "created_at": when,
-            "request_id": self.request_id,
-            "source": self.source,
-            "model_version": self.model_version,
-            "threshold": self.threshold,
-            "latency_ms": self.latency_ms,
-            "batch_id": self.batch_id,
-        }
+        fixed = {"created_at": when, **self._fixed()}
         rows_of = zip(inputs, self.probability.tolist(), self.decision.tolist(), rows, ids, flags, shown)
         for inp, p, d, r, c, f, why in rows_of:
             yield {

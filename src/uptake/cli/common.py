@@ -159,6 +159,31 @@ def parse_kinds(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def print_search(hyper: dict[str, Any]) -> None:
+    """``auto``: its leaderboard and the combination it serves (the other families print nothing here)."""
+    board = hyper.get("leaderboard")
+    if not board:
+        return
+    stacked = hyper.get("combiner") == "stacker"
+    t = Table(title=f"auto's search ({hyper.get('search_seconds', 0):.0f} s, {hyper.get('folds')} folds)")
+    for head in ("candidate", "family", "out-of-fold PR-AUC", "coefficient" if stacked else "weight", "status"):
+        t.add_column(head)
+    for e in sorted(board, key=lambda e: -(e.get("oof_pr_auc") or -1.0)):
+        part = e.get("coefficient") if stacked else e.get("weight")
+        auc = e.get("oof_pr_auc")
+        t.add_row(
+            e["name"],
+            e["family"],
+            "-" if auc is None else f"{auc:.4f}",
+            "-" if part is None else f"{part:+.3f}",
+            e["status"],
+        )
+    console.print(t)
+    members = hyper.get("members") or []
+    how = "a logistic stacker on the members' log-odds" if stacked else "a weighted mean of their probabilities"
+    console.print(f"Served: {len(members)} members combined by {how}", soft_wrap=True)
+
+
 def metrics_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("metric")
@@ -260,6 +285,7 @@ __all__ = [
     "err_console",
     "metrics_table",
     "parse_kinds",
+    "print_search",
     "rule_options",
     "show_progress",
 ]

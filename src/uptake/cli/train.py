@@ -31,6 +31,7 @@ from uptake.cli.common import (
     err_console,
     metrics_table,
     parse_kinds,
+    print_search,
 )
 from uptake.models import FAMILIES
 
@@ -219,36 +220,9 @@ def train(
         metrics_table(f"Test split ({m['n']} rows, touched once) at threshold {m['threshold']:.3f}", describe(m, names))
     )
     _print_threshold_and_calibration(trained, names)
-    _print_search(trained.fitted.estimator.hyperparameters())
+    print_search(trained.fitted.estimator.hyperparameters())
     console.print(f"Model saved to {path}/")
     console.print(f"Summary (metadata, metrics, data fingerprint): {path / 'metadata.json'}")
-
-
-def _print_search(hyper: dict[str, Any]) -> None:
-    """``auto``: its leaderboard and the combination it serves (the other families print nothing here)."""
-    board = hyper.get("leaderboard")
-    if not board:
-        return
-    from rich.table import Table  # imported when the command runs: `uptake --help` stays instant
-
-    stacked = hyper.get("combiner") == "stacker"
-    t = Table(title=f"auto's search ({hyper.get('search_seconds', 0):.0f} s, {hyper.get('folds')} folds)")
-    for head in ("candidate", "family", "out-of-fold PR-AUC", "coefficient" if stacked else "weight", "status"):
-        t.add_column(head)
-    for e in sorted(board, key=lambda e: -(e.get("oof_pr_auc") or -1.0)):
-        part = e.get("coefficient") if stacked else e.get("weight")
-        auc = e.get("oof_pr_auc")
-        t.add_row(
-            e["name"],
-            e["family"],
-            "-" if auc is None else f"{auc:.4f}",
-            "-" if part is None else f"{part:+.3f}",
-            e["status"],
-        )
-    console.print(t)
-    members = hyper.get("members") or []
-    how = "a logistic stacker on the members' log-odds" if stacked else "a weighted mean of their probabilities"
-    console.print(f"Served: {len(members)} members combined by {how}", soft_wrap=True)
 
 
 def _print_threshold_and_calibration(trained: Any, names: str) -> None:
